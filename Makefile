@@ -1,0 +1,45 @@
+# Rampart: `make run` starts everything in one process; `make test` runs the whole suite.
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+PYPROJECTS := pyproject.toml shared/pyproject.toml connectors/pyproject.toml $(wildcard services/*/pyproject.toml)
+
+.PHONY: install run test lint bench up asyncapi clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+
+uv.lock: $(PYPROJECTS) | $(UV)
+	$(UV) lock --python $(PYTHON)
+
+$(VENV)/.installed: $(PYPROJECTS) uv.lock | $(UV)
+	$(UV) sync --all-packages --locked --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/rampart run
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy src shared/src services/*/src connectors/src
+
+bench: install
+	$(VENV)/bin/python -m bench
+
+asyncapi: install
+	$(VENV)/bin/rampart asyncapi
+
+up:
+	docker compose up --build
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

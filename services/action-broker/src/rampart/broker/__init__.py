@@ -1,0 +1,1 @@
+"""Rampart's action-broker service."""

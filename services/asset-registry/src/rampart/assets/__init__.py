@@ -1,0 +1,1 @@
+"""Rampart's asset-registry service."""

@@ -1,0 +1,1 @@
+"""Rampart's playbook-engine service."""

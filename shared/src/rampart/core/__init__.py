@@ -1,0 +1,1 @@
+"""Rampart's platform library: what every service needs and nothing service-specific."""

@@ -1,0 +1,176 @@
+"""The bus interface every implementation honours, and the pieces they share."""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from rampart.core.envelope import Envelope
+from rampart.core.errors import InvalidMessage
+from rampart.core.messages import Message, UnknownMessageType, message_model
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery of a validated message to a handler."""
+
+    envelope: Envelope
+    message: Message
+    queue: str
+    attempt: int
+
+    def message_as(self, model: type[M]) -> M:
+        """The typed message, asserting it is of ``model``."""
+        if not isinstance(self.message, model):
+            raise InvalidMessage(
+                f"{self.queue} expected {model.message_type}, got {self.envelope.type}"
+            )
+        return self.message
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that was dead-lettered from a queue, with the reason."""
+
+    queue: str
+    message_id: str
+    type: str | None
+    reason: str
+    body: bytes
+    dead_lettered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """Physical names on the broker for one namespace (``rampart`` unless tests isolate)."""
+
+    namespace: str = "rampart"
+
+    @property
+    def exchange(self) -> str:
+        """The durable topic exchange for domain messages."""
+        return self.namespace
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        """The exchange dead letters go to."""
+        return f"{self.namespace}.dlx"
+
+    def queue(self, name: str) -> str:
+        """The physical name of a service's queue."""
+        return name if self.namespace == "rampart" else f"{self.namespace}.{name}"
+
+    def dead_queue(self, name: str) -> str:
+        """The physical name of a queue's dead-letter queue."""
+        return f"{self.queue(name)}.dead"
+
+
+@lru_cache(maxsize=1024)
+def _pattern(binding: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    for word in binding.split("."):
+        if word == "#":
+            parts.append(r"(?:[^.]+(?:\.[^.]+)*)?")
+        elif word == "*":
+            parts.append(r"[^.]+")
+        else:
+            parts.append(re.escape(word))
+    regex = r"\.".join(parts)
+    # "#" may match zero words, which swallows the dot beside it
+    regex = regex.replace(r"\.(?:[^.]+(?:\.[^.]+)*)?", r"(?:\.[^.]+)*")
+    regex = regex.replace(r"(?:[^.]+(?:\.[^.]+)*)?\.", r"(?:[^.]+\.)*")
+    return re.compile(f"^{regex}$")
+
+
+def topic_matches(binding: str, routing_key: str) -> bool:
+    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more."""
+    return _pattern(binding).match(routing_key) is not None
+
+
+def decode(body: bytes) -> tuple[Envelope, Message]:
+    """Parse and validate a message body; raises ``InvalidMessage`` with what was wrong."""
+    try:
+        envelope = Envelope.from_bytes(body)
+    except ValidationError as exc:
+        raise InvalidMessage(f"not a CloudEvents envelope: {_first_error(exc)}") from None
+    try:
+        model = message_model(envelope.type)
+    except UnknownMessageType as exc:
+        raise InvalidMessage(str(exc)) from None
+    try:
+        message = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise InvalidMessage(f"{envelope.type} data invalid: {_first_error(exc)}") from None
+    return envelope, message
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def retry_delay(attempt: int, *, base_ms: int, cap_ms: int = 30_000) -> float:
+    """Exponential backoff in seconds before redelivering after ``attempt`` failed."""
+    return min(cap_ms, base_ms * (2 ** max(0, attempt - 1))) / 1000
+
+
+class Bus(abc.ABC):
+    """Publish confirmed messages to topics; consume them from durable, competing queues.
+
+    Semantics every implementation keeps (the contract test suite proves them):
+    at-least-once delivery; a handler's message is acknowledged only after the handler
+    returns; ``TransientError`` and unexpected errors redeliver with backoff until
+    ``delivery_limit`` attempts, then dead-letter with the reason; ``PermanentError`` and
+    invalid messages dead-letter at once; consumers of one queue compete, each message
+    goes to one of them.
+    """
+
+    topology: Topology
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Connect and declare the exchanges."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop consuming, let running handlers finish, disconnect."""
+
+    @abc.abstractmethod
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Publish persistently; returns once every message is confirmed, raises otherwise."""
+
+    @abc.abstractmethod
+    async def subscribe(
+        self,
+        queue: str,
+        patterns: Sequence[str],
+        handler: Handler,
+        *,
+        prefetch: int | None = None,
+    ) -> None:
+        """Declare ``queue`` (and its dead-letter queue), bind it, and start consuming."""
+
+    @abc.abstractmethod
+    async def is_ready(self) -> bool:
+        """Whether the bus is connected and can publish."""
+
+    @abc.abstractmethod
+    async def dead_letters(self, queue: str, *, limit: int = 100) -> list[DeadLetter]:
+        """List up to ``limit`` dead letters of ``queue`` without removing them."""
+
+    @abc.abstractmethod
+    async def replay_dead_letters(self, queue: str, *, limit: int = 100) -> int:
+        """Send up to ``limit`` dead letters back to ``queue``; returns how many."""

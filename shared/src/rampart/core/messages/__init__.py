@@ -1,0 +1,73 @@
+"""Typed, versioned bus messages: one frozen pydantic model per CloudEvents ``type``."""
+
+from rampart.core.messages._base import (
+    Message,
+    UnknownMessageType,
+    message_model,
+    message_types,
+    routing_key,
+)
+from rampart.core.messages.actions import (
+    ActionCompleted,
+    ActionRequested,
+    ActionStarted,
+    ActionTarget,
+    AssetResult,
+)
+from rampart.core.messages.approvals import (
+    ApprovalDecided,
+    ApprovalEscalated,
+    ApprovalNotified,
+    ApprovalRequested,
+    ApprovalStagePlan,
+    SlaBreached,
+)
+from rampart.core.messages.assets import (
+    AssetCreated,
+    AssetDeleted,
+    AssetUpdated,
+    OwnerCreated,
+    OwnerDeleted,
+    OwnerUpdated,
+)
+from rampart.core.messages.events import (
+    EventClosed,
+    EventIngested,
+    EventUpdated,
+    TaskCompleted,
+    TaskCreated,
+)
+from rampart.core.messages.runs import PlaybookRunCompleted, PlaybookRunFailed, PlaybookRunStarted
+
+__all__ = [
+    "ActionCompleted",
+    "ActionRequested",
+    "ActionStarted",
+    "ActionTarget",
+    "ApprovalDecided",
+    "ApprovalEscalated",
+    "ApprovalNotified",
+    "ApprovalRequested",
+    "ApprovalStagePlan",
+    "AssetCreated",
+    "AssetDeleted",
+    "AssetResult",
+    "AssetUpdated",
+    "EventClosed",
+    "EventIngested",
+    "EventUpdated",
+    "Message",
+    "OwnerCreated",
+    "OwnerDeleted",
+    "OwnerUpdated",
+    "PlaybookRunCompleted",
+    "PlaybookRunFailed",
+    "PlaybookRunStarted",
+    "SlaBreached",
+    "TaskCompleted",
+    "TaskCreated",
+    "UnknownMessageType",
+    "message_model",
+    "message_types",
+    "routing_key",
+]

@@ -1,0 +1,80 @@
+"""Messages about action runs (requested by the engine, run by the action broker)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rampart.core.messages._base import Message
+
+
+class ActionTarget(BaseModel):
+    """Where an action runs: one asset by name, every asset with a tag, or a product type."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    asset: str | None = None
+    tag: str | None = None
+    product: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ActionTarget:
+        given = [v for v in (self.asset, self.tag, self.product) if v]
+        if len(given) != 1:
+            raise ValueError("a target names exactly one of asset, tag or product")
+        return self
+
+
+class ActionRequested(Message):
+    """A playbook or a person asks for an action; ``request_key`` makes a resend a no-op."""
+
+    message_type: ClassVar[str] = "rampart.action.requested.v1"
+
+    request_key: str = Field(min_length=1, max_length=200)
+    action: str
+    target: ActionTarget
+    params: dict[str, Any] = Field(default_factory=dict)
+    event_id: UUID | None = None
+    run_id: UUID | None = None
+    requested_by: str
+
+
+class ActionStarted(Message):
+    """An attempt of an action run started on one asset through one connector."""
+
+    message_type: ClassVar[str] = "rampart.action.started.v1"
+
+    action_run_id: UUID
+    request_key: str
+    action: str
+    asset: str
+    connector: str
+    attempt: int = 1
+
+
+class AssetResult(BaseModel):
+    """The outcome of an action on one asset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    asset: str
+    status: Literal["success", "failed", "denied", "expired", "cancelled"]
+    summary: dict[str, Any] = Field(default_factory=dict)
+    data: list[dict[str, Any]] = Field(default_factory=list)
+    message: str = ""
+
+
+class ActionCompleted(Message):
+    """An action request reached its end on every asset it resolved to."""
+
+    message_type: ClassVar[str] = "rampart.action.completed.v1"
+
+    request_key: str
+    action: str
+    status: Literal["success", "failed", "partial", "denied", "expired", "cancelled"]
+    results: list[AssetResult] = Field(default_factory=list)
+    event_id: UUID | None = None
+    run_id: UUID | None = None
+    message: str = ""

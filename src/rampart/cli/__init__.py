@@ -1,0 +1,1 @@
+"""The rampart command line: run, serve, token, asyncapi."""
