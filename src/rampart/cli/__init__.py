@@ -1,1 +1,5 @@
-"""The rampart command line: run, serve, token, asyncapi."""
+"""The ``rampart`` command line: run, serve, token, asyncapi."""
+
+from rampart.cli._main import app, main
+
+__all__ = ["app", "main"]

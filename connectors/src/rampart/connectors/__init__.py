@@ -1,1 +1,1 @@
-"""Rampart's built-in connectors, each a subpackage registered under the rampart.connectors entry-point group."""
+"""Rampart's built-in connectors, found through the rampart.connectors entry points."""

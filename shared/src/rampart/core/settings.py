@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     bus_namespace: str = Field(
         default="rampart",
         pattern=r"^[a-z][a-z0-9_.-]{0,40}$",
-        description="name of the topic exchange; queue names are prefixed with it unless it is 'rampart'",
+        description="topic exchange name; queues are prefixed with it unless it is 'rampart'",
     )
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

@@ -1,4 +1,8 @@
-"""The message bus: one interface, an in-process and a RabbitMQ implementation."""
+"""The message bus: one interface, an in-process and a RabbitMQ implementation.
+
+``RabbitBus`` lives in ``rampart.core.bus.rabbitmq`` so that importing the bus does not import
+the AMQP client.
+"""
 
 from rampart.core.bus._base import (
     Bus,
@@ -8,5 +12,6 @@ from rampart.core.bus._base import (
     Topology,
     topic_matches,
 )
+from rampart.core.bus.memory import MemoryBus
 
-__all__ = ["Bus", "DeadLetter", "Delivery", "Handler", "Topology", "topic_matches"]
+__all__ = ["Bus", "DeadLetter", "Delivery", "Handler", "MemoryBus", "Topology", "topic_matches"]

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import abc
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import ValidationError
 
 from rampart.core.envelope import Envelope
-from rampart.core.errors import InvalidMessage
+from rampart.core.errors import InvalidMessage, PermanentError
 from rampart.core.messages import Message, UnknownMessageType, message_model
 
 M = TypeVar("M", bound=Message)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,58 @@ def _first_error(exc: ValidationError) -> str:
 
 def retry_delay(attempt: int, *, base_ms: int, cap_ms: int = 30_000) -> float:
     """Exponential backoff in seconds before redelivering after ``attempt`` failed."""
-    return min(cap_ms, base_ms * (2 ** max(0, attempt - 1))) / 1000
+    # a shift, not 2 ** n, so the arithmetic stays int for the type checker
+    return min(cap_ms, base_ms * (1 << max(0, attempt - 1))) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How to settle a delivery once its handler ran: ack, retry after a delay, or dead-letter."""
+
+    action: Literal["ack", "retry", "dead"]
+    reason: str = ""
+    delay_s: float = 0.0
+
+
+def error_reason(exc: BaseException) -> str:
+    """The dead-letter reason for an exception: its type and its message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def dispatch(
+    body: bytes,
+    *,
+    queue: str,
+    attempt: int,
+    handler: Handler,
+    delivery_limit: int,
+    retry_delay_ms: int,
+    message_id: str | None = None,
+) -> Outcome:
+    """Decode ``body``, run ``handler`` on it, and decide how the delivery is settled."""
+    extra = {"message_id": message_id, "queue": queue, "attempt": attempt}
+    try:
+        envelope, message = decode(body)
+    except InvalidMessage as exc:
+        log.warning("dead-lettering invalid message: %s", exc, extra=extra)
+        return Outcome("dead", error_reason(exc))
+    extra["message_id"] = envelope.id
+    try:
+        await handler(Delivery(envelope, message, queue, attempt))
+    except PermanentError as exc:
+        log.warning("dead-lettering after permanent error: %s", exc, extra=extra)
+        return Outcome("dead", error_reason(exc))
+    except Exception as exc:
+        # anything else may succeed later (a dependency back up, a bug fixed and replayed)
+        reason = error_reason(exc)
+        if attempt >= delivery_limit:
+            log.error(
+                "dead-lettering after %d attempts: %s", attempt, reason, extra=extra, exc_info=True
+            )
+            return Outcome("dead", f"{reason} (attempt {attempt} of {delivery_limit})")
+        log.warning("handler failed, will retry: %s", reason, extra=extra, exc_info=True)
+        return Outcome("retry", reason, retry_delay(attempt, base_ms=retry_delay_ms))
+    return Outcome("ack")
 
 
 class Bus(abc.ABC):

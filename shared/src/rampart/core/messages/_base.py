@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-_TYPE = re.compile(r"^rampart\.(?P<key>[a-z][a-z_]*(?:\.[a-z][a-z_]*)+)\.v(?P<version>[1-9][0-9]*)$")
+_TYPE = re.compile(
+    r"^rampart\.(?P<key>[a-z][a-z_]*(?:\.[a-z][a-z_]*)+)\.v(?P<version>[1-9][0-9]*)$"
+)
 _REGISTRY: dict[str, type[Message]] = {}
 
 

@@ -6,7 +6,6 @@ from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from rampart.core.messages._base import Message
 
 

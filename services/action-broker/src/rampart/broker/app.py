@@ -1,0 +1,14 @@
+"""The action broker's application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from rampart.broker.spec import SPEC
+from rampart.core.app import create_app as create_platform_app
+from rampart.core.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The action broker alone."""
+    return create_platform_app([SPEC], settings, title="Rampart action broker")

@@ -1,0 +1,140 @@
+"""SLA timers: rows with a due time, fired once by whichever replica claims them first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from rampart.core.envelope import Envelope
+from rampart.core.ids import uuid7
+from rampart.core.messages import SlaBreached
+from rampart.core.outbox import enqueue
+from rampart.core.runtime import Resources
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "approvals"
+SOURCE = "rampart/approvals"
+SubjectKind = Literal["event", "approval", "phase", "task"]
+
+
+class SlaTimer(BaseModel):
+    """A due time on one subject and whether it passed."""
+
+    id: UUID
+    subject_kind: SubjectKind
+    subject_id: UUID
+    event_id: UUID | None
+    due_at: datetime
+    status: Literal["pending", "breached", "cancelled"]
+    fired_at: datetime | None
+
+
+async def start_timer(
+    *,
+    conn: Any,
+    subject_kind: SubjectKind,
+    subject_id: UUID,
+    event_id: UUID | None,
+    due_at: datetime,
+) -> None:
+    """Start (or move) the timer of one subject."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.sla_timers (id, subject_kind, subject_id, event_id, due_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject_kind, subject_id) "
+        "DO UPDATE SET due_at = EXCLUDED.due_at WHERE sla_timers.status = 'pending'",
+        uuid7(),
+        subject_kind,
+        subject_id,
+        event_id,
+        due_at,
+    )
+
+
+async def cancel_timer(*, conn: Any, subject_kind: SubjectKind, subject_id: UUID) -> None:
+    """Stop a subject's timer, e.g. when its event closes."""
+    await conn.execute(
+        f"UPDATE {SCHEMA}.sla_timers SET status = 'cancelled' "
+        "WHERE subject_kind = $1 AND subject_id = $2 AND status = 'pending'",
+        subject_kind,
+        subject_id,
+    )
+
+
+async def list_timers(*, conn: Any, subject_id: UUID | None, limit: int) -> list[SlaTimer]:
+    """Timers, soonest due first, optionally of one subject."""
+    rows = await conn.fetch(
+        f"SELECT id, subject_kind, subject_id, event_id, due_at, status, fired_at "
+        f"FROM {SCHEMA}.sla_timers WHERE ($1::uuid IS NULL OR subject_id = $1) "
+        "ORDER BY due_at LIMIT $2",
+        subject_id,
+        limit,
+    )
+    return [SlaTimer(**dict(r)) for r in rows]
+
+
+async def fire_due(*, conn: Any, batch: int = 100) -> int:
+    """Mark due timers breached and announce each through the outbox; returns how many."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            f"SELECT id, subject_kind, subject_id, event_id, due_at FROM {SCHEMA}.sla_timers "
+            "WHERE status = 'pending' AND due_at <= now() ORDER BY due_at "
+            "LIMIT $1 FOR UPDATE SKIP LOCKED",
+            batch,
+        )
+        if not rows:
+            return 0
+        now = datetime.now(UTC)
+        await conn.execute(
+            f"UPDATE {SCHEMA}.sla_timers SET status = 'breached', fired_at = $2 "
+            "WHERE id = ANY($1::uuid[])",
+            [r["id"] for r in rows],
+            now,
+        )
+        envelopes = [
+            Envelope.wrap(
+                SlaBreached(
+                    subject_kind=r["subject_kind"],
+                    subject_id=r["subject_id"],
+                    event_id=r["event_id"],
+                    due_at=r["due_at"],
+                    breached_at=now,
+                ),
+                source=SOURCE,
+                subject=str(r["subject_id"]),
+                correlation_id=str(r["event_id"] or r["subject_id"]),
+            )
+            for r in rows
+        ]
+        await enqueue(conn, schema=SCHEMA, envelopes=envelopes)
+        return len(rows)
+
+
+@contextlib.asynccontextmanager
+async def timer_loop(resources: Resources, *, interval_s: float = 1.0) -> AsyncIterator[None]:
+    """Fire due timers every ``interval_s`` while the service runs."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                async with resources.pool.acquire() as conn:
+                    while await fire_due(conn=conn) > 0:
+                        pass
+            except Exception:
+                log.exception("firing SLA timers failed; retrying")
+            await asyncio.sleep(interval_s)
+
+    task = asyncio.create_task(loop(), name="sla-timers")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

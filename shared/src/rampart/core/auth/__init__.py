@@ -1,0 +1,26 @@
+"""Bearer-token authentication and role checks shared by every service."""
+
+from rampart.core.auth._deps import CurrentPrincipal, require_roles
+from rampart.core.auth._tokens import (
+    AUTH_SCHEMA,
+    Principal,
+    Role,
+    TokenInfo,
+    create_token,
+    list_tokens,
+    revoke_token,
+    verify_token,
+)
+
+__all__ = [
+    "AUTH_SCHEMA",
+    "CurrentPrincipal",
+    "Principal",
+    "Role",
+    "TokenInfo",
+    "create_token",
+    "list_tokens",
+    "require_roles",
+    "revoke_token",
+    "verify_token",
+]

@@ -1,0 +1,81 @@
+"""FastAPI dependencies: who is calling, and may they call this route."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from rampart.core.auth._tokens import Principal, Role, verify_token
+from rampart.core.problems import Problem
+
+_CACHE_SECONDS = 5.0
+_CACHE_MAX = 10_000
+
+
+class _TokenCache:
+    """A few seconds of memory for verified tokens: revocation takes effect within that time."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        hit = self._entries.get(token)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._entries) >= _CACHE_MAX:
+            self._entries.clear()
+        self._entries[token] = (time.monotonic() + _CACHE_SECONDS, principal)
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="rampart"'})
+
+
+_bearer = HTTPBearer(auto_error=False, description="a Rampart API token (rmp_...)")
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller behind the request's bearer token; 401 without a valid one."""
+    if credentials is None or not credentials.credentials.strip():
+        raise _unauthorized("a bearer token is required")
+    token = credentials.credentials.strip()
+    state: Any = request.state
+    cache: _TokenCache = state.token_cache
+    principal = cache.get(token)
+    if principal is None:
+        async with state.pool.acquire() as conn:
+            principal = await verify_token(conn, token=token)
+        if principal is None:
+            raise _unauthorized("the bearer token is not valid")
+        cache.put(token, principal)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through ``roles`` (and admin), 403 for anyone else."""
+    allowed = {Role.ADMIN, *roles}
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Problem(403, f"this needs one of the roles: {names}")
+        return principal
+
+    return check
+
+
+def new_token_cache() -> _TokenCache:
+    """A fresh cache for one application's lifespan state."""
+    return _TokenCache()

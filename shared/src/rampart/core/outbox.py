@@ -1,0 +1,121 @@
+"""The transactional outbox: write messages with state, publish them after commit.
+
+``enqueue`` inserts envelopes in the caller's transaction and notifies the relay on commit.
+``OutboxRelay`` claims committed rows with ``FOR UPDATE SKIP LOCKED``, publishes them with
+confirms and deletes them in the same transaction, so a relay that dies mid-batch leaves its
+rows for the next one: a message is published if and only if its transaction committed,
+possibly more than once, which the consumers' inbox absorbs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rampart.core.bus import Bus
+from rampart.core.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "rampart_outbox"
+
+
+async def enqueue(conn: Any, *, schema: str, envelopes: Sequence[Envelope]) -> None:
+    """Add envelopes to ``schema``'s outbox inside the caller's transaction."""
+    if not envelopes:
+        return
+    await conn.executemany(
+        f"INSERT INTO {schema}.outbox (message_id, routing_key, body) VALUES ($1, $2, $3)",
+        [(e.id, e.routing_key, e.to_bytes()) for e in envelopes],
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, schema)
+
+
+async def pending(conn: Any, *, schema: str) -> int:
+    """How many messages wait in ``schema``'s outbox."""
+    return int(await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox"))
+
+
+class OutboxRelay:
+    """Publishes one schema's outbox to the bus, woken by LISTEN/NOTIFY, polling as a fallback."""
+
+    def __init__(
+        self,
+        *,
+        pool: Any,
+        bus: Bus,
+        schema: str,
+        batch_size: int = 200,
+        poll_interval_s: float = 1.0,
+        on_published: Callable[[int], object] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._schema = schema
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: Any = None
+        self._on_published = on_published
+        self.published = 0
+
+    async def start(self) -> None:
+        """Listen for notifications and start relaying in the background."""
+        self._listener = await self._pool.acquire()
+        await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
+
+    async def stop(self) -> None:
+        """Stop relaying; rows not yet published stay for the next relay."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._pool.release(self._listener)
+            self._listener = None
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload == self._schema:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                sent = await self.relay_once()
+            except Exception:
+                log.exception("outbox relay failed; retrying", extra={"schema": self._schema})
+                await asyncio.sleep(self._poll_interval_s)
+                continue
+            if sent >= self._batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+
+    async def relay_once(self) -> int:
+        """Publish and delete one batch of committed rows; returns how many were published."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT seq, body FROM {self._schema}.outbox ORDER BY seq "
+                "LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            await self._bus.publish([Envelope.from_bytes(r["body"]) for r in rows])
+            await conn.execute(
+                f"DELETE FROM {self._schema}.outbox WHERE seq = ANY($1::bigint[])",
+                [r["seq"] for r in rows],
+            )
+        self.published += len(rows)
+        if self._on_published is not None:
+            self._on_published(len(rows))
+        return len(rows)

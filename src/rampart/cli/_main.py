@@ -1,0 +1,134 @@
+"""Typer commands; each builds its settings from the environment when it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+
+from rampart.cli._embedded import embedded_database
+from rampart.cli._services import SERVICES, all_specs, service_spec
+from rampart.core.asyncapi import asyncapi_document
+from rampart.core.auth import AUTH_SCHEMA, Role, create_token
+from rampart.core.logs import configure_logging
+from rampart.core.settings import Mode, Settings
+from rampart.core.store import apply_migrations, connect_pool, load_migrations
+
+app = typer.Typer(
+    help="Rampart, an open-source programmable security controller.", no_args_is_help=True
+)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def main() -> None:
+    """Entry point of the ``rampart`` script."""
+    app()
+
+
+async def _new_token(database_url: str, *, name: str, role: Role) -> str:
+    pool = await connect_pool(database_url, min_size=1, max_size=2)
+    try:
+        await apply_migrations(
+            pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
+        )
+        async with pool.acquire() as conn:
+            _, secret = await create_token(conn, name=name, role=role)
+        return secret
+    finally:
+        await pool.close()
+
+
+async def _has_admin(database_url: str) -> bool:
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    try:
+        await apply_migrations(
+            pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
+        )
+        count = await pool.fetchval(
+            f"SELECT count(*) FROM {AUTH_SCHEMA}.tokens WHERE role = 'admin' AND revoked_at IS NULL"
+        )
+        return bool(count)
+    finally:
+        await pool.close()
+
+
+def _serve(application: Any, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def run(
+    port: Annotated[int | None, typer.Option(help="port to listen on (default 8000)")] = None,
+) -> None:
+    """Run all of Rampart in one process: embedded PostgreSQL and the in-process bus."""
+    from rampart.core.app import create_app
+
+    settings = Settings()
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    configure_logging(settings.log_level)
+    with embedded_database(settings) as live:
+        assert live.database_url is not None
+        database_url = live.database_url.get_secret_value()
+        banner = [f"Rampart is starting on http://{live.host}:{live.port}"]
+        banner.append(f"  API docs: http://{live.host}:{live.port}/docs")
+        if not asyncio.run(_has_admin(database_url)):
+            secret = asyncio.run(_new_token(database_url, name="first-admin", role=Role.ADMIN))
+            banner.append(f"  admin token (shown once, keep it): {secret}")
+        typer.echo("\n".join(banner), err=True)
+        _serve(create_app(all_specs(), live, title="Rampart"), live)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")],
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Run one service against RAMPART_DATABASE_URL and RAMPART_AMQP_URL (distributed mode)."""
+    from rampart.core.app import create_app
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of: {', '.join(SERVICES)}")
+    settings = Settings(mode=Mode.DISTRIBUTED)
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    configure_logging(settings.log_level)
+    _serve(create_app([service_spec(service)], settings, title=f"Rampart {service}"), settings)
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[Role, typer.Option(help="what the token may do")],
+    name: Annotated[str, typer.Option(help="who or what the token is for")],
+) -> None:
+    """Create an API token and print it once (RAMPART_DATABASE_URL, or the embedded data)."""
+    settings = Settings()
+    if settings.database_url is not None:
+        secret = asyncio.run(
+            _new_token(settings.database_url.get_secret_value(), name=name, role=role)
+        )
+    else:
+        with embedded_database(settings) as live:
+            assert live.database_url is not None
+            secret = asyncio.run(
+                _new_token(live.database_url.get_secret_value(), name=name, role=role)
+            )
+    typer.echo(secret)
+
+
+@app.command()
+def asyncapi() -> None:
+    """Print the AsyncAPI 3 document of every bus message."""
+    settings = Settings()
+    typer.echo(json.dumps(asyncapi_document(exchange=settings.bus_namespace), indent=2))

@@ -1,0 +1,27 @@
+"""The five services by name, imported only when asked for."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from rampart.core.runtime import ServiceSpec
+
+SERVICES: dict[str, str] = {
+    "ingest": "rampart.ingest.spec",
+    "playbook-engine": "rampart.engine.spec",
+    "action-broker": "rampart.broker.spec",
+    "approvals": "rampart.approvals.spec",
+    "asset-registry": "rampart.assets.spec",
+}
+
+
+def service_spec(name: str) -> ServiceSpec:
+    """The spec of one service by its name."""
+    spec = import_module(SERVICES[name]).SPEC
+    assert isinstance(spec, ServiceSpec)
+    return spec
+
+
+def all_specs() -> list[ServiceSpec]:
+    """Every service's spec, in a stable order."""
+    return [service_spec(name) for name in SERVICES]
