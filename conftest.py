@@ -98,3 +98,78 @@ def schema() -> str:
 def namespace() -> str:
     """A bus namespace (exchange and queue prefix) no other test uses."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+async def delete_namespace(amqp_url: str, namespace: str, queues: list[str]) -> None:
+    """Remove a test namespace's queues (with their dead-letter queues) and exchanges."""
+    import aio_pika
+
+    from rampart.core.bus import Topology
+
+    topology = Topology(namespace)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for name in queues:
+            for physical in (topology.queue(name), topology.dead_queue(name)):
+                channel = await connection.channel()
+                try:
+                    await channel.queue_delete(physical)
+                except Exception:  # already gone
+                    pass
+        for exchange in (topology.exchange, topology.dead_letter_exchange):
+            channel = await connection.channel()
+            try:
+                await channel.exchange_delete(exchange)
+            except Exception:  # already gone
+                pass
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["memory", "rabbitmq"])
+def bus_kind(request: pytest.FixtureRequest) -> str:
+    """Run a test once on the in-process bus and once on RabbitMQ."""
+    if request.param == "rabbitmq":
+        request.applymarker(pytest.mark.rabbitmq)
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_bus(
+    bus_kind: str, namespace: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Any]:
+    """A factory of started buses of ``bus_kind`` on this test's namespace, closed afterwards.
+
+    Every call on the in-process kind returns the same bus (one process, one broker); on
+    RabbitMQ every call connects anew, like another replica would. Pass the queue names the
+    test subscribes to as ``queues`` so they are deleted at the end.
+    """
+    from rampart.core.bus import Topology
+
+    started: list[Any] = []
+    declared: list[str] = []
+    amqp = request.getfixturevalue("amqp_url") if bus_kind == "rabbitmq" else None
+
+    async def factory(*, queues: tuple[str, ...] = (), **options: Any) -> Any:
+        declared.extend(queues)
+        options.setdefault("retry_delay_ms", 10)
+        options.setdefault("delivery_limit", 3)
+        if bus_kind == "memory":
+            if started:
+                return started[0]
+            from rampart.core.bus.memory import MemoryBus
+
+            bus: Any = MemoryBus(topology=Topology(namespace), **options)
+        else:
+            from rampart.core.bus.rabbitmq import RabbitBus
+
+            bus = RabbitBus(amqp, topology=Topology(namespace), **options)
+        await bus.start()
+        started.append(bus)
+        return bus
+
+    yield factory
+    for bus in started:
+        await bus.close()
+    if amqp is not None:
+        await delete_namespace(amqp, namespace, declared)

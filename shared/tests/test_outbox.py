@@ -1,0 +1,179 @@
+"""The outbox publishes exactly what committed, survives a killed relay; the inbox dedupes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from rampart.core.bus import Delivery
+from rampart.core.envelope import Envelope
+from rampart.core.inbox import first_delivery
+from rampart.core.messages import EventIngested
+from rampart.core.outbox import OutboxRelay, enqueue, pending
+from rampart.core.store import apply_migrations, load_migrations
+
+QUEUE = "test.outbox"
+
+
+def _envelope(name: str = "e") -> Envelope:
+    message = EventIngested(event_id=uuid4(), source="test", name=name, severity="low")
+    return Envelope.wrap(message, source="test")
+
+
+async def _collector(bus: Any, received: list[str]) -> None:
+    async def handle(delivery: Delivery) -> None:
+        received.append(delivery.envelope.id)
+
+    await bus.subscribe(QUEUE, ["event.ingested"], handle)
+
+
+async def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def outbox_schema(pool: Any, schema: str) -> str:
+    await apply_migrations(
+        pool, schema=schema, migrations=load_migrations("rampart.core"), component="platform"
+    )
+    return schema
+
+
+async def test_published_if_and_only_if_committed(
+    pool: Any, outbox_schema: str, make_bus: Any
+) -> None:
+    bus = await make_bus(queues=(QUEUE,))
+    received: list[str] = []
+    await _collector(bus, received)
+    committed = [_envelope("kept") for _ in range(3)]
+    rolled_back = [_envelope("dropped") for _ in range(3)]
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await enqueue(conn, schema=outbox_schema, envelopes=committed)
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await enqueue(conn, schema=outbox_schema, envelopes=rolled_back)
+                raise RuntimeError("the business write failed")
+    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, poll_interval_s=0.05)
+    await relay.start()
+    try:
+        await _wait_for(lambda: len(received) >= 3)
+        await asyncio.sleep(0.3)  # would any rolled-back message still arrive?
+    finally:
+        await relay.stop()
+    assert sorted(received) == sorted(e.id for e in committed)
+    async with pool.acquire() as conn:
+        assert await pending(conn, schema=outbox_schema) == 0
+
+
+async def test_notify_wakes_the_relay_without_polling(
+    pool: Any, outbox_schema: str, make_bus: Any
+) -> None:
+    bus = await make_bus(queues=(QUEUE,))
+    received: list[str] = []
+    await _collector(bus, received)
+    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, poll_interval_s=3600)
+    await relay.start()
+    try:
+        await asyncio.sleep(0.1)  # the relay is now waiting for a notification
+        envelope = _envelope()
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, schema=outbox_schema, envelopes=[envelope])
+        await _wait_for(lambda: envelope.id in received, timeout=5)
+    finally:
+        await relay.stop()
+
+
+async def test_relay_cancelled_mid_batch_loses_nothing(
+    pool: Any, outbox_schema: str, make_bus: Any
+) -> None:
+    bus = await make_bus(queues=(QUEUE,))
+    received: list[str] = []
+    await _collector(bus, received)
+    envelopes = [_envelope() for _ in range(300)]
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, schema=outbox_schema, envelopes=envelopes)
+    for delay in (0.0, 0.005, 0.02):
+        relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, batch_size=50)
+        task = asyncio.create_task(relay.relay_once())
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, batch_size=50)
+    while await relay.relay_once():
+        pass
+    await _wait_for(lambda: {e.id for e in envelopes} <= set(received))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bus_kind", ["rabbitmq"])
+async def test_relay_process_killed_mid_batch_loses_nothing(
+    pool: Any,
+    outbox_schema: str,
+    database_url: str,
+    amqp_url: str,
+    namespace: str,
+    make_bus: Any,
+) -> None:
+    bus = await make_bus(queues=(QUEUE,))
+    received: list[str] = []
+    await _collector(bus, received)
+    envelopes = [_envelope() for _ in range(100)]
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, schema=outbox_schema, envelopes=envelopes)
+    script = Path(__file__).with_name("relay_process.py")
+    process = subprocess.Popen(
+        [sys.executable, str(script), database_url, amqp_url, namespace, outbox_schema],
+        env={**os.environ},
+    )
+    try:
+        await _wait_for(lambda: len(received) >= 1, timeout=20)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    async with pool.acquire() as conn:
+        left = await pending(conn, schema=outbox_schema)
+    assert 0 < left <= 100, "the kill should land while the first batch is uncommitted"
+    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema)
+    while await relay.relay_once():
+        pass
+    await _wait_for(lambda: {e.id for e in envelopes} <= set(received))
+    assert len(received) > len(set(received)), "the uncommitted batch is published again"
+
+
+async def test_duplicate_delivery_changes_nothing(
+    pool: Any, outbox_schema: str, make_bus: Any
+) -> None:
+    bus = await make_bus(queues=(QUEUE,))
+    async with pool.acquire() as conn:
+        await conn.execute(f"CREATE TABLE {outbox_schema}.counter (n int NOT NULL)")
+        await conn.execute(f"INSERT INTO {outbox_schema}.counter VALUES (0)")
+    deliveries: list[str] = []
+
+    async def handle(delivery: Delivery) -> None:
+        deliveries.append(delivery.envelope.id)
+        async with pool.acquire() as conn, conn.transaction():
+            if await first_delivery(
+                conn, schema=outbox_schema, consumer="counter", message_id=delivery.envelope.id
+            ):
+                await conn.execute(f"UPDATE {outbox_schema}.counter SET n = n + 1")
+
+    await bus.subscribe(QUEUE, ["event.ingested"], handle)
+    envelope = _envelope()
+    await bus.publish([envelope])
+    await bus.publish([envelope])
+    await _wait_for(lambda: len(deliveries) == 2)
+    assert await pool.fetchval(f"SELECT n FROM {outbox_schema}.counter") == 1
