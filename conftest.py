@@ -8,6 +8,7 @@ with a reason. With ``CI=true`` a missing server is a failure, never a skip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+
 from rampart.core.store import connect_pool
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -112,16 +114,12 @@ async def delete_namespace(amqp_url: str, namespace: str, queues: list[str]) -> 
         for name in queues:
             for physical in (topology.queue(name), topology.dead_queue(name)):
                 channel = await connection.channel()
-                try:
+                with contextlib.suppress(Exception):  # already gone
                     await channel.queue_delete(physical)
-                except Exception:  # already gone
-                    pass
         for exchange in (topology.exchange, topology.dead_letter_exchange):
             channel = await connection.channel()
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 await channel.exchange_delete(exchange)
-            except Exception:  # already gone
-                pass
     finally:
         await connection.close()
 
