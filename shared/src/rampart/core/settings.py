@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         description="topic exchange name; queues are prefixed with it unless it is 'rampart'",
     )
     public_url: str = "http://127.0.0.1:8000"
+    ingest_url: str | None = None
+    engine_url: str | None = None
+    broker_url: str | None = None
+    approvals_url: str | None = None
+    assets_url: str | None = None
+    service_token: SecretStr | None = Field(
+        default=None, description="a 'service' role token this process uses to call the others"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -49,6 +57,17 @@ class Settings(BaseSettings):
     bus_retry_delay_ms: int = Field(default=200, ge=0)
     publish_timeout_s: float = Field(default=10.0, gt=0)
     outbox_batch: int = Field(default=200, ge=1)
+
+    def service_url(self, service: str) -> str:
+        """Base URL of another service's API; in embedded mode every service is at public_url."""
+        explicit = {
+            "ingest": self.ingest_url,
+            "playbook-engine": self.engine_url,
+            "action-broker": self.broker_url,
+            "approvals": self.approvals_url,
+            "asset-registry": self.assets_url,
+        }[service]
+        return (explicit or self.public_url).rstrip("/")
 
     @model_validator(mode="after")
     def _distributed_needs_real_secrets(self) -> Settings:

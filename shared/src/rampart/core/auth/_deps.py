@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
 from rampart.core.auth._tokens import Principal, Role, verify_token
 from rampart.core.problems import Problem
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,7 +15,7 @@ from typing import Literal, TypeVar
 from pydantic import ValidationError
 
 from rampart.core.envelope import Envelope
-from rampart.core.errors import InvalidMessage, PermanentError
+from rampart.core.errors import InvalidMessage, PermanentError, TransientError
 from rampart.core.messages import Message, UnknownMessageType, message_model
 
 M = TypeVar("M", bound=Message)
@@ -156,7 +157,7 @@ async def dispatch(
     message_id: str | None = None,
 ) -> Outcome:
     """Decode ``body``, run ``handler`` on it, and decide how the delivery is settled."""
-    extra = {"message_id": message_id, "queue": queue, "attempt": attempt}
+    extra: dict[str, object] = {"message_id": message_id, "queue": queue, "attempt": attempt}
     try:
         envelope, message = decode(body)
     except InvalidMessage as exc:
@@ -170,15 +171,33 @@ async def dispatch(
         return Outcome("dead", error_reason(exc))
     except Exception as exc:
         # anything else may succeed later (a dependency back up, a bug fixed and replayed)
-        reason = error_reason(exc)
-        if attempt >= delivery_limit:
-            log.error(
-                "dead-lettering after %d attempts: %s", attempt, reason, extra=extra, exc_info=True
-            )
-            return Outcome("dead", f"{reason} (attempt {attempt} of {delivery_limit})")
-        log.warning("handler failed, will retry: %s", reason, extra=extra, exc_info=True)
-        return Outcome("retry", reason, retry_delay(attempt, base_ms=retry_delay_ms))
+        return _failed(exc, attempt, delivery_limit, retry_delay_ms, extra)
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            raise
+        # nobody cancelled us: the handler leaked a CancelledError, which is a bug like any other
+        return _failed(exc, attempt, delivery_limit, retry_delay_ms, extra)
     return Outcome("ack")
+
+
+def _failed(
+    exc: BaseException,
+    attempt: int,
+    delivery_limit: int,
+    retry_delay_ms: int,
+    extra: dict[str, object],
+) -> Outcome:
+    reason = error_reason(exc)
+    if attempt >= delivery_limit:
+        log.error(
+            "dead-lettering after %d attempts: %s", attempt, reason, extra=extra, exc_info=exc
+        )
+        return Outcome("dead", f"{reason} (attempt {attempt} of {delivery_limit})")
+    # a TransientError is expected and says what happened; anything else needs its traceback
+    trace = None if isinstance(exc, TransientError) else exc
+    log.warning("handler failed, will retry: %s", reason, extra=extra, exc_info=trace)
+    return Outcome("retry", reason, retry_delay(attempt, base_ms=retry_delay_ms))
 
 
 class Bus(abc.ABC):

@@ -31,11 +31,14 @@ from rampart.core.messages.assets import (
     OwnerUpdated,
 )
 from rampart.core.messages.events import (
+    EventChangeRequested,
     EventClosed,
     EventIngested,
     EventUpdated,
     TaskCompleted,
+    TaskCompletion,
     TaskCreated,
+    TaskSpec,
 )
 from rampart.core.messages.runs import PlaybookRunCompleted, PlaybookRunFailed, PlaybookRunStarted
 
@@ -53,6 +56,7 @@ __all__ = [
     "AssetDeleted",
     "AssetResult",
     "AssetUpdated",
+    "EventChangeRequested",
     "EventClosed",
     "EventIngested",
     "EventUpdated",
@@ -65,7 +69,9 @@ __all__ = [
     "PlaybookRunStarted",
     "SlaBreached",
     "TaskCompleted",
+    "TaskCompletion",
     "TaskCreated",
+    "TaskSpec",
     "UnknownMessageType",
     "message_model",
     "message_types",

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from rampart.core.messages._base import Message
 
 

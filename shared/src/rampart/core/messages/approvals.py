@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from rampart.core.messages._base import Message
 
 ApprovalStage = Literal["primary", "secondary", "executive"]

@@ -6,6 +6,7 @@ from typing import ClassVar
 from uuid import UUID
 
 from pydantic import Field
+
 from rampart.core.messages._base import Message
 
 

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
+
 from rampart.core.messages._base import Message
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -73,3 +74,46 @@ class TaskCompleted(Message):
     completed_by: str | None = None
     note: str = ""
     completed_at: datetime
+
+
+class TaskSpec(BaseModel):
+    """A workbook task to add to an event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=500)
+    owner: str | None = None
+    sla_minutes: int | None = Field(default=None, gt=0)
+
+
+class TaskCompletion(BaseModel):
+    """A workbook task to complete, by id or by name, with a note."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task_id: UUID | None = None
+    name: str | None = None
+    note: str = ""
+
+
+class EventChangeRequested(Message):
+    """A playbook (or another service) asks ingest to change an event it owns.
+
+    Every field left empty is left unchanged; ``request_key`` makes a resend a no-op.
+    """
+
+    message_type: ClassVar[str] = "rampart.event.change.requested.v1"
+
+    event_id: UUID
+    request_key: str = Field(min_length=1, max_length=200)
+    requested_by: str
+    status: Literal["new", "open", "closed"] | None = None
+    resolution: str | None = None
+    severity: Severity | None = None
+    owner: str | None = None
+    add_labels: list[str] = Field(default_factory=list)
+    note: str | None = None
+    artifacts: list[dict[str, Any]] = Field(default_factory=list)
+    add_task: TaskSpec | None = None
+    complete_task: TaskCompletion | None = None
