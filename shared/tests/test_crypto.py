@@ -10,6 +10,7 @@ import pickle
 
 import pytest
 from pydantic import SecretStr
+
 from rampart.core.crypto import (
     DecryptionError,
     Keyring,

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+
 from rampart.core.store import Migration, apply_migrations
 
 
