@@ -58,5 +58,9 @@ async def test_run_prints_token_once_keeps_data_and_stops_cleanly(tmp_path: Path
             again = await client.get(f"/api/v1/events/{event_id}")
             assert again.status_code == 200
             assert again.json()["name"] == "kept across restarts"
+            listed = (await client.get("/api/v1/tokens")).json()
+            service = [t for t in listed if t["name"] == "embedded-service"]
+            assert len(service) == 2, "one service token per start"
+            assert sum(t["revoked_at"] is None for t in service) == 1, "the old one is revoked"
     finally:
         assert second.signal(signal.SIGINT) == 0

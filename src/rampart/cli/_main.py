@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 
 from rampart.cli._embedded import embedded_database
 from rampart.cli._services import SERVICES, all_specs, service_spec
@@ -36,6 +37,25 @@ async def _new_token(database_url: str, *, name: str, role: Role) -> str:
         )
         async with pool.acquire() as conn:
             _, secret = await create_token(conn, name=name, role=role)
+        return secret
+    finally:
+        await pool.close()
+
+
+EMBEDDED_SERVICE_TOKEN = "embedded-service"  # noqa: S105 - a token name, not a secret
+
+
+async def _fresh_service_token(database_url: str) -> str:
+    """A new token for the services' calls to each other; the previous start's is revoked."""
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                f"UPDATE {AUTH_SCHEMA}.tokens SET revoked_at = now() "
+                "WHERE name = $1 AND revoked_at IS NULL",
+                EMBEDDED_SERVICE_TOKEN,
+            )
+            _, secret = await create_token(conn, name=EMBEDDED_SERVICE_TOKEN, role=Role.SERVICE)
         return secret
     finally:
         await pool.close()
@@ -76,7 +96,10 @@ def run(
 
     settings = Settings()
     if port is not None:
-        settings = settings.model_copy(update={"port": port})
+        update: dict[str, Any] = {"port": port}
+        if "public_url" not in settings.model_fields_set:
+            update["public_url"] = f"http://{settings.host}:{port}"
+        settings = settings.model_copy(update=update)
     configure_logging(settings.log_level)
     with embedded_database(settings) as live:
         assert live.database_url is not None
@@ -87,6 +110,9 @@ def run(
             secret = asyncio.run(_new_token(database_url, name="first-admin", role=Role.ADMIN))
             banner.append(f"  admin token (shown once, keep it): {secret}")
         typer.echo("\n".join(banner), err=True)
+        if live.service_token is None:
+            service_token = asyncio.run(_fresh_service_token(database_url))
+            live = live.model_copy(update={"service_token": SecretStr(service_token)})
         _serve(create_app(all_specs(), live, title="Rampart"), live)
 
 
