@@ -61,6 +61,8 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._listener: Any = None
         self._on_published = on_published
+        self._stopping = False
+        self._stop_grace_s = 10.0
         self.published = 0
 
     async def start(self) -> None:
@@ -72,9 +74,15 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop relaying; rows not yet published stay for the next relay."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # let a batch in flight finish rather than cancel it mid-query
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self._stop_grace_s)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         if self._listener is not None:
             with contextlib.suppress(Exception):
@@ -87,15 +95,16 @@ class OutboxRelay:
             self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 sent = await self.relay_once()
             except Exception:
                 log.exception("outbox relay failed; retrying", extra={"schema": self._schema})
-                await asyncio.sleep(self._poll_interval_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
                 continue
-            if sent >= self._batch_size:
+            if sent >= self._batch_size or self._stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -17,6 +15,7 @@ from rampart.core.ids import uuid7
 from rampart.core.messages import SlaBreached
 from rampart.core.outbox import enqueue
 from rampart.core.runtime import Resources
+from rampart.core.workers import periodic
 
 log = logging.getLogger(__name__)
 
@@ -117,24 +116,14 @@ async def fire_due(*, conn: Any, batch: int = 100) -> int:
         return len(rows)
 
 
-@contextlib.asynccontextmanager
-async def timer_loop(resources: Resources, *, interval_s: float = 1.0) -> AsyncIterator[None]:
+def timer_loop(
+    resources: Resources, *, interval_s: float = 1.0
+) -> contextlib.AbstractAsyncContextManager[None]:
     """Fire due timers every ``interval_s`` while the service runs."""
 
-    async def loop() -> None:
-        while True:
-            try:
-                async with resources.pool.acquire() as conn:
-                    while await fire_due(conn=conn) > 0:
-                        pass
-            except Exception:
-                log.exception("firing SLA timers failed; retrying")
-            await asyncio.sleep(interval_s)
+    async def fire_all() -> None:
+        async with resources.pool.acquire() as conn:
+            while await fire_due(conn=conn) > 0:
+                pass
 
-    task = asyncio.create_task(loop(), name="sla-timers")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic(fire_all, interval_s=interval_s, name="sla-timers")

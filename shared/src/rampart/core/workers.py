@@ -1,0 +1,48 @@
+"""Background work inside a service's lifespan that stops between rounds, not mid-query."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def periodic(
+    work: Callable[[], Awaitable[object]],
+    *,
+    interval_s: float,
+    name: str,
+    grace_s: float = 10.0,
+) -> AsyncIterator[None]:
+    """Run ``work`` every ``interval_s`` until the context exits.
+
+    A failing round is logged and the next one runs on schedule. On exit the round in
+    progress may finish (up to ``grace_s``) so no query or connection attempt is cancelled
+    half-way.
+    """
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            try:
+                await work()
+            except Exception:
+                log.exception("background work failed; retrying", extra={"worker": name})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+
+    task = asyncio.create_task(loop(), name=name)
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_s)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
