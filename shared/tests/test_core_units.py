@@ -1,0 +1,187 @@
+"""Pure logic of the platform: settings, ids, envelopes, the message registry, limits, AsyncAPI."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from uuid import uuid4
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from rampart.core.asyncapi import asyncapi_document
+from rampart.core.bus._base import decode
+from rampart.core.envelope import Envelope
+from rampart.core.errors import InvalidMessage
+from rampart.core.ids import uuid7
+from rampart.core.limits import json_depth
+from rampart.core.messages import (
+    ActionTarget,
+    EventIngested,
+    Message,
+    UnknownMessageType,
+    message_model,
+    message_types,
+    routing_key,
+)
+from rampart.core.settings import Mode, Settings
+
+
+def test_distributed_mode_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RAMPART_MASTER_KEY", "RAMPART_DATABASE_URL", "RAMPART_AMQP_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValidationError, match="RAMPART_MASTER_KEY"):
+        Settings(mode=Mode.DISTRIBUTED)
+    with pytest.raises(ValidationError, match="RAMPART_MASTER_KEY"):
+        Settings(
+            mode=Mode.DISTRIBUTED,
+            database_url=SecretStr("postgresql://db/rampart"),
+            amqp_url=SecretStr("amqp://mq/"),
+            master_key=SecretStr("  "),
+        )
+    ok = Settings(
+        mode=Mode.DISTRIBUTED,
+        database_url=SecretStr("postgresql://db/rampart"),
+        amqp_url=SecretStr("amqp://mq/"),
+        master_key=SecretStr("k1:" + "A" * 43),
+    )
+    assert "A" * 43 not in repr(ok)
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAMPART_BUS_NAMESPACE", "other")
+    monkeypatch.setenv("RAMPART_PORT", "9001")
+    settings = Settings()
+    assert (settings.bus_namespace, settings.port) == ("other", 9001)
+    monkeypatch.setenv("RAMPART_BUS_NAMESPACE", "Not Valid!")
+    with pytest.raises(ValidationError, match="bus_namespace"):
+        Settings()
+
+
+def test_service_urls_default_to_the_public_url() -> None:
+    settings = Settings(public_url="http://rampart:8000/", assets_url="http://assets:8000")
+    assert settings.service_url("ingest") == "http://rampart:8000"
+    assert settings.service_url("asset-registry") == "http://assets:8000"
+
+
+def test_uuid7_is_version_7_and_time_ordered() -> None:
+    first = uuid7()
+    time.sleep(0.002)
+    ids = [uuid7() for _ in range(1000)]
+    assert first.version == 7
+    assert first.variant == uuid.RFC_4122
+    assert all(first < later for later in ids)
+    assert len(set(ids)) == 1000
+    millis = first.int >> 80
+    assert abs(millis - time.time() * 1000) < 5_000
+
+
+def test_routing_keys_and_registry() -> None:
+    assert routing_key("rampart.action.requested.v1") == "action.requested"
+    assert routing_key("rampart.playbook.run.started.v1") == "playbook.run.started"
+    assert message_model("rampart.event.ingested.v1") is EventIngested
+    with pytest.raises(UnknownMessageType):
+        message_model("rampart.nope.v1")
+    with pytest.raises(UnknownMessageType):
+        routing_key("event.ingested")
+    expected = {
+        "event.ingested", "event.updated", "event.closed", "event.change.requested",
+        "task.created", "task.completed", "playbook.run.started", "playbook.run.completed",
+        "playbook.run.failed", "action.requested", "action.started", "action.completed",
+        "approval.requested", "approval.notified", "approval.escalated", "approval.decided",
+        "sla.breached", "asset.created", "asset.updated", "asset.deleted", "owner.created",
+        "owner.updated", "owner.deleted",
+    }  # fmt: skip
+    assert expected <= {routing_key(t) for t in message_types()}
+
+
+def test_a_type_can_not_be_registered_twice_or_misnamed() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+
+        class Again(Message):
+            message_type = "rampart.event.ingested.v1"
+
+    with pytest.raises(ValueError, match="not of the form"):
+
+        class Misnamed(Message):
+            message_type = "event.ingested"
+
+
+def test_messages_are_frozen_and_refuse_unknown_fields() -> None:
+    message = EventIngested(event_id=uuid4(), source="s", name="n", severity="low")
+    with pytest.raises(ValidationError):
+        message.name = "changed"  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="extra"):
+        EventIngested(event_id=uuid4(), source="s", name="n", severity="low", bogus=1)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="exactly one"):
+        ActionTarget(asset="a", tag="t")
+
+
+def test_envelope_carries_correlation_along_a_chain() -> None:
+    first = Envelope.wrap(
+        EventIngested(event_id=uuid4(), source="s", name="n", severity="high"), source="test"
+    )
+    assert first.correlationid == first.id
+    assert first.routing_key == "event.ingested"
+    second = Envelope.wrap(
+        EventIngested(event_id=uuid4(), source="s", name="m", severity="high"),
+        source="test",
+        cause=first,
+    )
+    assert (second.correlationid, second.causationid) == (first.id, first.id)
+    body = json.loads(second.to_bytes())
+    assert body["specversion"] == "1.0"
+    assert body["type"] == "rampart.event.ingested.v1"
+    assert body["datacontenttype"] == "application/json"
+    envelope, message = decode(second.to_bytes())
+    assert envelope == second
+    assert isinstance(message, EventIngested)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "not a CloudEvents envelope"),
+        (b'{"specversion": "1.0", "id": "1", "source": "x", "type": "rampart.nope.v1", "data": {}}',
+         "no message model"),
+        (b'{"specversion": "1.0", "id": "1", "source": "x", "type": "rampart.event.ingested.v1",'
+         b' "data": {"name": "n"}}', "data invalid"),
+    ],
+)  # fmt: skip
+def test_decode_names_what_is_wrong(body: bytes, reason: str) -> None:
+    with pytest.raises(InvalidMessage, match=reason):
+        decode(body)
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        (b"1", 0),
+        (b"{}", 1),
+        (b'{"a": [1, {"b": []}]}', 4),
+        (b'{"a": "[[[[{{{{"}', 1),
+        (b'["\\"[[[", [[]]]', 3),
+    ],
+)
+def test_json_depth(text: bytes, depth: int) -> None:
+    assert json_depth(text) == depth
+
+
+def test_asyncapi_document_lists_every_type_with_its_schema() -> None:
+    doc = asyncapi_document(exchange="rampart")
+    assert doc["asyncapi"] == "3.0.0"
+    messages = doc["components"]["messages"]
+    assert {m["name"] for m in messages.values()} == set(message_types())
+    for message in messages.values():
+        ref = message["payload"]["allOf"][1]["properties"]["data"]["$ref"]
+        assert ref.rsplit("/", 1)[1] in doc["components"]["schemas"]
+    channel = doc["channels"]["action_requested"]
+    assert channel["address"] == "action.requested"
+    assert channel["bindings"]["amqp"]["exchange"]["name"] == "rampart"
+    text = json.dumps(doc)
+    for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', text)):
+        node = doc
+        for part in ref.split("/"):
+            node = node[part]
