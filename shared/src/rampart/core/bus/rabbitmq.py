@@ -82,9 +82,11 @@ class RabbitBus(Bus):
         prefetch: int = 32,
         publish_timeout_s: float = 10.0,
         shutdown_grace_s: float = 30.0,
+        connection_name: str = "rampart",
     ) -> None:
         self.topology = topology
         self._url = url
+        self._connection_name = connection_name
         self._delivery_limit = delivery_limit
         self._retry_delay_ms = retry_delay_ms
         self._prefetch = prefetch
@@ -122,7 +124,10 @@ class RabbitBus(Bus):
         if self._connection is not None and not self._closing:
             return
         self._closing = False
-        self._connection = await aio_pika.connect_robust(self._url)
+        # the name shows in the broker's connection list, so operators can tell replicas apart
+        self._connection = await aio_pika.connect_robust(
+            self._url, client_properties={"connection_name": self._connection_name}
+        )
         # on_return_raises: a mandatory publish (dead-lettering, replay) that no queue takes
         # must fail instead of being dropped
         self._channel = await self._connection.channel(

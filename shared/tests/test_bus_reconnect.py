@@ -1,0 +1,91 @@
+"""The RabbitMQ bus reconnects after the broker drops it and its consumers resume."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from conftest import delete_namespace
+from rampart.core.bus import Delivery, Topology
+from rampart.core.bus.rabbitmq import RabbitBus
+from rampart.core.envelope import Envelope
+from rampart.core.messages import EventIngested
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+
+
+def _close_connection(name: str) -> int:
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    pids = [line.split("\t", 1)[0] for line in listing.splitlines() if f'"{name}"' in line]
+    for pid in pids:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_connection", pid, "test: simulated broker drop"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    return len(pids)
+
+
+async def _until(predicate: Any, within: float) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_consumer_resumes_after_the_connection_is_dropped(
+    amqp_url: str, namespace: str
+) -> None:
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is needed to drop the connection from the broker side")
+    name = f"reconnect-{uuid4().hex[:8]}"
+    bus = RabbitBus(amqp_url, topology=Topology(namespace), connection_name=name)
+    received: list[str] = []
+
+    async def handle(delivery: Delivery) -> None:
+        received.append(delivery.envelope.id)
+
+    def envelope() -> Envelope:
+        message = EventIngested(event_id=uuid4(), source="t", name="n", severity="low")
+        return Envelope.wrap(message, source="test")
+
+    await bus.start()
+    try:
+        await bus.subscribe("test.reconnect", ["event.ingested"], handle)
+        before = envelope()
+        await bus.publish([before])
+
+        async def got_before() -> bool:
+            return before.id in received
+
+        await _until(got_before, 10)
+        assert await asyncio.to_thread(_close_connection, name) == 1
+
+        async def disconnected_then_ready() -> bool:
+            return await bus.is_ready()
+
+        await asyncio.sleep(0.5)
+        await _until(disconnected_then_ready, 30)
+        after = envelope()
+        for _ in range(50):
+            try:
+                await bus.publish([after])
+                break
+            except Exception:  # the channel may still be restoring
+                await asyncio.sleep(0.2)
+
+        async def got_after() -> bool:
+            return after.id in received
+
+        await _until(got_after, 30)
+    finally:
+        await bus.close()
+        await delete_namespace(amqp_url, namespace, ["test.reconnect"])
