@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from rampart.cli._services import all_specs
 from rampart.core.app import create_app
 from rampart.core.auth import Role, create_token
+from rampart.core.bus.memory import MemoryBus
 from rampart.core.crypto import Keyring
 from rampart.core.messages import message_types
 from rampart.core.settings import Settings
@@ -219,3 +220,20 @@ async def test_dead_letters_and_asyncapi(
     assert doc["asyncapi"].startswith("3.")
     names = {m["name"] for m in doc["components"]["messages"].values()}
     assert names == set(message_types())
+
+
+async def test_readiness_fails_when_the_bus_is_down(database_url: str) -> None:
+    bus = MemoryBus()
+    settings = Settings(
+        database_url=SecretStr(database_url), master_key=SecretStr(Keyring.generate_key_text())
+    )
+    application = create_app(all_specs(), settings, bus=bus)
+    async with LifespanManager(application, startup_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rampart") as client:
+            assert (await client.get("/readyz")).status_code == 200
+            await bus.close()
+            down = await client.get("/readyz")
+            assert down.status_code == 503
+            assert down.json()["checks"] == {"database": True, "bus": False}
+            assert (await client.get("/healthz")).status_code == 200

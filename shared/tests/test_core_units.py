@@ -185,3 +185,23 @@ def test_asyncapi_document_lists_every_type_with_its_schema() -> None:
         node = doc
         for part in ref.split("/"):
             node = node[part]
+
+
+def test_log_lines_are_json_with_the_correlation_id() -> None:
+    import logging
+
+    from rampart.core.logs import JsonFormatter, correlation_id
+
+    record = logging.makeLogRecord(
+        {"name": "rampart.test", "levelname": "INFO", "msg": "hello %s", "args": ("world",)}
+    )
+    record.queue = "ingest.sla"
+    token = correlation_id.set("corr-1")
+    try:
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        correlation_id.reset(token)
+    assert line["message"] == "hello world"
+    assert line["correlation_id"] == "corr-1"
+    assert line["queue"] == "ingest.sla"
+    assert "correlation_id" not in json.loads(JsonFormatter().format(record))
