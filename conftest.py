@@ -8,7 +8,6 @@ with a reason. With ``CI=true`` a missing server is a failure, never a skip.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import tempfile
 import uuid
@@ -20,6 +19,7 @@ import asyncpg
 import pytest
 
 from rampart.core.store import connect_pool
+from tests._bus import delete_namespace
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -100,28 +100,6 @@ def schema() -> str:
 def namespace() -> str:
     """A bus namespace (exchange and queue prefix) no other test uses."""
     return f"t{uuid.uuid4().hex[:10]}"
-
-
-async def delete_namespace(amqp_url: str, namespace: str, queues: list[str]) -> None:
-    """Remove a test namespace's queues (with their dead-letter queues) and exchanges."""
-    import aio_pika
-
-    from rampart.core.bus import Topology
-
-    topology = Topology(namespace)
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        for name in queues:
-            for physical in (topology.queue(name), topology.dead_queue(name)):
-                channel = await connection.channel()
-                with contextlib.suppress(Exception):  # already gone
-                    await channel.queue_delete(physical)
-        for exchange in (topology.exchange, topology.dead_letter_exchange):
-            channel = await connection.channel()
-            with contextlib.suppress(Exception):  # already gone
-                await channel.exchange_delete(exchange)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture(params=["memory", "rabbitmq"])

@@ -14,9 +14,9 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import delete_namespace
 from rampart.cli._services import SERVICES
 from rampart.core.crypto import Keyring
+from tests._bus import delete_namespace
 from tests._processes import RAMPART, RampartProcess, free_port, process_env, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]

@@ -10,11 +10,11 @@ from uuid import uuid4
 
 import pytest
 
-from conftest import delete_namespace
 from rampart.core.bus import Delivery, Topology
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.envelope import Envelope
 from rampart.core.messages import EventIngested
+from tests._bus import delete_namespace
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 

@@ -1,48 +1,41 @@
-"""The registry's store of assets and owners."""
+"""What the registry's store modules share: its schema, its messages and its errors."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from pydantic import BaseModel
+from rampart.core.envelope import Envelope
+from rampart.core.messages import Message
+from rampart.core.outbox import enqueue
+from rampart.core.problems import Problem
 
 SCHEMA = "assets"
+SOURCE = "rampart/asset-registry"
 
 
-class OwnerPublic(BaseModel):
-    """An owner as the API shows it."""
-
-    id: UUID
-    name: str
-    kind: str
-    email: str | None
-    webhook_url: str | None
-    created_at: datetime
-
-
-class AssetPublic(BaseModel):
-    """An asset as the API shows it: never its configuration's secrets."""
-
-    id: UUID
-    name: str
-    connector: str
-    tags: list[str]
-    created_at: datetime
-
-
-async def list_owners(*, conn: Any) -> list[OwnerPublic]:
-    """Every owner by name."""
-    rows = await conn.fetch(
-        f"SELECT id, name, kind, email, webhook_url, created_at FROM {SCHEMA}.owners ORDER BY name"
+def invalid(field: str, message: str, *, status: int = 422) -> Problem:
+    """A problem that names the offending field, shaped like request validation errors."""
+    return Problem(
+        status,
+        f"{field}: {message}",
+        title="Invalid request" if status == 422 else None,
+        errors=[{"field": field, "message": message}],
     )
-    return [OwnerPublic(**dict(r)) for r in rows]
 
 
-async def list_assets(*, conn: Any) -> list[AssetPublic]:
-    """Every asset by name."""
-    rows = await conn.fetch(
-        f"SELECT id, name, connector, tags, created_at FROM {SCHEMA}.assets ORDER BY name"
+def invalid_fields(errors: list[dict[str, str]], *, prefix: str = "body") -> Problem:
+    """A 422 problem for several field errors, each field under ``prefix``."""
+    named = [{"field": f"{prefix}.{e['field']}", "message": e["message"]} for e in errors]
+    first = named[0]
+    return Problem(
+        422, f"{first['field']}: {first['message']}", title="Invalid request", errors=named
     )
-    return [AssetPublic(**dict(r)) for r in rows]
+
+
+async def publish(conn: Any, *messages: tuple[Message, str]) -> None:
+    """Queue (message, subject) pairs in the outbox, inside the caller's transaction."""
+    await enqueue(
+        conn,
+        schema=SCHEMA,
+        envelopes=[Envelope.wrap(m, source=SOURCE, subject=subject) for m, subject in messages],
+    )

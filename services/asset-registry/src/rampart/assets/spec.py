@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from rampart.assets import service
-from rampart.assets.views import router
-from rampart.core.runtime import ServiceSpec
+from collections.abc import Callable
 
-SPEC = ServiceSpec(
-    name="asset-registry",
-    schema=service.SCHEMA,
-    migrations_package="rampart.assets",
-    routers=(router,),
-)
+from rampart.assets import service
+from rampart.assets.catalog_views import build_catalog_router
+from rampart.assets.installed import InstalledConnectors
+from rampart.assets.views import build_asset_router, build_owner_router
+from rampart.core.runtime import ServiceSpec
+from rampart.sdk.registry import ConnectorRegistry, discover_connectors
+
+
+def build_spec(*, connectors: Callable[[], ConnectorRegistry] = discover_connectors) -> ServiceSpec:
+    """The registry's spec; ``connectors`` finds the installed connectors when it starts."""
+    installed = InstalledConnectors(connectors)
+    return ServiceSpec(
+        name="asset-registry",
+        schema=service.SCHEMA,
+        migrations_package="rampart.assets",
+        routers=(
+            build_catalog_router(installed),
+            build_owner_router(),
+            build_asset_router(installed),
+        ),
+        workers=(installed.loaded,),
+    )
+
+
+SPEC = build_spec()

@@ -1,0 +1,126 @@
+"""The ``ssh`` connector: Linux hosts reached over SSH with a pinned host key."""
+
+from __future__ import annotations
+
+from rampart.connectors.ssh import firewall, processes
+from rampart.connectors.ssh.config import SshConfig
+from rampart.connectors.ssh.models import (
+    Connectivity,
+    IpBlock,
+    ProcessDump,
+    ProcessList,
+    TerminateResult,
+)
+from rampart.connectors.ssh.session import open_session
+from rampart.sdk.catalog import (
+    IpParams,
+    ListProcessesParams,
+    NoParams,
+    ProcessParams,
+    TerminateProcessParams,
+)
+from rampart.sdk.connectors import ActionContext, ActionFailed, Connector, action
+
+PROCESS_TABLE = """<table class="rampart-processes">
+<caption>{{ result.count }} processes on {{ result.host }}</caption>
+<thead><tr><th>PID</th><th>PPID</th><th>User</th><th>State</th><th>Name</th><th>Command</th></tr>
+</thead><tbody>
+{% for p in result.processes %}<tr><td>{{ p.pid }}</td><td>{{ p.ppid }}</td><td>{{ p.user }}</td>
+<td>{{ p.state }}</td><td>{{ p.name }}</td><td><code>{{ p.command }}</code></td></tr>
+{% endfor %}</tbody></table>"""
+
+_PROBE = (
+    "id -un; id -u; uname -sr; "
+    "for t in gcore nft flock; do command -v $t >/dev/null && echo $t=1 || echo $t=0; done"
+)
+
+
+class SshConnector(Connector[SshConfig]):
+    """Processes and the nftables firewall of a Linux host, over SSH."""
+
+    name = "ssh"
+    vendor = "OpenSSH"
+    product = "Linux host"
+    description = (
+        "Lists and terminates processes, collects core dumps with gcore and blocks addresses "
+        "with nftables on a Linux host reached over SSH; the host key is pinned."
+    )
+    config_model = SshConfig
+
+    @action("test connectivity")
+    async def test_connectivity(self, ctx: ActionContext, params: NoParams) -> Connectivity:
+        """Log in, and report the account, the kernel and the tools the actions need."""
+        async with open_session(self.config) as session:
+            probe = await session.run(_PROBE)
+            privileged = True
+            if self.config.use_sudo and self.config.username != "root":
+                privileged = (await session.run("true", privileged=True)).exit_status == 0
+        lines = probe.stdout.splitlines()
+        if probe.exit_status != 0 or len(lines) < 3 or not lines[1].isdigit():
+            raise ActionFailed(f"{session.target}: the probe failed: {probe.last_error_line()}")
+        tools = dict(line.split("=", 1) for line in lines[3:] if "=" in line)
+        return Connectivity(
+            host=self.config.host,
+            port=self.config.port,
+            user=lines[0],
+            uid=int(lines[1]),
+            kernel=lines[2],
+            privileged=privileged and (int(lines[1]) == 0 or self.config.use_sudo),
+            tools={k: v == "1" for k, v in tools.items()},
+        )
+
+    @action("list processes", widget=PROCESS_TABLE)
+    async def list_processes(self, ctx: ActionContext, params: ListProcessesParams) -> ProcessList:
+        """Every process, or those with the exact name given."""
+        async with open_session(self.config) as session:
+            found = await processes.list_processes(session)
+        if params.name is not None:
+            found = [p for p in found if p.name == params.name]
+        return ProcessList(host=session.target, count=len(found), processes=found)
+
+    @action("terminate process")
+    async def terminate_process(
+        self, ctx: ActionContext, params: TerminateProcessParams
+    ) -> TerminateResult:
+        """SIGTERM the process (by pid, or every process of that exact name), SIGKILL if needed."""
+        async with open_session(self.config) as session:
+            listing = await processes.list_processes(session)
+            names = {p.pid: p.name for p in listing}
+            if params.pid is not None:
+                pids = [params.pid]
+                if params.name is not None and names.get(params.pid) not in (None, params.name):
+                    raise ActionFailed(
+                        f"{session.target}: process {params.pid} is "
+                        f"{names[params.pid]!r}, not {params.name!r}"
+                    )
+            else:
+                pids = [p.pid for p in listing if p.name == params.name]
+            if not pids:
+                return TerminateResult(host=session.target, processes=[])
+            ctx.log.info("terminating processes", extra={"pids": pids})
+            outcomes = await processes.terminate(session, pids, grace_seconds=params.grace_seconds)
+        return TerminateResult(
+            host=session.target, processes=processes.outcomes_of(outcomes, names)
+        )
+
+    @action("get process dump")
+    async def get_process_dump(self, ctx: ActionContext, params: ProcessParams) -> ProcessDump:
+        """A core dump of the process (gcore), kept in the vault."""
+        if ctx.vault is None:
+            raise ActionFailed("get process dump needs the vault, and none was given")
+        async with open_session(self.config) as session:
+            return await processes.dump(
+                session, pid=params.pid, dump_dir=self.config.dump_dir, vault=ctx.vault
+            )
+
+    @action("block ip")
+    async def block_ip(self, ctx: ActionContext, params: IpParams) -> IpBlock:
+        """Drop traffic from and to the address, in Rampart's own nftables table."""
+        async with open_session(self.config) as session:
+            return await firewall.block(session, params.ip)
+
+    @action("unblock ip")
+    async def unblock_ip(self, ctx: ActionContext, params: IpParams) -> IpBlock:
+        """Take the address out of Rampart's block set."""
+        async with open_session(self.config) as session:
+            return await firewall.unblock(session, params.ip)

@@ -1,0 +1,222 @@
+"""Parameter models of the catalog's actions, with the artifact types each parameter takes."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+ContainsType = Literal["ip", "host name", "process id", "hash", "domain", "url", "user name", "vm"]
+CONTAINS_TYPES: tuple[ContainsType, ...] = (
+    "ip",
+    "host name",
+    "process id",
+    "hash",
+    "domain",
+    "url",
+    "user name",
+    "vm",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Contains:
+    """Marks a parameter with the artifact ``contains`` types its value can be taken from."""
+
+    types: tuple[ContainsType, ...]
+
+
+def contains(*types: ContainsType) -> Contains:
+    """``Annotated[str, contains("ip")]``: this parameter takes values of these types."""
+    unknown = [t for t in types if t not in CONTAINS_TYPES]
+    if unknown or not types:
+        raise ValueError(f"contains types must be among {CONTAINS_TYPES}, got {types}")
+    return Contains(tuple(types))
+
+
+def _address_or_network(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 address or CIDR network") from None
+    # A single address reads as itself (10.0.0.1, not 10.0.0.1/32), as firewalls list it.
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 address") from None
+
+
+_HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+
+
+def _hash(value: str) -> str:
+    value = value.strip().lower()
+    if not _HASH.match(value):
+        raise ValueError("must be an MD5, SHA-1, SHA-256 or SHA-512 hex digest")
+    return value
+
+
+def _domain(value: str) -> str:
+    value = value.strip().lower().rstrip(".")
+    if not _DOMAIN.match(value):
+        raise ValueError("must be a domain name such as example.com")
+    return value
+
+
+IpOrNetwork = Annotated[
+    str,
+    AfterValidator(_address_or_network),
+    contains("ip"),
+    Field(description="an IPv4 or IPv6 address, or a CIDR network", max_length=64),
+]
+IpAddress = Annotated[
+    str,
+    AfterValidator(_address),
+    contains("ip"),
+    Field(description="an IPv4 or IPv6 address", max_length=64),
+]
+ProcessId = Annotated[
+    int, contains("process id"), Field(ge=1, le=4_194_304, description="a process id")
+]
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class ActionParams(BaseModel):
+    """Base of every action's parameters: frozen, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NoParams(ActionParams):
+    """An action that takes no parameters."""
+
+
+class IpParams(ActionParams):
+    """One address or network to block or unblock."""
+
+    ip: IpOrNetwork
+
+
+class LookupIpParams(ActionParams):
+    """One address to look up."""
+
+    ip: IpAddress
+
+
+class ProcessParams(ActionParams):
+    """One running process, by id."""
+
+    pid: ProcessId
+
+
+def _pid_or_name_schema(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [{"required": ["pid"]}, {"required": ["name"]}]
+
+
+class TerminateProcessParams(ActionParams):
+    """A process by id or by exact name, and how long it gets to exit before it is killed."""
+
+    model_config = ConfigDict(json_schema_extra=_pid_or_name_schema)
+
+    pid: ProcessId | None = None
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f/]+$",
+        description="the exact process name (comm), e.g. nginx",
+    )
+    grace_seconds: float = Field(
+        default=5.0, ge=0, le=120, description="time between SIGTERM and SIGKILL"
+    )
+
+    @model_validator(mode="after")
+    def _pid_or_name(self) -> TerminateProcessParams:
+        if self.pid is None and self.name is None:
+            raise ValueError("give pid or name")
+        return self
+
+
+class ListProcessesParams(ActionParams):
+    """Optionally only processes with this exact name."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class VmParams(ActionParams):
+    """One virtual machine by its name or id in the hypervisor."""
+
+    vm: Annotated[Name, contains("vm")]
+
+
+class HostParams(ActionParams):
+    """One endpoint by host name or address."""
+
+    host: Annotated[Name, contains("host name", "ip")]
+
+
+class UserParams(ActionParams):
+    """One account by user name."""
+
+    user: Annotated[Name, contains("user name")]
+
+
+class LookupHashParams(ActionParams):
+    """One file hash to look up."""
+
+    hash: Annotated[str, AfterValidator(_hash), contains("hash"), Field(max_length=128)]
+
+
+class LookupDomainParams(ActionParams):
+    """One domain to look up."""
+
+    domain: Annotated[str, AfterValidator(_domain), contains("domain"), Field(max_length=253)]
+
+
+class LookupUrlParams(ActionParams):
+    """One URL to look up."""
+
+    url: Annotated[str, contains("url"), Field(min_length=1, max_length=4096)]
+
+
+class RunQueryParams(ActionParams):
+    """A query in the product's own language, and how many results to return at most."""
+
+    query: str = Field(min_length=1, max_length=20_000)
+    limit: int = Field(default=100, ge=1, le=10_000)
+
+
+class SendMessageParams(ActionParams):
+    """A message to people or channels the product knows."""
+
+    to: list[Name] = Field(min_length=1, max_length=100)
+    subject: str = Field(default="", max_length=500)
+    body: str = Field(min_length=1, max_length=100_000)
+
+
+def _marks(annotation: Any) -> list[Contains]:
+    # A marker sits in Annotated metadata, possibly inside a union such as `ProcessId | None`.
+    found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, Contains)]
+    for arg in get_args(annotation):
+        found.extend(_marks(arg))
+    return found
+
+
+def contains_of(model: type[BaseModel]) -> dict[str, list[str]]:
+    """Each parameter of ``model`` that takes artifact values, with its ``contains`` types."""
+    found: dict[str, list[str]] = {}
+    for name, info in model.model_fields.items():
+        marks = [m for m in info.metadata if isinstance(m, Contains)] + _marks(info.annotation)
+        if marks:
+            found[name] = list(dict.fromkeys(t for m in marks for t in m.types))
+    return found
