@@ -24,7 +24,7 @@ from bench._common import (
 )
 from bench.cpu import CpuMeter, CpuShare
 from bench.remote import RemoteConsumer, counter
-from rampart.core.bus import Bus, Delivery, MemoryBus
+from rampart.core.bus import Bus, Delivery, MemoryBus, Outgoing
 from rampart.core.envelope import Envelope
 from rampart.core.outbox import OutboxRelay, enqueue
 
@@ -87,7 +87,7 @@ class _Round:
 
 
 class _RelayTimer:
-    """Times ``relay_once`` and the ``bus.publish`` inside it, over completed batches only."""
+    """Times ``relay_once`` and the ``bus.publish_encoded`` inside it, over completed batches."""
 
     def __init__(self, relay: OutboxRelay, bus: Bus) -> None:
         self.relay_s = 0.0
@@ -95,12 +95,12 @@ class _RelayTimer:
         self.batches = 0
         self._publish_s = 0.0
         relay_once = relay.relay_once
-        publish = bus.publish
+        publish = bus.publish_encoded
 
-        async def timed_publish(envelopes: Sequence[Envelope]) -> None:
+        async def timed_publish(messages: Sequence[Outgoing]) -> None:
             start = time.perf_counter()
             try:
-                await publish(envelopes)
+                await publish(messages)
             finally:
                 self._publish_s += time.perf_counter() - start
 
@@ -114,7 +114,7 @@ class _RelayTimer:
                 self.batches += 1
             return sent
 
-        bus.publish = timed_publish  # type: ignore[method-assign]
+        bus.publish_encoded = timed_publish  # type: ignore[method-assign]
         relay.relay_once = timed_relay_once  # type: ignore[method-assign]
 
     def describe(self, elapsed: float, batch: int) -> str:
@@ -122,8 +122,8 @@ class _RelayTimer:
         share = self.publish_s / max(self.relay_s, 1e-9)
         return (
             f"relay_once ran {self.relay_s / elapsed:.0%} of the wall time; of that, "
-            f"bus.publish {share:.0%} ({self.publish_s * per_batch:.1f} ms per batch of "
-            f"{batch}), SELECT + parse + DELETE + COMMIT {1 - share:.0%} "
+            f"bus.publish_encoded {share:.0%} ({self.publish_s * per_batch:.1f} ms per batch of "
+            f"{batch}), claim (DELETE ... RETURNING) + COMMIT {1 - share:.0%} "
             f"({(self.relay_s - self.publish_s) * per_batch:.1f} ms per batch)"
         )
 

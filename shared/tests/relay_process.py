@@ -9,9 +9,8 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from rampart.core.bus import Topology
+from rampart.core.bus import Outgoing, Topology
 from rampart.core.bus.rabbitmq import RabbitBus
-from rampart.core.envelope import Envelope
 from rampart.core.outbox import OutboxRelay
 from rampart.core.store import connect_pool
 
@@ -19,8 +18,8 @@ from rampart.core.store import connect_pool
 class SlowCommitBus(RabbitBus):
     """Publishes for real, then lingers so the relay's transaction is still open."""
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        await super().publish(envelopes)
+    async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
+        await super().publish_encoded(messages)
         await asyncio.sleep(0.5)
 
 

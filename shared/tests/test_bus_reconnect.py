@@ -24,7 +24,8 @@ def _close_connection(name: str) -> int:
         ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout  # fmt: skip
-    pids = [line.split("\t", 1)[0] for line in listing.splitlines() if f'"{name}"' in line]
+    # the bus's publishing connection is called ``name``, its consuming one ``name/consume``
+    pids = [line.split("\t", 1)[0] for line in listing.splitlines() if f'"{name}' in line]
     for pid in pids:
         subprocess.run(
             ["rabbitmqctl", "-q", "close_connection", pid, "test: simulated broker drop"],
@@ -67,7 +68,7 @@ async def test_consumer_resumes_after_the_connection_is_dropped(
             return before.id in received
 
         await _until(got_before, 10)
-        assert await asyncio.to_thread(_close_connection, name) == 1
+        assert await asyncio.to_thread(_close_connection, name) == 2
 
         async def disconnected_then_ready() -> bool:
             return await bus.is_ready()

@@ -7,13 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
-from rampart.core.bus import Delivery
+from rampart.core.bus import Delivery, Outgoing
 from rampart.core.envelope import Envelope
 from rampart.core.inbox import first_delivery
 from rampart.core.messages import EventIngested
@@ -105,17 +106,29 @@ async def test_relay_cancelled_mid_batch_loses_nothing(
     envelopes = [_envelope() for _ in range(300)]
     async with pool.acquire() as conn, conn.transaction():
         await enqueue(conn, schema=outbox_schema, envelopes=envelopes)
-    for delay in (0.0, 0.005, 0.02):
-        relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, batch_size=50)
-        task = asyncio.create_task(relay.relay_once())
-        await asyncio.sleep(delay)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    publish = bus.publish_encoded
+    halfway = asyncio.Event()
+
+    async def pause_halfway(messages: Sequence[Outgoing]) -> None:
+        # half the batch reaches the bus, then the relay is cancelled before it commits
+        await publish(messages[: len(messages) // 2])
+        halfway.set()
+        await asyncio.sleep(3600)
+
+    bus.publish_encoded = pause_halfway
     relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, batch_size=50)
+    task = asyncio.create_task(relay.relay_once())
+    await asyncio.wait_for(halfway.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    bus.publish_encoded = publish
+    async with pool.acquire() as conn:
+        assert await pending(conn, schema=outbox_schema) == 300, "the cancelled batch stays"
     while await relay.relay_once():
         pass
     await _wait_for(lambda: {e.id for e in envelopes} <= set(received))
+    assert len(received) == 325, "the 25 published before the cancel come again"
 
 
 @pytest.mark.slow

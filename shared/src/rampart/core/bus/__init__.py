@@ -9,9 +9,19 @@ from rampart.core.bus._base import (
     DeadLetter,
     Delivery,
     Handler,
+    Outgoing,
     Topology,
     topic_matches,
 )
 from rampart.core.bus.memory import MemoryBus
 
-__all__ = ["Bus", "DeadLetter", "Delivery", "Handler", "MemoryBus", "Topology", "topic_matches"]
+__all__ = [
+    "Bus",
+    "DeadLetter",
+    "Delivery",
+    "Handler",
+    "MemoryBus",
+    "Outgoing",
+    "Topology",
+    "topic_matches",
+]

@@ -45,6 +45,21 @@ Handler = Callable[[Delivery], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A serialised envelope on its way out, with what the broker needs to route and show it."""
+
+    message_id: str
+    type: str
+    routing_key: str
+    body: bytes
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Outgoing:
+        """Serialise an envelope for publishing."""
+        return cls(envelope.id, envelope.type, envelope.routing_key, envelope.to_bytes())
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A message that was dead-lettered from a queue, with the reason."""
 
@@ -141,6 +156,9 @@ class Outcome:
     delay_s: float = 0.0
 
 
+_ACK = Outcome("ack")
+
+
 def error_reason(exc: BaseException) -> str:
     """The dead-letter reason for an exception: its type and its message."""
     return f"{type(exc).__name__}: {exc}"
@@ -157,28 +175,28 @@ async def dispatch(
     message_id: str | None = None,
 ) -> Outcome:
     """Decode ``body``, run ``handler`` on it, and decide how the delivery is settled."""
-    extra: dict[str, object] = {"message_id": message_id, "queue": queue, "attempt": attempt}
     try:
         envelope, message = decode(body)
     except InvalidMessage as exc:
+        extra = {"message_id": message_id, "queue": queue, "attempt": attempt}
         log.warning("dead-lettering invalid message: %s", exc, extra=extra)
         return Outcome("dead", error_reason(exc))
-    extra["message_id"] = envelope.id
     try:
         await handler(Delivery(envelope, message, queue, attempt))
     except PermanentError as exc:
+        extra = {"message_id": envelope.id, "queue": queue, "attempt": attempt}
         log.warning("dead-lettering after permanent error: %s", exc, extra=extra)
         return Outcome("dead", error_reason(exc))
     except Exception as exc:
         # anything else may succeed later (a dependency back up, a bug fixed and replayed)
-        return _failed(exc, attempt, delivery_limit, retry_delay_ms, extra)
+        return _failed(exc, attempt, delivery_limit, retry_delay_ms, envelope.id, queue)
     except asyncio.CancelledError as exc:
         task = asyncio.current_task()
         if task is None or task.cancelling():
             raise
         # nobody cancelled us: the handler leaked a CancelledError, which is a bug like any other
-        return _failed(exc, attempt, delivery_limit, retry_delay_ms, extra)
-    return Outcome("ack")
+        return _failed(exc, attempt, delivery_limit, retry_delay_ms, envelope.id, queue)
+    return _ACK
 
 
 def _failed(
@@ -186,8 +204,10 @@ def _failed(
     attempt: int,
     delivery_limit: int,
     retry_delay_ms: int,
-    extra: dict[str, object],
+    message_id: str,
+    queue: str,
 ) -> Outcome:
+    extra = {"message_id": message_id, "queue": queue, "attempt": attempt}
     reason = error_reason(exc)
     if attempt >= delivery_limit:
         log.error(
@@ -221,9 +241,13 @@ class Bus(abc.ABC):
     async def close(self) -> None:
         """Stop consuming, let running handlers finish, disconnect."""
 
-    @abc.abstractmethod
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         """Publish persistently; returns once every message is confirmed, raises otherwise."""
+        await self.publish_encoded([Outgoing.of(e) for e in envelopes])
+
+    @abc.abstractmethod
+    async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
+        """Publish envelopes serialised already (as the outbox stores them); confirmed, as above."""
 
     @abc.abstractmethod
     async def subscribe(

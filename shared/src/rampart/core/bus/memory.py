@@ -13,11 +13,11 @@ from rampart.core.bus._base import (
     Bus,
     DeadLetter,
     Handler,
+    Outgoing,
     Topology,
     dispatch,
     topic_matches,
 )
-from rampart.core.envelope import Envelope
 from rampart.core.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ class MemoryBus(Bus):
         self._prefetch = prefetch
         self._shutdown_grace_s = shutdown_grace_s
         self._queues: dict[str, _Queue] = {}
+        # routing key -> bound queues; cleared whenever a binding changes
+        self._routes: dict[str, list[_Queue]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         # workers running a handler, with the message id and queue for the logs
         self._busy: dict[asyncio.Task[None], dict[str, str]] = {}
@@ -93,12 +95,11 @@ class MemoryBus(Bus):
         """Whether ``start()`` was called and ``close()`` was not."""
         return self._running
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        """Route each envelope to every queue bound to its routing key."""
+    async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
+        """Route each message to every queue bound to its routing key."""
         self._require_running()
-        for envelope in envelopes:
-            item = _Item(envelope.to_bytes(), envelope.id, envelope.type)
-            self._route(envelope.routing_key, item)
+        for m in messages:
+            self._route(m.routing_key, _Item(m.body, m.message_id, m.type))
 
     async def publish_raw(
         self, routing_key: str, body: bytes, *, message_id: str = "", type: str | None = None
@@ -119,6 +120,7 @@ class MemoryBus(Bus):
         self._require_running()
         q = self._queue(queue)
         q.patterns.update(patterns)
+        self._routes.clear()
         for _ in range(prefetch or self._prefetch):
             task = asyncio.create_task(self._work(q, handler), name=f"bus:{queue}")
             self._workers.add(task)
@@ -150,10 +152,17 @@ class MemoryBus(Bus):
         return self._queues[physical]
 
     def _route(self, routing_key: str, item: _Item) -> None:
-        for q in self._queues.values():
-            if q.routes(routing_key):
-                # each queue owns its copy, as a broker would
-                q.ready.put_nowait(_Item(item.body, item.message_id, item.type))
+        queues = self._routes.get(routing_key)
+        if queues is None:
+            queues = self._routes[routing_key] = [
+                q for q in self._queues.values() if q.routes(routing_key)
+            ]
+        if len(queues) == 1:
+            queues[0].ready.put_nowait(item)
+            return
+        for q in queues:
+            # each queue owns its copy (and its delivery count), as a broker would
+            q.ready.put_nowait(_Item(item.body, item.message_id, item.type))
 
     async def _work(self, q: _Queue, handler: Handler) -> None:
         task = asyncio.current_task()

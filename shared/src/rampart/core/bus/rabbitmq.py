@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import aio_pika
+import aiormq
 from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
@@ -25,12 +26,12 @@ from rampart.core.bus._base import (
     Bus,
     DeadLetter,
     Handler,
+    Outgoing,
     Topology,
     dispatch,
     error_reason,
     retry_delay,
 )
-from rampart.core.envelope import Envelope
 from rampart.core.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class RabbitBus(Bus):
         self._publish_timeout_s = publish_timeout_s
         self._shutdown_grace_s = shutdown_grace_s
         self._connection: AbstractRobustConnection | None = None
+        # consumers get a connection of their own: the broker's flow control blocks a
+        # publishing connection, and acks should not queue behind publishes on one socket
+        self._consumer_connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._dlx: AbstractExchange | None = None
@@ -128,6 +132,9 @@ class RabbitBus(Bus):
         self._connection = await aio_pika.connect_robust(
             self._url, client_properties={"connection_name": self._connection_name}
         )
+        self._consumer_connection = await aio_pika.connect_robust(
+            self._url, client_properties={"connection_name": f"{self._connection_name}/consume"}
+        )
         # on_return_raises: a mandatory publish (dead-lettering, replay) that no queue takes
         # must fail instead of being dropped
         self._channel = await self._connection.channel(
@@ -158,35 +165,58 @@ class RabbitBus(Bus):
             with contextlib.suppress(Exception):
                 await sub.channel.close()
         self._subscriptions.clear()
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.close()
-        self._connection = self._channel = self._exchange = self._dlx = None
+        for connection in (self._consumer_connection, self._connection):
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+        self._connection = self._consumer_connection = None
+        self._channel = self._exchange = self._dlx = None
 
     async def is_ready(self) -> bool:
-        """Whether the connection and the publishing channel are open."""
+        """Whether both connections and the publishing channel are open."""
         return (
             not self._closing
             and self._connection is not None
             and not self._connection.is_closed
+            and self._consumer_connection is not None
+            and not self._consumer_connection.is_closed
             and self._channel is not None
             and not self._channel.is_closed
         )
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        """Publish all envelopes at once; raises ``TransientError`` unless all are confirmed."""
-        exchange = self._require(self._exchange)
-        results = await asyncio.gather(
-            *(
-                self._confirm(exchange, _outgoing(e), e.routing_key, mandatory=False)
-                for e in envelopes
-            ),
-            return_exceptions=True,
-        )
+    async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
+        """Publish all at once; raises ``TransientError`` unless every one is confirmed."""
+        exchange = self._require(self._exchange).name
+        try:
+            channel = await self._require(self._channel).get_underlay_channel()
+        except aiormq.exceptions.AMQPError as exc:
+            raise TransientError(f"the publishing channel is not open: {exc!r}") from exc
+        # aiormq directly: an aio_pika.Message per message costs more than the publish itself
+        pending = [
+            channel.basic_publish(
+                m.body,
+                exchange=exchange,
+                routing_key=m.routing_key,
+                properties=aiormq.spec.Basic.Properties(
+                    content_type=CONTENT_TYPE,
+                    delivery_mode=2,
+                    message_id=m.message_id,
+                    message_type=m.type,
+                ),
+            )
+            for m in messages
+        ]
+        try:
+            async with asyncio.timeout(self._publish_timeout_s):
+                results = await asyncio.gather(*pending, return_exceptions=True)
+        except TimeoutError as exc:
+            raise TransientError(
+                f"{len(messages)} messages not confirmed within {self._publish_timeout_s}s"
+            ) from exc
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             raise TransientError(
-                f"{len(failures)} of {len(envelopes)} messages not confirmed: "
+                f"{len(failures)} of {len(messages)} messages not confirmed: "
                 f"{error_reason(failures[0])}"
             ) from failures[0]
 
@@ -199,7 +229,7 @@ class RabbitBus(Bus):
         prefetch: int | None = None,
     ) -> None:
         """Declare ``queue`` and its dead queue, bind ``patterns``, and consume on a new channel."""
-        connection = self._require(self._connection)
+        connection = self._require(self._consumer_connection)
         physical = self.topology.queue(queue)
         # a channel per subscription: QoS is per channel, and a channel error stays local
         channel = await connection.channel(publisher_confirms=False)
@@ -360,17 +390,6 @@ async def _passive_queue(channel: AbstractRobustChannel, name: str) -> AbstractQ
         return await channel.get_queue(name, ensure=True)
     except ChannelNotFoundEntity:
         return None
-
-
-def _outgoing(envelope: Envelope) -> aio_pika.Message:
-    return aio_pika.Message(
-        body=envelope.to_bytes(),
-        content_type=CONTENT_TYPE,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        message_id=envelope.id,
-        type=envelope.type,
-        timestamp=envelope.time,
-    )
 
 
 def _buried(message: AbstractIncomingMessage, queue: str, reason: str) -> aio_pika.Message:
