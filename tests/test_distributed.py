@@ -21,7 +21,7 @@ from tests._processes import RAMPART, RampartProcess, free_port, process_env, wa
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 
-QUEUES = ["ingest.sla", "approvals.sla", "engine.triggers", "broker.requests"]
+QUEUES = ["ingest.sla", "ingest.changes", "approvals.sla", "engine.triggers", "broker.requests"]
 
 
 def _with_database(url: str, database: str) -> str:

@@ -1,79 +1,188 @@
-"""Storing events and announcing them through the outbox."""
+"""Reading events, and changing them as analysts and playbooks ask, with the messages that says."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from rampart.core.envelope import Envelope
 from rampart.core.ids import uuid7
-from rampart.core.messages import EventIngested
+from rampart.core.messages import EventClosed, EventUpdated, Message, TaskCompleted
 from rampart.core.outbox import enqueue
-from rampart.ingest.models import SLA_MINUTES, EventCreate, EventPublic
+from rampart.ingest import workbook
+from rampart.ingest.models import (
+    ArtifactPublic,
+    EventDetail,
+    EventPublic,
+    NotePublic,
+    PhaseSpec,
+    TaskCreate,
+)
+from rampart.ingest.normalized import clean_json, clean_text, make_artifact, unique_labels
 
 SCHEMA = "ingest"
 SOURCE = "rampart/ingest"
 _COLUMNS = (
-    "id, source, source_ref, name, severity, labels, status, data, occurred_at, due_at, "
-    "sla_breached_at, created_at"
+    "id, source, source_ref, name, severity, labels, status, owner, resolution, data, "
+    "occurred_at, due_at, sla_breached_at, closed_at, created_at, updated_at"
 )
+# closing straight from new is allowed (a false positive), and a closed event may reopen
+TRANSITIONS = {"new": {"open", "closed"}, "open": {"closed"}, "closed": {"open"}}
 
 
-async def create(*, conn: Any, event: EventCreate) -> tuple[UUID, bool]:
-    """Store an event unless its source already sent it; returns its id and whether it is new."""
-    due_at = datetime.now(UTC) + timedelta(minutes=SLA_MINUTES[event.severity])
-    async with conn.transaction():
-        row = await conn.fetchrow(
-            f"INSERT INTO {SCHEMA}.events (id, source, source_ref, name, severity, labels, "
-            "data, occurred_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-            "ON CONFLICT (source, source_ref) WHERE source_ref IS NOT NULL DO NOTHING "
-            "RETURNING id",
-            uuid7(),
-            event.source,
-            event.source_ref,
-            event.name,
-            event.severity,
-            event.labels,
-            event.data,
-            event.occurred_at,
-            due_at,
-        )
-        if row is None:
-            existing = await conn.fetchval(
-                f"SELECT id FROM {SCHEMA}.events WHERE source = $1 AND source_ref = $2",
-                event.source,
-                event.source_ref,
-            )
-            return existing, False
-        message = EventIngested(
-            event_id=row["id"],
-            source=event.source,
-            source_ref=event.source_ref,
-            name=event.name,
-            severity=event.severity,
-            labels=event.labels,
-            occurred_at=event.occurred_at,
-            due_at=due_at,
-        )
-        envelope = Envelope.wrap(message, source=SOURCE, subject=str(row["id"]))
-        await enqueue(conn, schema=SCHEMA, envelopes=[envelope])
-        return row["id"], True
+class ChangeError(ValueError):
+    """A change that cannot apply; ``status`` is the HTTP status and ``field`` what is wrong."""
+
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.status = status
+        self.field = field
+        self.message = message
+
+
+@dataclass(slots=True)
+class Change:
+    """What to change on one event; empty fields change nothing."""
+
+    status: str | None = None
+    resolution: str | None = None
+    severity: str | None = None
+    owner: str | None = None
+    set_owner: bool = False
+    labels: list[str] | None = None
+    add_labels: list[str] = field(default_factory=list)
+    remove_labels: list[str] = field(default_factory=list)
+    note: str | None = None
+    artifacts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    add_task: TaskCreate | None = None
+    phases: list[PhaseSpec] = field(default_factory=list)
+    phase_owner: str | None = None
+    complete_task: tuple[UUID | None, str | None, str] | None = None
+
+
+@dataclass(slots=True)
+class Applied:
+    """What a change did: the fields that changed and the ids it made."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    note_id: UUID | None = None
+    task_ids: list[UUID] = field(default_factory=list)
+    completed_task: UUID | None = None
 
 
 async def get(*, conn: Any, event_id: UUID) -> EventPublic | None:
-    """One event by id."""
+    """One event by id, without its parts."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM {SCHEMA}.events WHERE id = $1", event_id)
     return EventPublic(**dict(row)) if row else None
 
 
-async def list_recent(*, conn: Any, limit: int) -> list[EventPublic]:
-    """The newest events first."""
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM {SCHEMA}.events ORDER BY created_at DESC, id DESC LIMIT $1",
-        limit,
+async def get_detail(*, conn: Any, event_id: UUID) -> EventDetail | None:
+    """One event with its artifacts, notes and workbook, read from one snapshot."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _detail(conn, event_id)
+
+
+async def _detail(conn: Any, event_id: UUID) -> EventDetail | None:
+    event = await get(conn=conn, event_id=event_id)
+    if event is None:
+        return None
+    artifacts = await conn.fetch(
+        f"SELECT id, name, cef, contains, created_at FROM {SCHEMA}.artifacts "
+        "WHERE event_id = $1 ORDER BY created_at, id",
+        event_id,
     )
-    return [EventPublic(**dict(r)) for r in rows]
+    notes = await conn.fetch(
+        f"SELECT id, author, text, created_at FROM {SCHEMA}.notes WHERE event_id = $1 "
+        "ORDER BY created_at, id",
+        event_id,
+    )
+    return EventDetail(
+        **event.model_dump(),
+        artifacts=[ArtifactPublic(**dict(a)) for a in artifacts],
+        notes=[NotePublic(**dict(n)) for n in notes],
+        workbook=await workbook.load(conn, event_id=event_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """What a list of events is narrowed to."""
+
+    status: list[str] | None = None
+    severity: list[str] | None = None
+    labels: list[str] | None = None
+    source: str | None = None
+    owner: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+
+def encode_cursor(created_at: datetime, event_id: UUID) -> str:
+    """An opaque cursor after one event."""
+    raw = json.dumps([created_at.isoformat(), str(event_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The position a cursor stands for; ValueError if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, event_id = json.loads(raw)
+        return datetime.fromisoformat(created), UUID(event_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise ValueError("not a cursor from this API") from None
+
+
+async def list_page(
+    *, conn: Any, where: EventFilter, limit: int, cursor: str | None
+) -> tuple[list[EventPublic], str | None]:
+    """Events newest first, filtered, one page at a time."""
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if where.status:
+        clauses.append(f"status = ANY({arg(where.status)}::text[])")
+    if where.severity:
+        clauses.append(f"severity = ANY({arg(where.severity)}::text[])")
+    if where.labels:
+        clauses.append(f"labels @> {arg(where.labels)}::text[]")
+    if where.source:
+        clauses.append(f"source = {arg(where.source)}")
+    if where.owner:
+        clauses.append(f"owner = {arg(where.owner)}")
+    if where.since:
+        clauses.append(f"created_at >= {arg(where.since)}")
+    if where.until:
+        clauses.append(f"created_at < {arg(where.until)}")
+    if where.text:
+        pattern = arg(
+            "%" + where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        clauses.append(
+            f"(name ILIKE {pattern} OR source_ref ILIKE {pattern} OR EXISTS (SELECT 1 FROM "
+            f"{SCHEMA}.artifacts a WHERE a.event_id = events.id AND a.cef::text ILIKE {pattern}))"
+        )
+    if cursor:
+        created, event_id = decode_cursor(cursor)
+        clauses.append(f"(created_at, id) < ({arg(created)}, {arg(event_id)})")
+    sql = f"SELECT {_COLUMNS} FROM {SCHEMA}.events"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY created_at DESC, id DESC LIMIT {arg(limit + 1)}"
+    rows = await conn.fetch(sql, *args)
+    items = [EventPublic(**dict(r)) for r in rows[:limit]]
+    more = len(rows) > limit
+    return items, encode_cursor(items[-1].created_at, items[-1].id) if more and items else None
 
 
 async def mark_sla_breached(*, conn: Any, event_id: UUID, breached_at: datetime) -> bool:
@@ -85,3 +194,179 @@ async def mark_sla_breached(*, conn: Any, event_id: UUID, breached_at: datetime)
         breached_at,
     )
     return bool(status.endswith(" 1"))
+
+
+async def apply_change(
+    *,
+    conn: Any,
+    event_id: UUID,
+    change: Change,
+    actor: str | None,
+    sla_minutes: dict[str, int],
+    cause: Envelope | None = None,
+) -> Applied:
+    """Apply a change in the caller's transaction and enqueue the messages it causes.
+
+    Raises ChangeError (404 unknown event, 409 a move the status cannot make, 422 a close
+    without a resolution or a task that does not exist) before anything is written.
+    """
+    row = await conn.fetchrow(
+        f"SELECT id, source, status, severity, owner, labels, resolution, created_at "
+        f"FROM {SCHEMA}.events WHERE id = $1 FOR UPDATE",
+        event_id,
+    )
+    if row is None:
+        raise ChangeError(404, "event_id", f"no event {event_id}")
+    now = datetime.now(UTC)
+    applied = Applied()
+    sets: dict[str, Any] = {}
+    closing = _status_change(row, change, sets, applied, now)
+    if change.severity is not None and change.severity != row["severity"]:
+        sets["severity"] = change.severity
+        applied.changes["severity"] = change.severity
+        if (sets.get("status") or row["status"]) != "closed":
+            minutes = await _sla_of(conn, row["source"], sla_minutes)
+            due_at = row["created_at"] + timedelta(minutes=minutes[change.severity])
+            sets["due_at"] = due_at
+            applied.changes["due_at"] = due_at.isoformat()
+    if change.set_owner and change.owner != row["owner"]:
+        sets["owner"] = change.owner
+        applied.changes["owner"] = change.owner
+    labels = _labels(list(row["labels"]), change)
+    if labels != list(row["labels"]):
+        sets["labels"] = labels
+        applied.changes["labels"] = labels
+    completion = None
+    if change.complete_task is not None:
+        task_id, task_name, note = change.complete_task
+        done_id, changed = await workbook.complete_task(
+            conn, event_id=event_id, task_id=task_id, name=task_name, note=note, by=actor, now=now
+        )
+        if done_id is None:
+            raise ChangeError(422, "complete_task", "no such task on this event")
+        if changed:
+            applied.completed_task = done_id
+            completion = TaskCompleted(
+                event_id=event_id, task_id=done_id, completed_by=actor, note=note, completed_at=now
+            )
+    if sets:
+        assignments = ", ".join(f"{k} = ${i}" for i, k in enumerate(sets, start=2))
+        await conn.execute(
+            f"UPDATE {SCHEMA}.events SET {assignments}, updated_at = now() WHERE id = $1",
+            event_id,
+            *sets.values(),
+        )
+    if change.note:
+        applied.note_id = uuid7()
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.notes (id, event_id, author, text) VALUES ($1, $2, $3, $4)",
+            applied.note_id,
+            event_id,
+            actor,
+            clean_text(change.note),
+        )
+        applied.changes["note_added"] = str(applied.note_id)
+    added = await _add_artifacts(conn, event_id, change.artifacts)
+    if added:
+        applied.changes["artifacts_added"] = added
+    messages: list[Message] = []
+    if change.add_task is not None:
+        created = await workbook.add_task(conn, event_id=event_id, task=change.add_task, now=now)
+        if created is not None:
+            messages.append(created)
+    if change.phases:
+        messages.extend(
+            await workbook.add_phases(
+                conn, event_id=event_id, phases=change.phases, now=now, owner=change.phase_owner
+            )
+        )
+    applied.task_ids = [m.task_id for m in messages if hasattr(m, "task_id")]
+    if completion is not None:
+        messages.append(completion)
+    if applied.changes:
+        messages.insert(
+            0, EventUpdated(event_id=event_id, changes=applied.changes, updated_by=actor)
+        )
+    if closing:
+        messages.append(
+            EventClosed(
+                event_id=event_id,
+                resolution=change.resolution or "",
+                closed_at=now,
+                closed_by=actor,
+            )
+        )
+    if messages:
+        await enqueue(
+            conn,
+            schema=SCHEMA,
+            envelopes=[
+                Envelope.wrap(
+                    m,
+                    source=SOURCE,
+                    subject=str(event_id),
+                    cause=cause,
+                    correlation_id=None if cause else str(event_id),
+                )
+                for m in messages
+            ],
+        )
+    return applied
+
+
+def _status_change(
+    row: Any, change: Change, sets: dict[str, Any], applied: Applied, now: datetime
+) -> bool:
+    if change.status is None or change.status == row["status"]:
+        if change.resolution is not None and change.status is None:
+            raise ChangeError(422, "resolution", "a resolution is given only when closing")
+        return False
+    if change.status not in TRANSITIONS[row["status"]]:
+        raise ChangeError(
+            409, "status", f"an event that is {row['status']} cannot become {change.status}"
+        )
+    sets["status"] = change.status
+    applied.changes["status"] = change.status
+    if change.status == "closed":
+        if not change.resolution or not change.resolution.strip():
+            raise ChangeError(422, "resolution", "closing an event needs a resolution")
+        sets["resolution"] = clean_text(change.resolution)
+        sets["closed_at"] = now
+        applied.changes["resolution"] = sets["resolution"]
+        return True
+    sets["closed_at"] = None
+    return False
+
+
+def _labels(current: list[str], change: Change) -> list[str]:
+    labels = list(change.labels) if change.labels is not None else list(current)
+    labels = unique_labels(labels + change.add_labels)
+    removed = set(change.remove_labels)
+    return [label for label in labels if label not in removed]
+
+
+async def _sla_of(conn: Any, source: str, defaults: dict[str, int]) -> dict[str, int]:
+    overrides = await conn.fetchval(
+        f"SELECT sla_minutes FROM {SCHEMA}.sources WHERE name = $1", source
+    )
+    return {**defaults, **(overrides or {})}
+
+
+async def _add_artifacts(
+    conn: Any, event_id: UUID, artifacts: list[tuple[str, dict[str, Any]]]
+) -> int:
+    made = [a for a in (make_artifact(name, clean_json(cef)) for name, cef in artifacts) if a]
+    if not made:
+        return 0
+    rows = await conn.fetch(
+        f"INSERT INTO {SCHEMA}.artifacts (id, event_id, name, cef, contains, fingerprint) "
+        "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], "
+        "$6::bytea[]) ON CONFLICT (event_id, fingerprint) DO NOTHING RETURNING id",
+        [uuid7() for _ in made],
+        [event_id] * len(made),
+        [a.name for a in made],
+        [a.cef for a in made],
+        [a.contains for a in made],
+        [a.fingerprint for a in made],
+    )
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Adapters: each turns one vendor's payload into normalized events."""

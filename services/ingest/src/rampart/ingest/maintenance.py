@@ -1,0 +1,49 @@
+"""Forgetting webhook ids once their timestamps can no longer pass the replay window."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from rampart.core.runtime import Resources
+from rampart.ingest.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "ingest"
+
+
+async def prune_webhook_ids(conn: Any, *, older_than: timedelta) -> int:
+    """Delete webhook ids received more than ``older_than`` ago; returns how many."""
+    status = await conn.execute(
+        f"DELETE FROM {SCHEMA}.webhook_ids WHERE received_at < now() - $1::interval", older_than
+    )
+    return int(status.split()[-1])
+
+
+@contextlib.asynccontextmanager
+async def pruning(resources: Resources, *, interval_s: float = 60.0) -> AsyncIterator[None]:
+    """A worker: prune webhook ids every ``interval_s`` while the service runs."""
+    # a signature older than the window is refused anyway, so twice the window is safe
+    keep = timedelta(seconds=2 * IngestSettings().replay_window_s)
+
+    async def loop() -> None:
+        while True:
+            try:
+                async with resources.pool.acquire() as conn:
+                    await prune_webhook_ids(conn, older_than=keep)
+            except Exception:
+                log.exception("pruning webhook ids failed; retrying")
+            await asyncio.sleep(interval_s)
+
+    task = asyncio.create_task(loop(), name="ingest-pruning")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
