@@ -34,6 +34,8 @@ lint: install
 
 bench: install
 	$(VENV)/bin/python -m bench
+	$(VENV)/bin/python -m bench.ingest
+	$(VENV)/bin/python -m bench.assets
 
 asyncapi: install
 	$(VENV)/bin/rampart asyncapi
