@@ -1,4 +1,4 @@
-"""The engine's store: playbooks and the events it has been told about."""
+"""The events the engine has been told about, kept for triggers and for the runs API."""
 
 from __future__ import annotations
 
@@ -9,19 +9,9 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from rampart.core.messages import EventIngested
+from rampart.engine.versions import SCHEMA
 
-SCHEMA = "engine"
-
-
-class PlaybookPublic(BaseModel):
-    """A playbook version as the API lists it."""
-
-    name: str
-    version: int
-    labels: list[str]
-    priority: int
-    active: bool
-    created_at: datetime
+__all__ = ["SCHEMA", "KnownEvent", "list_events", "record_event"]
 
 
 class KnownEvent(BaseModel):
@@ -44,15 +34,6 @@ async def record_event(*, conn: Any, event: EventIngested) -> None:
         event.severity,
         event.labels,
     )
-
-
-async def list_playbooks(*, conn: Any) -> list[PlaybookPublic]:
-    """The newest version of every playbook, by priority."""
-    rows = await conn.fetch(
-        f"SELECT DISTINCT ON (name) name, version, labels, priority, active, created_at "
-        f"FROM {SCHEMA}.playbooks ORDER BY name, version DESC"
-    )
-    return sorted((PlaybookPublic(**dict(r)) for r in rows), key=lambda p: (p.priority, p.name))
 
 
 async def list_events(*, conn: Any, limit: int) -> list[KnownEvent]:

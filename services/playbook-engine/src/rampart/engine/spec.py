@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rampart.core.bus import Delivery
-from rampart.core.messages import EventIngested
-from rampart.core.runtime import Consumer, ServiceSpec, transactional
-from rampart.engine import service
-from rampart.engine.views import router
-
-
-async def _on_event_ingested(conn: Any, delivery: Delivery) -> None:
-    await service.record_event(conn=conn, event=delivery.message_as(EventIngested))
+from rampart.core.runtime import Consumer, ServiceSpec
+from rampart.engine import triggers
+from rampart.engine.config import EngineSettings
+from rampart.engine.engine import AssetDirectoryFactory, EngineRuntime, EventSourceFactory
+from rampart.engine.versions import SCHEMA
+from rampart.engine.views import make_router
 
 
-SPEC = ServiceSpec(
-    name="playbook-engine",
-    schema=service.SCHEMA,
-    migrations_package="rampart.engine",
-    routers=(router,),
-    consumers=(
-        Consumer(
-            queue="engine.triggers",
-            patterns=("event.ingested",),
-            handler=transactional(
-                schema=service.SCHEMA, consumer="engine.triggers", work=_on_event_ingested
+def build_spec(
+    *,
+    config: EngineSettings | None = None,
+    events: EventSourceFactory | None = None,
+    assets: AssetDirectoryFactory | None = None,
+) -> ServiceSpec:
+    """The engine's spec; settings default to ``RAMPART_ENGINE_*`` read when it starts.
+
+    ``events`` and ``assets`` replace the HTTP clients of ingest and the asset registry.
+    """
+    runtime = EngineRuntime(config=config, events=events, assets=assets)
+    return ServiceSpec(
+        name="playbook-engine",
+        schema=SCHEMA,
+        migrations_package="rampart.engine",
+        routers=(make_router(runtime),),
+        consumers=(
+            Consumer(
+                queue=triggers.TRIGGERS_QUEUE,
+                patterns=("event.ingested", "event.updated"),
+                handler=triggers.trigger_handler(runtime),
+                prefetch=4,
+            ),
+            Consumer(
+                queue=triggers.RESULTS_QUEUE,
+                patterns=("action.completed",),
+                handler=triggers.result_handler(runtime),
+                prefetch=16,
             ),
         ),
-    ),
-)
+        workers=(runtime.worker,),
+    )
+
+
+SPEC = build_spec()

@@ -40,7 +40,12 @@ from rampart.core.messages.events import (
     TaskCreated,
     TaskSpec,
 )
-from rampart.core.messages.runs import PlaybookRunCompleted, PlaybookRunFailed, PlaybookRunStarted
+from rampart.core.messages.runs import (
+    PlaybookPromptRequested,
+    PlaybookRunCompleted,
+    PlaybookRunFailed,
+    PlaybookRunStarted,
+)
 
 __all__ = [
     "ActionCompleted",
@@ -64,6 +69,7 @@ __all__ = [
     "OwnerCreated",
     "OwnerDeleted",
     "OwnerUpdated",
+    "PlaybookPromptRequested",
     "PlaybookRunCompleted",
     "PlaybookRunFailed",
     "PlaybookRunStarted",

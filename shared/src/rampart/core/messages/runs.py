@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
+
+from pydantic import Field
 
 from rampart.core.messages._base import Message
 
@@ -39,3 +42,18 @@ class PlaybookRunFailed(Message):
     playbook: str
     event_id: UUID
     reason: str
+
+
+class PlaybookPromptRequested(Message):
+    """A playbook run asks a person a question; answered through the engine's prompts API."""
+
+    message_type: ClassVar[str] = "rampart.playbook.prompt.requested.v1"
+
+    prompt_id: UUID
+    run_id: UUID
+    playbook: str
+    event_id: UUID
+    question: str
+    recipient: str
+    choices: list[str] = Field(default_factory=list)
+    due_at: datetime

@@ -1,0 +1,292 @@
+"""The ``Context`` a playbook gets during a replay pass: every call is matched to the history.
+
+A call whose step number is in the run's history must be the same command as recorded (or
+the run fails as non-deterministic, naming the step); its recorded result answers it. A call
+past the history is new: it is recorded, and the engine carries it out after the pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid as uuidlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from rampart.sdk.playbooks import (
+    ActionFailed,
+    ActionResult,
+    BudgetExceeded,
+    ChildRunFailed,
+    Context,
+    EngineStop,
+    NonDeterministicPlaybook,
+    Severity,
+)
+
+# commands answered during the pass itself; the others wait for a result from outside
+IMMEDIATE = frozenset({"now", "uuid", "log", "change", "assets"})
+EXTERNAL = frozenset({"act", "prompt", "sleep", "child"})
+ACT_OK = frozenset({"success", "partial"})
+
+Lookup = Callable[[str, dict[str, Any]], Any]
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types; UUIDs, times and enums become strings."""
+    return json.loads(json.dumps(value, default=_plain, sort_keys=True))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID | datetime | Severity):
+        return str(value)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(f"{type(value).__name__} is not JSON: pass plain values to ctx")
+
+
+def describe(kind: str, command: Mapping[str, Any]) -> str:
+    """A command as a reader would write it, for timelines and error messages."""
+    if kind == "act":
+        target = ", ".join(f"{k}={v!r}" for k, v in command.get("target", {}).items())
+        params = ", ".join(f"{k}={v!r}" for k, v in command.get("params", {}).items())
+        inner = ", ".join(p for p in (repr(command.get("action")), target, params) if p)
+        return f"act({inner})"
+    inner = ", ".join(f"{k}={v!r}" for k, v in command.items())
+    return f"{kind}({inner})"
+
+
+def _seconds(duration: float | timedelta) -> float:
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+class ReplayContext(Context):
+    """One pass's context: answers from the history, records what is new."""
+
+    def __init__(
+        self,
+        *,
+        run_id: UUID,
+        playbook: str,
+        history: Sequence[Mapping[str, Any]],
+        max_steps: int,
+        lookup: Lookup,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._run_id = run_id
+        self._playbook = playbook
+        self._history = history
+        self._max_steps = max_steps
+        self._lookup = lookup
+        self._loop = loop
+        self._next = 1
+        self.new: list[dict[str, Any]] = []
+        self.futures: dict[int, asyncio.Future[Any]] = {}
+        self.stop: EngineStop | None = None
+        self.sealed = False
+
+    @property
+    def run_id(self) -> UUID:
+        """This run's id."""
+        return self._run_id
+
+    @property
+    def playbook(self) -> str:
+        """The running playbook's name."""
+        return self._playbook
+
+    @property
+    def issued(self) -> int:
+        """How many commands this pass has issued so far."""
+        return self._next - 1
+
+    # recording
+
+    def _step(self, kind: str, command: dict[str, Any]) -> tuple[int, Mapping[str, Any] | None]:
+        if self.sealed:
+            raise RuntimeError("this run's context is closed; the pass has ended")
+        if self.stop is not None:
+            raise self.stop
+        command = jsonable(command)
+        seq = self._next
+        self._next += 1
+        if seq <= len(self._history):
+            recorded = self._history[seq - 1]
+            if recorded["kind"] != kind or recorded["command"] != command:
+                self._halt(
+                    NonDeterministicPlaybook(
+                        f"non-deterministic playbook: step {seq} is "
+                        f"{describe(recorded['kind'], recorded['command'])} in the run's "
+                        f"history, but the playbook now issued {describe(kind, command)}"
+                    )
+                )
+            return seq, recorded
+        if seq > self._max_steps:
+            self._halt(
+                BudgetExceeded(
+                    f"the run blew its budget of {self._max_steps} steps at step {seq} "
+                    f"({describe(kind, command)})"
+                )
+            )
+        return seq, None
+
+    def _halt(self, stop: EngineStop) -> None:
+        self.stop = stop
+        raise stop
+
+    def _immediate(self, kind: str, command: dict[str, Any], make: Callable[[], Any]) -> Any:
+        seq, recorded = self._step(kind, command)
+        if recorded is not None:
+            return recorded.get("result")
+        result = jsonable(make())
+        self.new.append({"seq": seq, "kind": kind, "command": jsonable(command), "result": result})
+        return result
+
+    async def _external(self, kind: str, command: dict[str, Any]) -> Any:
+        seq, recorded = self._step(kind, command)
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self.futures[seq] = future
+        if recorded is None:
+            self.new.append({"seq": seq, "kind": kind, "command": jsonable(command)})
+        return await future
+
+    # the authors' API
+
+    async def act(
+        self, action: str, *, asset: str | None = None, tag: str | None = None, **params: Any
+    ) -> ActionResult:
+        """Run an action on an asset or on every asset with a tag; see ``Context.act``."""
+        if (asset is None) == (tag is None):
+            raise ValueError(f"ctx.act({action!r}) needs exactly one of asset= or tag=")
+        target = {"asset": asset} if asset is not None else {"tag": tag}
+        raw = await self._external("act", {"action": action, "target": target, "params": params})
+        result = ActionResult.from_json({"action": action, **raw})
+        if result.status not in ACT_OK:
+            raise ActionFailed(result)
+        return result
+
+    async def prompt(
+        self,
+        question: str,
+        *,
+        to: str,
+        choices: Sequence[str] | None = None,
+        timeout: float | timedelta = timedelta(hours=1),  # noqa: ASYNC109 - a durable wait
+    ) -> str | None:
+        """Ask a person and wait for the answer; None when ``timeout`` passes first."""
+        if not question.strip() or not to.strip():
+            raise ValueError("ctx.prompt needs a question and a recipient (to=)")
+        command = {
+            "question": question,
+            "to": to,
+            "choices": list(choices or ()),
+            "timeout_s": _seconds(timeout),
+        }
+        raw = await self._external("prompt", command)
+        answer = raw.get("answer")
+        return None if answer is None else str(answer)
+
+    async def sleep(self, duration: float | timedelta) -> None:
+        """Wait on a durable timer."""
+        await self._external("sleep", {"seconds": _seconds(duration)})
+
+    async def run_playbook(self, name: str) -> Any:
+        """Run another playbook on this event and return its result."""
+        raw = await self._external("child", {"playbook": name})
+        if raw.get("status") != "completed":
+            raise ChildRunFailed(name, str(raw.get("error") or raw.get("status")))
+        return raw.get("value")
+
+    async def assets(self, *, tag: str | None = None, action: str | None = None) -> list[str]:
+        """Names of the assets with ``tag`` that can run ``action``, from the asset registry."""
+        command = {"tag": tag, "action": action}
+        names = self._immediate("assets", command, lambda: self._lookup("assets", command))
+        return [str(n) for n in names]
+
+    async def _change(self, **change: Any) -> None:
+        self._immediate("change", change, lambda: None)
+
+    async def add_note(self, text: str) -> None:
+        """Add a note to the event."""
+        await self._change(note=str(text))
+
+    async def add_artifact(
+        self,
+        cef: Mapping[str, Any],
+        *,
+        contains: Mapping[str, Sequence[str]] | None = None,
+        name: str = "",
+    ) -> None:
+        """Add an artifact to the event."""
+        artifact: dict[str, Any] = {"cef": dict(cef)}
+        if contains:
+            artifact["contains"] = {k: list(v) for k, v in contains.items()}
+        if name:
+            artifact["name"] = name
+        await self._change(artifacts=[artifact])
+
+    async def set_status(self, status: str, *, resolution: str | None = None) -> None:
+        """Move the event to another status."""
+        if status not in ("new", "open", "closed"):
+            raise ValueError(f"status must be new, open or closed, not {status!r}")
+        if status == "closed" and not resolution:
+            raise ValueError("closing an event needs a resolution")
+        change: dict[str, Any] = {"status": status}
+        if resolution:
+            change["resolution"] = resolution
+        await self._change(**change)
+
+    async def set_severity(self, severity: Severity | str) -> None:
+        """Change the event's severity."""
+        await self._change(severity=Severity(severity).value)
+
+    async def set_owner(self, owner: str) -> None:
+        """Assign the event to an owner."""
+        await self._change(owner=str(owner))
+
+    async def add_task(
+        self,
+        name: str,
+        *,
+        phase: str,
+        owner: str | None = None,
+        sla_minutes: int | None = None,
+    ) -> None:
+        """Add a workbook task."""
+        task: dict[str, Any] = {"name": name, "phase": phase}
+        if owner is not None:
+            task["owner"] = owner
+        if sla_minutes is not None:
+            task["sla_minutes"] = int(sla_minutes)
+        await self._change(add_task=task)
+
+    async def complete_task(
+        self, name: str | None = None, *, task_id: UUID | None = None, note: str = ""
+    ) -> None:
+        """Complete a workbook task by name or id."""
+        if (name is None) == (task_id is None):
+            raise ValueError("ctx.complete_task needs exactly one of name or task_id=")
+        done: dict[str, Any] = {"note": note}
+        if name is not None:
+            done["name"] = name
+        else:
+            done["task_id"] = str(task_id)
+        await self._change(complete_task=done)
+
+    def now(self) -> datetime:
+        """The current time, the same on every replay."""
+        value = self._immediate("now", {}, lambda: datetime.now(UTC).isoformat())
+        return datetime.fromisoformat(value)
+
+    def uuid(self) -> UUID:
+        """A fresh UUID, the same on every replay."""
+        return UUID(self._immediate("uuid", {}, lambda: str(uuidlib.uuid4())))
+
+    def log(self, message: str, **fields: Any) -> None:
+        """Add a line to the run's timeline."""
+        self._immediate("log", {"message": str(message), "fields": fields}, lambda: None)

@@ -1,0 +1,116 @@
+"""The example playbooks shipped in ``playbooks/``, end to end in embedded mode.
+
+All five services run in one app on the in-process bus: events are posted to the ingest
+service, which detects their artifacts' types, and the engine reads them back from it. The
+test responder answers the actions as the action broker would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rampart.core.messages import (
+    ActionCompleted,
+    ActionRequested,
+    AssetResult,
+    EventChangeRequested,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "playbooks"
+
+MALWARE = [
+    {
+        "cef": {
+            "deviceHostName": "web-01",
+            "sourceProcessId": 4242,
+            "sourceAddress": "10.0.0.5",
+            "destinationAddress": "203.0.113.66",
+        },
+    }
+]
+PHISHING = [
+    {"cef": {"requestUrl": "http://login.evil.example/reset"}},
+    {"cef": {"sourceDnsDomain": "evil.example", "sourceUserName": "billing@evil.example"}},
+]
+BRUTE_FORCE = [{"cef": {"destinationUserName": "alice", "sourceAddress": "198.51.100.23"}}]
+
+
+def verdicts(request: ActionRequested) -> ActionCompleted:
+    """Lookups find everything malicious; every other action succeeds."""
+    summary: dict[str, Any] = (
+        {"verdict": "malicious"} if request.action.startswith("lookup") else {}
+    )
+    asset = request.target.asset or f"{request.target.tag}-1"
+    return ActionCompleted(
+        request_key=request.request_key,
+        action=request.action,
+        status="success",
+        results=[AssetResult(asset=asset, status="success", summary=summary)],
+    )
+
+
+def actions(stack: Any, run_id: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(action, target, params) requested by one run, in step order."""
+    mine = [r for _, r in stack.responder.requests if r.run_id and str(r.run_id) == run_id]
+    mine.sort(key=lambda r: int(r.request_key.rsplit(":", 1)[1]))
+    return [(r.action, r.target.model_dump(exclude_none=True), r.params) for r in mine]
+
+
+async def test_the_three_examples_run_end_to_end_embedded(engine_stack: Any) -> None:
+    async with engine_stack(
+        folder=EXAMPLES, embedded=True, policy=verdicts, assets={"perimeter": ["fw-1", "fw-2"]}
+    ) as stack:
+        listed = await stack.client.get("/api/v1/playbooks", headers=stack.headers())
+        assert [p["name"] for p in listed.json()] == [
+            "contain_malware_linux",
+            "phishing_triage",
+            "brute_force_response",
+        ]
+        malware = await stack.post_event(labels=["malware"], severity="high", artifacts=MALWARE)
+        low = await stack.post_event(labels=["malware"], severity="low", artifacts=MALWARE)
+        phishing = await stack.post_event(labels=["phishing"], artifacts=PHISHING)
+        brute = await stack.post_event(labels=["brute-force"], artifacts=BRUTE_FORCE)
+        runs = {r["event_id"]: r for r in await stack.finished_runs(3, timeout=60)}
+        assert str(low) not in runs  # the predicate wants high severity or more
+        assert all(r["status"] == "completed" for r in runs.values()), runs
+
+        run = runs[str(malware)]
+        assert actions(stack, run["id"]) == [
+            ("get process dump", {"asset": "web-01"}, {"pid": 4242}),
+            ("terminate process", {"asset": "web-01"}, {"pid": 4242}),
+            ("block ip", {"asset": "fw-1"}, {"ip": "203.0.113.66"}),
+            ("block ip", {"asset": "fw-2"}, {"ip": "203.0.113.66"}),
+        ]
+        assert run["result"]["terminated"] == ["web-01:4242"]
+        assert stack.assets.calls == [("perimeter", "block ip")]
+
+        run = runs[str(phishing)]
+        assert actions(stack, run["id"]) == [
+            ("lookup url", {"tag": "reputation"}, {"url": "http://login.evil.example/reset"}),
+            ("lookup domain", {"tag": "reputation"}, {"domain": "evil.example"}),
+            ("block domain", {"tag": "mail-gateway"}, {"domain": "evil.example"}),
+            (
+                "send message",
+                {"tag": "notify"},
+                {
+                    "to": ["soc@example.com"],
+                    "subject": "Phishing confirmed: test event",
+                    "body": "Malicious URLs: http://login.evil.example/reset\n"
+                    "Malicious sender domains: evil.example\nBlocked: evil.example",
+                },
+            ),
+        ]
+
+        run = runs[str(brute)]
+        assert actions(stack, run["id"]) == [
+            ("disable user", {"tag": "directory"}, {"user": "alice"}),
+            ("block ip", {"tag": "perimeter"}, {"ip": "198.51.100.23"}),
+        ]
+        changes = await stack.count(lambda: stack.recorder.of(EventChangeRequested), 8)
+        tasks = [c.add_task for c in changes if c.add_task is not None]
+        assert [(t.phase, t.owner, t.sla_minutes) for t in tasks] == [
+            ("containment", "identity-team", 60)
+        ]
+        assert {c.severity for c in changes if c.event_id == phishing} == {None, "high"}
+        assert {c.status for c in changes if c.status} == {"open"}
