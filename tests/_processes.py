@@ -62,6 +62,10 @@ class RampartProcess:
         if self.process is not None and self.process.poll() is None:
             self.signal(signal.SIGTERM)
 
+    async def wait_ready(self) -> None:
+        """Wait until this process answers ``/readyz``."""
+        await wait_ready(self.url, proc=self)
+
 
 def process_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The test's environment without Rampart settings, plus ``extra``."""

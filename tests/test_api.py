@@ -11,43 +11,69 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import uvicorn
 from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 
 from rampart.cli._services import all_specs
 from rampart.core.app import create_app
-from rampart.core.auth import Role, create_token
+from rampart.core.auth import AUTH_SCHEMA, Role, create_token
 from rampart.core.bus.memory import MemoryBus
 from rampart.core.crypto import Keyring
 from rampart.core.messages import message_types
 from rampart.core.settings import Settings
+from rampart.core.store import apply_migrations, connect_pool, load_migrations
+from tests._processes import free_port
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-async def running(database_url: str) -> AsyncIterator[tuple[Any, Any]]:
-    """The application and its ASGI callable with lifespan state, started."""
+async def running(database_url: str) -> AsyncIterator[tuple[Any, str]]:
+    """All five services in one app behind a real HTTP server, as ``rampart run`` serves them."""
+    port = free_port()
+    pool = await connect_pool(database_url, min_size=1, max_size=2)
+    try:
+        await apply_migrations(
+            pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
+        )
+        async with pool.acquire() as conn:
+            _, service_token = await create_token(conn, name="services", role=Role.SERVICE)
+    finally:
+        await pool.close()
     settings = Settings(
         database_url=SecretStr(database_url),
         master_key=SecretStr(Keyring.generate_key_text()),
         max_body_bytes=64 * 1024,
         max_json_depth=16,
+        public_url=f"http://127.0.0.1:{port}",
+        service_token=SecretStr(service_token),
     )
     application = create_app(all_specs(), settings, title="Rampart")
-    async with LifespanManager(application, startup_timeout=60) as manager:
-        yield application, manager.app
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        for _ in range(600):
+            if server.started or serving.done():
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "the server did not start"
+        yield application, settings.public_url
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 60)
 
 
 @pytest.fixture
-def app(running: tuple[Any, Any]) -> Any:
+def app(running: tuple[Any, str]) -> Any:
     return running[0]
 
 
 @pytest.fixture
-async def client(running: tuple[Any, Any]) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=running[1])
-    async with httpx.AsyncClient(transport=transport, base_url="http://rampart") as c:
+async def client(running: tuple[Any, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=running[1], timeout=30) as c:
         yield c
 
 
