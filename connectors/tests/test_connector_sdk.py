@@ -27,6 +27,8 @@ from rampart.sdk.registry import discover_connectors as discover
 REQUIRED = {
     "block ip": "contain",
     "unblock ip": "correct",
+    "block domain": "contain",
+    "unblock domain": "correct",
     "get process dump": "investigate",
     "terminate process": "correct",
     "list processes": "investigate",
@@ -45,6 +47,7 @@ REQUIRED = {
 }
 UNDO = {
     "block ip": "unblock ip",
+    "block domain": "unblock domain",
     "suspend vm": "resume vm",
     "isolate host": "release host",
     "disable user": "enable user",

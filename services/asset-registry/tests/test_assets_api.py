@@ -79,6 +79,7 @@ async def test_action_catalog(registry: Any) -> None:
     contain = await registry.client.get("/api/v1/actions?kind=contain", headers=analyst)
     assert {a["name"] for a in contain.json()} == {
         "block ip",
+        "block domain",
         "suspend vm",
         "isolate host",
         "disable user",

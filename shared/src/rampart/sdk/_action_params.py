@@ -183,6 +183,12 @@ class LookupDomainParams(ActionParams):
     domain: Annotated[str, AfterValidator(_domain), contains("domain"), Field(max_length=253)]
 
 
+class DomainParams(ActionParams):
+    """One domain to block or unblock."""
+
+    domain: Annotated[str, AfterValidator(_domain), contains("domain"), Field(max_length=253)]
+
+
 class LookupUrlParams(ActionParams):
     """One URL to look up."""
 

@@ -20,6 +20,7 @@ from rampart.sdk._action_params import (
     ActionParams,
     Contains,
     ContainsType,
+    DomainParams,
     HostParams,
     IpParams,
     ListProcessesParams,
@@ -46,6 +47,7 @@ __all__ = [
     "ActionSpec",
     "Contains",
     "ContainsType",
+    "DomainParams",
     "HostParams",
     "InvalidParameters",
     "IpParams",
@@ -136,6 +138,16 @@ _K = ActionKind
 _SPECS = (
     _spec("block ip", _K.CONTAIN, IpParams, "Drop traffic from and to an address.", "unblock ip"),
     _spec("unblock ip", _K.CORRECT, IpParams, "Let an address through again.", "block ip"),
+    _spec(
+        "block domain",
+        _K.CONTAIN,
+        DomainParams,
+        "Stop mail, web and DNS traffic to and from a domain.",
+        "unblock domain",
+    ),
+    _spec(
+        "unblock domain", _K.CORRECT, DomainParams, "Let a domain through again.", "block domain"
+    ),
     _spec(
         "get process dump",
         _K.INVESTIGATE,
