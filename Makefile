@@ -36,6 +36,7 @@ bench: install
 	$(VENV)/bin/python -m bench
 	$(VENV)/bin/python -m bench.ingest
 	$(VENV)/bin/python -m bench.assets
+	$(VENV)/bin/python -m bench.engine
 
 asyncapi: install
 	$(VENV)/bin/rampart asyncapi
