@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 from rampart.core.runtime import Resources
+from rampart.core.workers import periodic
 from rampart.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -25,25 +24,15 @@ async def prune_webhook_ids(conn: Any, *, older_than: timedelta) -> int:
     return int(status.split()[-1])
 
 
-@contextlib.asynccontextmanager
-async def pruning(resources: Resources, *, interval_s: float = 60.0) -> AsyncIterator[None]:
+def pruning(
+    resources: Resources, *, interval_s: float = 60.0
+) -> contextlib.AbstractAsyncContextManager[None]:
     """A worker: prune webhook ids every ``interval_s`` while the service runs."""
     # a signature older than the window is refused anyway, so twice the window is safe
     keep = timedelta(seconds=2 * IngestSettings().replay_window_s)
 
-    async def loop() -> None:
-        while True:
-            try:
-                async with resources.pool.acquire() as conn:
-                    await prune_webhook_ids(conn, older_than=keep)
-            except Exception:
-                log.exception("pruning webhook ids failed; retrying")
-            await asyncio.sleep(interval_s)
+    async def prune() -> None:
+        async with resources.pool.acquire() as conn:
+            await prune_webhook_ids(conn, older_than=keep)
 
-    task = asyncio.create_task(loop(), name="ingest-pruning")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic(prune, interval_s=interval_s, name="ingest-pruning")

@@ -9,7 +9,6 @@ one starts from the stored position, and re-read offenses merge into their event
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -23,6 +22,7 @@ import httpx
 
 from rampart.core.ids import uuid7
 from rampart.core.runtime import Resources
+from rampart.core.workers import periodic
 from rampart.ingest import sources
 from rampart.ingest.adapters.qradar import offense_event
 from rampart.ingest.normalized import NormalizedEvent
@@ -255,19 +255,9 @@ async def qradar_pollers(resources: Resources) -> AsyncIterator[None]:
             )
         return True
 
-    async def loop() -> None:
-        while True:
-            try:
-                while await tick():
-                    pass
-            except Exception:
-                log.exception("QRadar poller failed; retrying")
-            await asyncio.sleep(settings.qradar_tick_s)
+    async def poll_due() -> None:
+        while await tick():
+            pass
 
-    task = asyncio.create_task(loop(), name="qradar-pollers")
-    try:
+    async with periodic(poll_due, interval_s=settings.qradar_tick_s, name="qradar-pollers"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

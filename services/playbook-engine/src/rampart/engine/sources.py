@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rampart.core.workers import periodic
 from rampart.engine import versions
 from rampart.engine.processes import ProcessDied, StepTimeout
 
@@ -159,22 +159,8 @@ class FolderSync:
         return count
 
 
-@contextlib.asynccontextmanager
-async def watching(sync: FolderSync, *, interval_s: float) -> AsyncIterator[None]:
+def watching(
+    sync: FolderSync, *, interval_s: float
+) -> contextlib.AbstractAsyncContextManager[None]:
     """Sync the folder every ``interval_s`` while the engine runs."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await sync.sync()
-            except Exception:
-                log.exception("syncing the playbooks folder failed; retrying")
-
-    task = asyncio.create_task(loop(), name="engine-folder-sync")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic(sync.sync, interval_s=interval_s, name="engine-folder-sync")
