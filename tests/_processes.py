@@ -67,6 +67,18 @@ class RampartProcess:
         await wait_ready(self.url, proc=self)
 
 
+def cli_token(env: Mapping[str, str], *, role: str = "admin", name: str = "test") -> str:
+    """A new API token made with ``rampart token create``, as an operator would."""
+    return subprocess.run(
+        [RAMPART, "token", "create", "--role", role, "--name", name],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+
+
 def process_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The test's environment without Rampart settings, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from rampart.cli._services import SERVICES
 from rampart.core.crypto import Keyring
 from tests._bus import delete_namespace
-from tests._processes import RAMPART, RampartProcess, free_port, process_env, wait_ready
+from tests._processes import RampartProcess, cli_token, free_port, process_env, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 
@@ -64,14 +63,7 @@ async def cluster(
         procs[name].start()
     try:
         await asyncio.gather(*(wait_ready(p.url, proc=p) for p in procs.values()))
-        token = subprocess.run(
-            [RAMPART, "token", "create", "--role", "admin", "--name", "smoke"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
+        token = cli_token(env, name="smoke")
         yield {"procs": procs, "token": token, "env": env, "tmp": tmp_path}
     finally:
         for proc in procs.values():

@@ -22,6 +22,7 @@ import pytest
 from rampart.core.bus import Delivery, Topology
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.crypto import Keyring
+from tests._processes import cli_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 
@@ -134,14 +135,7 @@ async def test_registry_serves_an_installed_connector_and_publishes_on_rabbitmq(
     bus = RabbitBus(amqp_url, topology=Topology(namespace))
     try:
         await _ready(f"http://127.0.0.1:{port}", proc, log)
-        token = subprocess.run(
-            [RAMPART, "token", "create", "--role", "admin", "--name", "dist"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
+        token = cli_token(environment, name="dist")
         received: list[Delivery] = []
 
         async def collect(delivery: Delivery) -> None:

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -139,67 +133,3 @@ async def running_ingest(
                 _, tokens[role] = await create_token(conn, name=f"t-{role}", role=role)
         async with httpx.AsyncClient(transport=transport, base_url="http://rampart") as client:
             yield IngestApp(client, tokens, bus, captured, pool)
-
-
-RAMPART = str(Path(sys.executable).with_name("rampart"))
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def process_env(extra: dict[str, str]) -> dict[str, str]:
-    """The test's environment without Rampart settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
-    env.update(extra)
-    return env
-
-
-@dataclass
-class ServedProcess:
-    """One ``rampart`` process writing to a log file."""
-
-    args: list[str]
-    env: dict[str, str]
-    log_path: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [RAMPART, *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-    async def wait_ready(self, within: float = 90.0) -> None:
-        deadline = time.monotonic() + within
-        async with httpx.AsyncClient(timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    raise AssertionError(f"process exited early:\n{self.output()[-3000:]}")
-                try:
-                    if (await client.get(self.url + "/readyz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.25)
-        raise AssertionError(f"not ready within {within}s\n{self.output()[-3000:]}")

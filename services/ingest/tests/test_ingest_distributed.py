@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -26,14 +25,9 @@ from rampart.core.envelope import Envelope
 from rampart.core.messages import EventChangeRequested
 from rampart.ingest.webhook_auth import sign
 from services.ingest.tests._fake_qradar import TOKEN, FakeQRadar, fake_qradar, offense
-from services.ingest.tests._ingest_helpers import (
-    MASTER_KEY,
-    RAMPART,
-    ServedProcess,
-    free_port,
-    process_env,
-)
+from services.ingest.tests._ingest_helpers import MASTER_KEY
 from tests._bus import delete_namespace
+from tests._processes import RampartProcess, cli_token, free_port, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 __all__ = ["fake_qradar"]
@@ -72,7 +66,7 @@ async def served(
         }
     )
     port = free_port()
-    process = ServedProcess(
+    process = RampartProcess(
         ["serve", "ingest", "--port", str(port)], env, tmp_path / "ingest.log", port
     )
     bus = RabbitBus(amqp_url, topology=Topology(namespace), retry_delay_ms=10)
@@ -86,14 +80,7 @@ async def served(
     process.start()
     try:
         await process.wait_ready()
-        token = subprocess.run(
-            [RAMPART, "token", "create", "--role", "admin", "--name", "dist"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
+        token = cli_token(env, name="dist")
         yield {"proc": process, "token": token, "bus": bus, "seen": seen, "tcp": tcp, "udp": udp}
     finally:
         process.stop()
