@@ -13,10 +13,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
 
-uv.lock: $(PYPROJECTS) | $(UV)
-	$(UV) lock --python $(PYTHON)
-
+# `uv lock` is a no-op while uv.lock matches the pyproject files (no download), so a fresh
+# clone's file times never decide whether the lock is rewritten.
 $(VENV)/.installed: $(PYPROJECTS) uv.lock | $(UV)
+	$(UV) lock --python $(PYTHON)
 	$(UV) sync --all-packages --locked --python $(PYTHON)
 	touch $@
 
