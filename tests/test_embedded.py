@@ -63,4 +63,6 @@ async def test_run_prints_token_once_keeps_data_and_stops_cleanly(tmp_path: Path
             assert len(service) == 2, "one service token per start"
             assert sum(t["revoked_at"] is None for t in service) == 1, "the old one is revoked"
     finally:
-        assert second.signal(signal.SIGINT) == 0
+        # a service manager stops it with SIGTERM: PostgreSQL must stop too
+        assert second.signal(signal.SIGTERM) == 0, second.output()[-2000:]
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists(), "PostgreSQL was left running"

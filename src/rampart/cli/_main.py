@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from typing import Annotated, Any
 
 import typer
@@ -87,6 +88,10 @@ def _serve(application: Any, settings: Settings) -> None:
     )
 
 
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def run(
     port: Annotated[int | None, typer.Option(help="port to listen on (default 8000)")] = None,
@@ -101,6 +106,9 @@ def run(
             update["public_url"] = f"http://{settings.host}:{port}"
         settings = settings.model_copy(update=update)
     configure_logging(settings.log_level)
+    # uvicorn re-raises the signal that stopped it; a SIGTERM with its default action would
+    # end the process before the embedded PostgreSQL is stopped, so make it an orderly exit
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     with embedded_database(settings) as live:
         assert live.database_url is not None
         database_url = live.database_url.get_secret_value()
