@@ -6,10 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,11 +18,10 @@ import pytest
 from rampart.core.bus import Delivery, Topology
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.crypto import Keyring
-from tests._processes import cli_token
+from tests._processes import RampartProcess, cli_token, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 
-RAMPART = str(Path(sys.executable).with_name("rampart"))
 ROOT = Path(__file__).resolve().parents[3]
 QUEUE = "test.assets"
 
@@ -50,12 +45,6 @@ def _site(root: Path, source: str) -> Path:
         f"[rampart.connectors]\nstatic-list = {package}.static_list:StaticListConnector\n"
     )
     return root
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -98,43 +87,21 @@ async def environment(
         await conn.close()
 
 
-def _start(env: dict[str, str], site: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
+def _registry(env: dict[str, str], site: Path, log: Path) -> RampartProcess:
+    """An asset registry process that finds the connectors installed in ``site``."""
     env = {**env, "PYTHONPATH": os.pathsep.join([str(site), env.get("PYTHONPATH", "")])}
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [RAMPART, "serve", "asset-registry", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _tail(log: Path) -> str:
-    return log.read_text()[-3000:]
-
-
-async def _ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"asset registry exited:\n{_tail(log)}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.25)
-    raise AssertionError(f"asset registry not ready:\n{_tail(log)}")
+    port = free_port()
+    return RampartProcess(["serve", "asset-registry", "--port", str(port)], env, log, port)
 
 
 async def test_registry_serves_an_installed_connector_and_publishes_on_rabbitmq(
     environment: dict[str, str], amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    log = tmp_path / "registry.log"
-    proc = _start(environment, _site(tmp_path / "site", _example()), log, port)
+    proc = _registry(environment, _site(tmp_path / "site", _example()), tmp_path / "registry.log")
+    proc.start()
     bus = RabbitBus(amqp_url, topology=Topology(namespace))
     try:
-        await _ready(f"http://127.0.0.1:{port}", proc, log)
+        await proc.wait_ready()
         token = cli_token(environment, name="dist")
         received: list[Delivery] = []
 
@@ -144,9 +111,7 @@ async def test_registry_serves_an_installed_connector_and_publishes_on_rabbitmq(
         await bus.start()
         await bus.subscribe(QUEUE, ("asset.*", "owner.*"), collect)
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10
-        ) as client:
+        async with httpx.AsyncClient(base_url=proc.url, headers=headers, timeout=10) as client:
             apps = await client.get("/api/v1/apps")
             assert "static-list" in {a["name"] for a in apps.json()}, apps.text
             action = await client.get("/api/v1/actions/lookup%20ip")
@@ -175,11 +140,10 @@ async def test_registry_serves_an_installed_connector_and_publishes_on_rabbitmq(
         created = next(d for d in received if d.envelope.routing_key == "asset.created")
         assert created.envelope.source == "rampart/asset-registry"
         assert created.message.model_dump()["name"] == "blocklist"
-        assert "dist-secret-1" not in _tail(log)
+        assert "dist-secret-1" not in proc.output()
     finally:
         await bus.close()
-        proc.terminate()
-        proc.wait(timeout=30)
+        proc.stop()
 
 
 async def test_a_contradicting_connector_stops_the_start(
@@ -193,15 +157,14 @@ async def test_a_contradicting_connector_stops_the_start(
             "class Wrong(BaseModel):\n    address: str\n\n\nclass Reputation(BaseModel):",
         )
     )
-    log = tmp_path / "refused.log"
-    proc = _start(environment, _site(tmp_path / "site", broken), log, _free_port())
+    proc = _registry(environment, _site(tmp_path / "site", broken), tmp_path / "refused.log")
+    proc.start()
+    assert proc.process is not None
     try:
-        code = proc.wait(timeout=90)
+        code = proc.process.wait(timeout=90)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    output = _tail(log)
+        proc.stop()
+    output = proc.output()
     assert code != 0, output
     assert "connector 'static-list'" in output
     assert "is refused" in output
