@@ -8,18 +8,23 @@ baseline and the figure compared with it alike. Nothing asserts on time: the exi
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import platform
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from bench._common import Figure, Settings, delete_namespace, drop_schema, parse_settings
+from bench._common import (
+    Figure,
+    Settings,
+    delete_namespace,
+    drop_schema,
+    exit_code_of,
+    parse_settings,
+)
 from bench.micro import step_costs
 from bench.outbox import memory_bus_rate, outbox_rate, profile_outbox
 from bench.raw import insert_rate, publish_rate
@@ -171,14 +176,7 @@ async def _clean_up(settings: Settings, pool: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; 0 unless a measurement failed."""
     settings = parse_settings(argv)
-    try:
-        asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        return 130
-    except Exception:
-        traceback.print_exc()
-        return 1
-    return 0
+    return exit_code_of(run(settings))
 
 
 if __name__ == "__main__":

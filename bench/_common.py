@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import os
 import statistics
+import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -221,3 +222,15 @@ async def wait_all(done: asyncio.Event, what: str) -> None:
         await asyncio.wait_for(done.wait(), TIMEOUT_S)
     except TimeoutError:
         raise RuntimeError(f"{what}: not all messages arrived within {TIMEOUT_S:.0f}s") from None
+
+
+def exit_code_of(main: Coroutine[Any, Any, object]) -> int:
+    """Run a bench to its end: 0 unless a measurement failed, 130 when interrupted."""
+    try:
+        asyncio.run(main)
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        traceback.print_exc()
+        return 1
+    return 0

@@ -23,7 +23,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from typing import Any
 import asyncpg
 from pydantic import SecretStr
 
+from bench._common import exit_code_of
 from rampart.core.bus import Bus, Delivery, MemoryBus, Topology
 from rampart.core.crypto import Keyring
 from rampart.core.envelope import Envelope
@@ -418,14 +418,7 @@ def parse(argv: Sequence[str] | None = None) -> Options:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; 0 unless a measurement failed."""
     options = parse(argv)
-    try:
-        asyncio.run(run(options))
-    except KeyboardInterrupt:
-        return 130
-    except Exception:
-        traceback.print_exc()
-        return 1
-    return 0
+    return exit_code_of(run(options))
 
 
 if __name__ == "__main__":
