@@ -160,7 +160,7 @@ async def _outbox_round(
             start = time.perf_counter()
             for batch in batches(envelopes, settings.batch):
                 async with conn.transaction():
-                    await enqueue(conn, schema=settings.schema, envelopes=batch)
+                    await enqueue(conn=conn, schema=settings.schema, envelopes=batch)
             enqueue_s = time.perf_counter() - start
 
         published = 0

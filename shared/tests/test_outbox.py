@@ -62,10 +62,10 @@ async def test_published_if_and_only_if_committed(
     rolled_back = [_envelope("dropped") for _ in range(3)]
     async with pool.acquire() as conn:
         async with conn.transaction():
-            await enqueue(conn, schema=outbox_schema, envelopes=committed)
+            await enqueue(conn=conn, schema=outbox_schema, envelopes=committed)
         with pytest.raises(RuntimeError):
             async with conn.transaction():
-                await enqueue(conn, schema=outbox_schema, envelopes=rolled_back)
+                await enqueue(conn=conn, schema=outbox_schema, envelopes=rolled_back)
                 raise RuntimeError("the business write failed")
     relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, poll_interval_s=0.05)
     await relay.start()
@@ -76,7 +76,7 @@ async def test_published_if_and_only_if_committed(
         await relay.stop()
     assert sorted(received) == sorted(e.id for e in committed)
     async with pool.acquire() as conn:
-        assert await pending(conn, schema=outbox_schema) == 0
+        assert await pending(conn=conn, schema=outbox_schema) == 0
 
 
 async def test_notify_wakes_the_relay_without_polling(
@@ -91,7 +91,7 @@ async def test_notify_wakes_the_relay_without_polling(
         await asyncio.sleep(0.1)  # the relay is now waiting for a notification
         envelope = _envelope()
         async with pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, schema=outbox_schema, envelopes=[envelope])
+            await enqueue(conn=conn, schema=outbox_schema, envelopes=[envelope])
         await _wait_for(lambda: envelope.id in received, timeout=5)
     finally:
         await relay.stop()
@@ -105,7 +105,7 @@ async def test_relay_cancelled_mid_batch_loses_nothing(
     await _collector(bus, received)
     envelopes = [_envelope() for _ in range(300)]
     async with pool.acquire() as conn, conn.transaction():
-        await enqueue(conn, schema=outbox_schema, envelopes=envelopes)
+        await enqueue(conn=conn, schema=outbox_schema, envelopes=envelopes)
     publish = bus.publish_encoded
     halfway = asyncio.Event()
 
@@ -124,7 +124,7 @@ async def test_relay_cancelled_mid_batch_loses_nothing(
         await task
     bus.publish_encoded = publish
     async with pool.acquire() as conn:
-        assert await pending(conn, schema=outbox_schema) == 300, "the cancelled batch stays"
+        assert await pending(conn=conn, schema=outbox_schema) == 300, "the cancelled batch stays"
     while await relay.relay_once():
         pass
     await _wait_for(lambda: {e.id for e in envelopes} <= set(received))
@@ -146,7 +146,7 @@ async def test_relay_process_killed_mid_batch_loses_nothing(
     await _collector(bus, received)
     envelopes = [_envelope() for _ in range(100)]
     async with pool.acquire() as conn, conn.transaction():
-        await enqueue(conn, schema=outbox_schema, envelopes=envelopes)
+        await enqueue(conn=conn, schema=outbox_schema, envelopes=envelopes)
     script = Path(__file__).with_name("relay_process.py")
     process = subprocess.Popen(
         [sys.executable, str(script), database_url, amqp_url, namespace, outbox_schema],
@@ -158,7 +158,7 @@ async def test_relay_process_killed_mid_batch_loses_nothing(
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     async with pool.acquire() as conn:
-        left = await pending(conn, schema=outbox_schema)
+        left = await pending(conn=conn, schema=outbox_schema)
     assert 0 < left <= 100, "the kill should land while the first batch is uncommitted"
     relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema)
     while await relay.relay_once():
@@ -180,7 +180,7 @@ async def test_duplicate_delivery_changes_nothing(
         deliveries.append(delivery.envelope.id)
         async with pool.acquire() as conn, conn.transaction():
             if await first_delivery(
-                conn, schema=outbox_schema, consumer="counter", message_id=delivery.envelope.id
+                conn=conn, schema=outbox_schema, consumer="counter", message_id=delivery.envelope.id
             ):
                 await conn.execute(f"UPDATE {outbox_schema}.counter SET n = n + 1")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from rampart.core.runtime import ServiceSpec
 
@@ -15,13 +16,13 @@ SERVICES: dict[str, str] = {
 }
 
 
-def service_spec(name: str) -> ServiceSpec:
+def service_spec(name: str) -> ServiceSpec[Any]:
     """The spec of one service by its name."""
     spec = import_module(SERVICES[name]).SPEC
     assert isinstance(spec, ServiceSpec)
     return spec
 
 
-def all_specs() -> list[ServiceSpec]:
+def all_specs() -> list[ServiceSpec[Any]]:
     """Every service's spec, in a stable order."""
     return [service_spec(name) for name in SERVICES]

@@ -13,14 +13,14 @@ from rampart.core.limits import CorrelationId, RequestLimits
 from rampart.core.metrics import Metrics, MetricsMiddleware
 from rampart.core.platform_routes import platform_router, probes_router
 from rampart.core.problems import install_problem_handlers
-from rampart.core.runtime import ServiceSpec, run_services
+from rampart.core.runtime import LifespanState, ServiceSpec, run_services
 from rampart.core.settings import Settings
 
 VERSION = "0.1.0"
 
 
 def create_app(
-    specs: Sequence[ServiceSpec],
+    specs: Sequence[ServiceSpec[Any]],
     settings: Settings | None = None,
     *,
     bus: Bus | None = None,
@@ -32,9 +32,8 @@ def create_app(
     metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[LifespanState]:
         async with run_services(settings, specs, bus=bus, metrics=metrics) as state:
-            state["specs"] = tuple(specs)
             yield state
 
     app = FastAPI(

@@ -1,16 +1,24 @@
-"""What can go wrong when handling a message, and what the bus does about it.
+"""Rampart's own errors: what a message handler's failure means, and what a service refuses.
 
 Exception hierarchy::
 
     RampartError
     ├── TransientError     the handler may succeed later: the bus redelivers with backoff
     │                      until the queue's delivery limit, then dead-letters with the reason
-    └── PermanentError     retrying cannot help: the bus dead-letters at once, with the reason
-        └── InvalidMessage the body is not a CloudEvent, its type is unknown, or its data does
-                           not validate against the type's model
+    ├── PermanentError     retrying cannot help: the bus dead-letters at once, with the reason
+    │   └── InvalidMessage the body is not a CloudEvent, its type is unknown, its data does
+    │                      not validate against the type's model, or no handler takes it
+    └── DomainError        a service refuses a request; the API answers with problem+json
+        ├── FieldError     one field's value is wrong (422, naming the field)
+        ├── NotFoundError  the thing named does not exist (404)
+        ├── ConflictError  the request contradicts what is stored (409)
+        └── ForbiddenError the caller may not do this to this object (403)
 
 Any other exception raised by a handler is treated as transient: a bug may be fixed and the
-message replayed, so nothing is dropped and no consumer loop stops.
+message replayed, so nothing is dropped and no consumer loop stops. Services raise
+``DomainError`` and never HTTP problems; the problem handler renders them, so the same
+service function serves a route, a consumer and the CLI. A ``DomainError`` that reaches a
+message handler is permanent: the same message would be refused again.
 """
 
 from __future__ import annotations
@@ -30,3 +38,42 @@ class PermanentError(RampartError):
 
 class InvalidMessage(PermanentError):
     """The message is not a valid Rampart CloudEvent of a known type."""
+
+
+class DomainError(RampartError):
+    """A service refuses what it was asked; ``status`` is the HTTP status a route answers."""
+
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class FieldError(DomainError):
+    """One field of the request is wrong; ``field`` is its dotted path (``params.ip``)."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFoundError(DomainError):
+    """What the request names does not exist (or the caller may not know it does)."""
+
+    status = 404
+
+
+class ConflictError(DomainError):
+    """The request contradicts the stored state: a duplicate, or a finished object."""
+
+    status = 409
+
+
+class ForbiddenError(DomainError):
+    """The caller's role allows the route but not this object."""
+
+    status = 403

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+
+from rampart.core.store import Connection, affected_rows
 
 
-async def first_delivery(conn: Any, *, schema: str, consumer: str, message_id: str) -> bool:
+async def first_delivery(*, conn: Connection, schema: str, consumer: str, message_id: str) -> bool:
     """Record that ``consumer`` handles ``message_id``; False if it already did.
 
     Call it inside the handler's transaction, before the work: a rollback forgets the
@@ -21,9 +22,9 @@ async def first_delivery(conn: Any, *, schema: str, consumer: str, message_id: s
     return bool(inserted)
 
 
-async def prune(conn: Any, *, schema: str, older_than: timedelta) -> int:
+async def prune(*, conn: Connection, schema: str, older_than: timedelta) -> int:
     """Forget handled message ids older than the longest redelivery window."""
     status = await conn.execute(
         f"DELETE FROM {schema}.inbox WHERE handled_at < now() - $1::interval", older_than
     )
-    return int(status.split()[-1])
+    return affected_rows(status)

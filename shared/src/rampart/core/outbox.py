@@ -13,17 +13,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from rampart.core.bus import Bus, Outgoing
 from rampart.core.envelope import Envelope
+from rampart.core.messages import Message
+from rampart.core.store import Connection, Pool, PooledConnection
 
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "rampart_outbox"
 
 
-async def enqueue(conn: Any, *, schema: str, envelopes: Sequence[Envelope]) -> None:
+async def enqueue(*, conn: Connection, schema: str, envelopes: Sequence[Envelope]) -> None:
     """Add envelopes to ``schema``'s outbox inside the caller's transaction."""
     if not envelopes:
         return
@@ -35,9 +37,40 @@ async def enqueue(conn: Any, *, schema: str, envelopes: Sequence[Envelope]) -> N
     await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, schema)
 
 
-async def pending(conn: Any, *, schema: str) -> int:
+async def pending(*, conn: Connection, schema: str) -> int:
     """How many messages wait in ``schema``'s outbox."""
     return int(await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox"))
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    """One service's way to publish: typed messages into its outbox, in the caller's transaction.
+
+    ``await publish(conn, EventClosed(...), subject=str(event_id), cause=delivery.envelope)``
+    wraps each message in an envelope from this service's ``source``, carrying the
+    correlation of ``cause`` (or ``correlation_id``), and writes it with the state change.
+    """
+
+    schema: str
+    source: str
+
+    async def __call__(
+        self,
+        conn: Connection,
+        *messages: Message,
+        subject: str | None = None,
+        cause: Envelope | None = None,
+        correlation_id: str | None = None,
+    ) -> list[Envelope]:
+        """Write ``messages`` to the outbox; returns their envelopes."""
+        envelopes = [
+            Envelope.wrap(
+                m, source=self.source, subject=subject, cause=cause, correlation_id=correlation_id
+            )
+            for m in messages
+        ]
+        await enqueue(conn=conn, schema=self.schema, envelopes=envelopes)
+        return envelopes
 
 
 class OutboxRelay:
@@ -46,7 +79,7 @@ class OutboxRelay:
     def __init__(
         self,
         *,
-        pool: Any,
+        pool: Pool,
         bus: Bus,
         schema: str,
         batch_size: int = 200,
@@ -60,7 +93,7 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: Any = None
+        self._listener: PooledConnection | None = None
         self._on_published = on_published
         self._stopping = False
         self._stop_grace_s = 10.0
@@ -91,7 +124,7 @@ class OutboxRelay:
             await self._pool.release(self._listener)
             self._listener = None
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         if payload == self._schema:
             self._wake.set()
 

@@ -128,7 +128,7 @@ class DeadLetterPublic(BaseModel):
 
 
 def _known_queue(request: Request, queue: str) -> str:
-    known = {c.queue for spec in request.state.specs for c in spec.consumers}
+    known = {name for spec in request.state.specs for name in spec.queue_names}
     if queue not in known:
         raise Problem(404, f"no queue {queue!r}; known: {', '.join(sorted(known)) or 'none'}")
     return queue

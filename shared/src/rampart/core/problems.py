@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rampart.core.errors import DomainError, FieldError
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -79,6 +81,18 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers=exc.headers,
             **exc.extensions,
         )
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, FieldError):
+            return problem_response(
+                exc.status,
+                exc.detail,
+                title="Invalid request",
+                instance=request.url.path,
+                errors=[{"field": exc.field, "message": exc.message}],
+            )
+        return problem_response(exc.status, exc.detail, instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,20 +6,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 from fastapi import APIRouter
 
 from rampart.core.auth import AUTH_SCHEMA
-from rampart.core.auth._deps import new_token_cache
+from rampart.core.auth._deps import TokenCache, new_token_cache
 from rampart.core.bus import Bus, Delivery, Handler, Topology
+from rampart.core.consumers import HandlerContext, Queue
 from rampart.core.crypto import Keyring
 from rampart.core.inbox import first_delivery
 from rampart.core.logs import correlation_id
 from rampart.core.metrics import Metrics
 from rampart.core.outbox import OutboxRelay
 from rampart.core.settings import Settings
-from rampart.core.store import apply_migrations, connect_pool, load_migrations
+from rampart.core.store import Pool, apply_migrations, connect_pool, load_migrations
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +30,63 @@ class Resources:
     """What a running service's code may use; no module-level globals."""
 
     settings: Settings
-    pool: Any
+    pool: Pool
     bus: Bus
     keyring: Keyring
     metrics: Metrics
 
 
+S = TypeVar("S")
+
+StateFactory = Callable[[Resources], contextlib.AbstractAsyncContextManager[S]]
+"""Makes a service's running state from the platform's resources, and tears it down after."""
+
+Worker = Callable[[S], contextlib.AbstractAsyncContextManager[None]]
+"""Background work of a service, started after its state and consumers, given that state."""
+
+
+@contextlib.asynccontextmanager
+async def platform_only(resources: Resources) -> AsyncIterator[Resources]:
+    """The state of a service that keeps nothing of its own: the platform's resources."""
+    yield resources
+
+
+_PLATFORM_ONLY: StateFactory[Any] = platform_only
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec(Generic[S]):
+    """Everything the platform needs to run one service, alone or embedded with others.
+
+    The platform enters ``state`` before any consumer or worker starts, passes the state to
+    handlers (by annotation), to workers (as their argument) and to routes (through
+    ``rampart.core.deps.service_state``), and leaves it after they have all stopped.
+    """
+
+    name: str
+    schema: str
+    migrations_package: str
+    state: StateFactory[S] = _PLATFORM_ONLY
+    routers: Sequence[APIRouter] = ()
+    queues: Sequence[Queue] = ()
+    workers: Sequence[Worker[S]] = field(default_factory=tuple)
+    consumers: Sequence[Consumer] = ()  # the old way; removed once every service uses queues
+
+    @property
+    def queue_names(self) -> tuple[str, ...]:
+        """The names of the queues this service consumes."""
+        return (*(q.name for q in self.queues), *(c.queue for c in self.consumers))
+
+
 class HandlerFactory(Protocol):
-    """Builds a message handler once the service's resources exist."""
+    """Builds a message handler once the service's resources exist (the old way)."""
 
     def __call__(self, resources: Resources) -> Handler: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Consumer:
-    """A durable queue a service consumes, the topics bound to it and its handler."""
+    """A queue, its topics and a handler factory (the old way, replaced by ``Queue``)."""
 
     queue: str
     patterns: tuple[str, ...]
@@ -55,17 +98,13 @@ Work = Callable[[Any, Delivery], Awaitable[None]]
 
 
 def transactional(*, schema: str, consumer: str, work: Work) -> HandlerFactory:
-    """A handler that does ``work`` once per message id, in one transaction with its inbox row.
-
-    The message is acknowledged after the transaction commits; a duplicate delivery finds
-    the inbox row and changes nothing.
-    """
+    """A handler that does ``work`` once per message id, in one transaction (the old way)."""
 
     def factory(resources: Resources) -> Handler:
         async def handle(delivery: Delivery) -> None:
             async with resources.pool.acquire() as conn, conn.transaction():
                 if await first_delivery(
-                    conn, schema=schema, consumer=consumer, message_id=delivery.envelope.id
+                    conn=conn, schema=schema, consumer=consumer, message_id=delivery.envelope.id
                 ):
                     await work(conn, delivery)
 
@@ -74,19 +113,18 @@ def transactional(*, schema: str, consumer: str, work: Work) -> HandlerFactory:
     return factory
 
 
-Worker = Callable[[Resources], contextlib.AbstractAsyncContextManager[None]]
+class LifespanState(TypedDict):
+    """What every request of a Rampart app finds in ``request.state``."""
 
-
-@dataclass(frozen=True, slots=True)
-class ServiceSpec:
-    """Everything the platform needs to run one service, alone or embedded with others."""
-
-    name: str
-    schema: str
-    migrations_package: str
-    routers: Sequence[APIRouter] = ()
-    consumers: Sequence[Consumer] = ()
-    workers: Sequence[Worker] = field(default_factory=tuple)
+    settings: Settings
+    pool: Pool
+    bus: Bus
+    keyring: Keyring
+    metrics: Metrics
+    resources: Resources
+    token_cache: TokenCache
+    specs: tuple[ServiceSpec[Any], ...]
+    services: dict[type[Any], Any]
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -128,7 +166,7 @@ def _observed(handler: Handler, queue: str, metrics: Metrics) -> Handler:
     return handle
 
 
-async def prepare_database(pool: Any, specs: Sequence[ServiceSpec]) -> None:
+async def prepare_database(pool: Pool, specs: Sequence[ServiceSpec[Any]]) -> None:
     """Apply the platform's and each service's migrations."""
     await apply_migrations(
         pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
@@ -144,12 +182,13 @@ async def prepare_database(pool: Any, specs: Sequence[ServiceSpec]) -> None:
 @contextlib.asynccontextmanager
 async def run_services(
     settings: Settings,
-    specs: Sequence[ServiceSpec],
+    specs: Sequence[ServiceSpec[Any]],
     *,
     bus: Bus | None = None,
     metrics: Metrics | None = None,
-) -> AsyncIterator[dict[str, Any]]:
-    """Open the pool and bus, migrate, start relays, consumers and workers; yield app state."""
+) -> AsyncIterator[LifespanState]:
+    """Open the pool and bus, migrate, start relays, then each service's state, consumers and
+    workers; yield the app's lifespan state."""
     if settings.database_url is None:
         raise RuntimeError("RAMPART_DATABASE_URL is not set")
     metrics = metrics or Metrics()
@@ -160,6 +199,7 @@ async def run_services(
         max_size=settings.db_pool_max,
     )
     bus = bus or make_bus(settings)
+    services: dict[type[Any], Any] = {}
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(pool.close)
         await prepare_database(pool, specs)
@@ -177,21 +217,31 @@ async def run_services(
             await relay.start()
             stack.push_async_callback(relay.stop)
         for spec in specs:
+            state = await stack.enter_async_context(spec.state(resources))
+            if type(state) in services and type(state) is not Resources:
+                raise RuntimeError(f"two services keep a state of type {type(state).__name__}")
+            services.setdefault(type(state), state)
+            context = HandlerContext(spec.schema, pool, resources, state)
+            for queue in spec.queues:
+                handler = _observed(queue.bind(context), queue.name, metrics)
+                await bus.subscribe(queue.name, queue.patterns, handler, prefetch=queue.prefetch)
             for consumer in spec.consumers:
-                handler = _observed(consumer.handler(resources), consumer.queue, metrics)
+                old = _observed(consumer.handler(resources), consumer.queue, metrics)
                 await bus.subscribe(
-                    consumer.queue, consumer.patterns, handler, prefetch=consumer.prefetch
+                    consumer.queue, consumer.patterns, old, prefetch=consumer.prefetch
                 )
             for worker in spec.workers:
-                await stack.enter_async_context(worker(resources))
+                await stack.enter_async_context(worker(state))
         log.info("services started", extra={"services": [s.name for s in specs]})
-        yield {
-            "settings": settings,
-            "pool": pool,
-            "bus": bus,
-            "keyring": keyring,
-            "metrics": metrics,
-            "resources": resources,
-            "token_cache": new_token_cache(),
-        }
+        yield LifespanState(
+            settings=settings,
+            pool=pool,
+            bus=bus,
+            keyring=keyring,
+            metrics=metrics,
+            resources=resources,
+            token_cache=new_token_cache(),
+            specs=tuple(specs),
+            services=services,
+        )
         log.info("services stopping", extra={"services": [s.name for s in specs]})

@@ -8,9 +8,13 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from rampart.core.consumers import Queue
+from rampart.core.deps import Conn
 from rampart.core.messages import ActionRequested, ApprovalDecided
+from rampart.core.store import affected_rows
 
 SCHEMA = "broker"
+requests = Queue("broker.requests")
 
 
 class ActionRequestPublic(BaseModel):
@@ -27,7 +31,19 @@ class ActionRequestPublic(BaseModel):
     received_at: datetime
 
 
-async def record_request(*, conn: Any, request: ActionRequested) -> bool:
+@requests.on(ActionRequested)
+async def on_action_requested(conn: Conn, message: ActionRequested) -> None:
+    """Store each action request once."""
+    await record_request(conn=conn, request=message)
+
+
+@requests.on(ApprovalDecided)
+async def on_approval_decided(conn: Conn, message: ApprovalDecided) -> None:
+    """Move the request the decision is about to its outcome."""
+    await record_decision(conn=conn, decision=message)
+
+
+async def record_request(*, conn: Conn, request: ActionRequested) -> bool:
     """Store a request once; False if its key was seen before."""
     status = await conn.execute(
         f"INSERT INTO {SCHEMA}.action_requests (request_key, action, target, params, event_id, "
@@ -41,10 +57,10 @@ async def record_request(*, conn: Any, request: ActionRequested) -> bool:
         request.run_id,
         request.requested_by,
     )
-    return bool(status.endswith(" 1"))
+    return affected_rows(status) == 1
 
 
-async def record_decision(*, conn: Any, decision: ApprovalDecided) -> None:
+async def record_decision(*, conn: Conn, decision: ApprovalDecided) -> None:
     """Move a request waiting for approval to the decision's outcome."""
     await conn.execute(
         f"UPDATE {SCHEMA}.action_requests SET status = $2, updated_at = now() "
@@ -54,7 +70,7 @@ async def record_decision(*, conn: Any, decision: ApprovalDecided) -> None:
     )
 
 
-async def list_requests(*, conn: Any, limit: int) -> list[ActionRequestPublic]:
+async def list_requests(*, conn: Conn, limit: int) -> list[ActionRequestPublic]:
     """Action requests, newest first."""
     rows = await conn.fetch(
         f"SELECT request_key, action, target, params, event_id, run_id, requested_by, status, "

@@ -5,22 +5,30 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from rampart.core.envelope import Envelope
+from rampart.core.consumers import Queue
+from rampart.core.deps import Conn
 from rampart.core.ids import uuid7
-from rampart.core.messages import SlaBreached
-from rampart.core.outbox import enqueue
+from rampart.core.messages import (
+    EventClosed,
+    EventIngested,
+    SlaBreached,
+    TaskCompleted,
+    TaskCreated,
+)
+from rampart.core.outbox import Publisher
 from rampart.core.runtime import Resources
 from rampart.core.workers import periodic
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "approvals"
-SOURCE = "rampart/approvals"
+publish = Publisher(schema=SCHEMA, source="rampart/approvals")
+sla_queue = Queue("approvals.sla")
 SubjectKind = Literal["event", "approval", "phase", "task"]
 
 
@@ -38,7 +46,7 @@ class SlaTimer(BaseModel):
 
 async def start_timer(
     *,
-    conn: Any,
+    conn: Conn,
     subject_kind: SubjectKind,
     subject_id: UUID,
     event_id: UUID | None,
@@ -57,7 +65,7 @@ async def start_timer(
     )
 
 
-async def cancel_timer(*, conn: Any, subject_kind: SubjectKind, subject_id: UUID) -> None:
+async def cancel_timer(*, conn: Conn, subject_kind: SubjectKind, subject_id: UUID) -> None:
     """Stop a subject's timer, e.g. when its event closes."""
     await conn.execute(
         f"UPDATE {SCHEMA}.sla_timers SET status = 'cancelled' "
@@ -67,7 +75,7 @@ async def cancel_timer(*, conn: Any, subject_kind: SubjectKind, subject_id: UUID
     )
 
 
-async def list_timers(*, conn: Any, subject_id: UUID | None, limit: int) -> list[SlaTimer]:
+async def list_timers(*, conn: Conn, subject_id: UUID | None, limit: int) -> list[SlaTimer]:
     """Timers, soonest due first, optionally of one subject."""
     rows = await conn.fetch(
         f"SELECT id, subject_kind, subject_id, event_id, due_at, status, fired_at "
@@ -79,7 +87,7 @@ async def list_timers(*, conn: Any, subject_id: UUID | None, limit: int) -> list
     return [SlaTimer(**dict(r)) for r in rows]
 
 
-async def fire_due(*, conn: Any, batch: int = 100) -> int:
+async def fire_due(*, conn: Conn, batch: int = 100) -> int:
     """Mark due timers breached and announce each through the outbox; returns how many."""
     async with conn.transaction():
         rows = await conn.fetch(
@@ -97,8 +105,9 @@ async def fire_due(*, conn: Any, batch: int = 100) -> int:
             [r["id"] for r in rows],
             now,
         )
-        envelopes = [
-            Envelope.wrap(
+        for r in rows:
+            await publish(
+                conn,
                 SlaBreached(
                     subject_kind=r["subject_kind"],
                     subject_id=r["subject_id"],
@@ -106,13 +115,9 @@ async def fire_due(*, conn: Any, batch: int = 100) -> int:
                     due_at=r["due_at"],
                     breached_at=now,
                 ),
-                source=SOURCE,
                 subject=str(r["subject_id"]),
                 correlation_id=str(r["event_id"] or r["subject_id"]),
             )
-            for r in rows
-        ]
-        await enqueue(conn, schema=SCHEMA, envelopes=envelopes)
         return len(rows)
 
 
@@ -127,3 +132,41 @@ def timer_loop(
                 pass
 
     return periodic(fire_all, interval_s=interval_s, name="sla-timers")
+
+
+@sla_queue.on(EventIngested)
+async def start_event_timer(conn: Conn, message: EventIngested) -> None:
+    """An ingested event with a due time starts its SLA clock."""
+    if message.due_at is not None:
+        await start_timer(
+            conn=conn,
+            subject_kind="event",
+            subject_id=message.event_id,
+            event_id=message.event_id,
+            due_at=message.due_at,
+        )
+
+
+@sla_queue.on(EventClosed)
+async def stop_event_timer(conn: Conn, message: EventClosed) -> None:
+    """A closed event stops its SLA clock."""
+    await cancel_timer(conn=conn, subject_kind="event", subject_id=message.event_id)
+
+
+@sla_queue.on(TaskCreated)
+async def start_task_timer(conn: Conn, message: TaskCreated) -> None:
+    """A task with a due time starts its SLA clock."""
+    if message.due_at is not None:
+        await start_timer(
+            conn=conn,
+            subject_kind="task",
+            subject_id=message.task_id,
+            event_id=message.event_id,
+            due_at=message.due_at,
+        )
+
+
+@sla_queue.on(TaskCompleted)
+async def stop_task_timer(conn: Conn, message: TaskCompleted) -> None:
+    """A completed task stops its SLA clock."""
+    await cancel_timer(conn=conn, subject_kind="task", subject_id=message.task_id)

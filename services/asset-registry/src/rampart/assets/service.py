@@ -35,7 +35,7 @@ def invalid_fields(errors: list[dict[str, str]], *, prefix: str = "body") -> Pro
 async def publish(conn: Any, *messages: tuple[Message, str]) -> None:
     """Queue (message, subject) pairs in the outbox, inside the caller's transaction."""
     await enqueue(
-        conn,
+        conn=conn,
         schema=SCHEMA,
         envelopes=[Envelope.wrap(m, source=SOURCE, subject=subject) for m, subject in messages],
     )

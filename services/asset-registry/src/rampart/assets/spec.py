@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rampart.assets import service
 from rampart.assets.catalog_views import build_catalog_router
@@ -12,7 +13,9 @@ from rampart.core.runtime import ServiceSpec
 from rampart.sdk.registry import ConnectorRegistry, discover_connectors
 
 
-def build_spec(*, connectors: Callable[[], ConnectorRegistry] = discover_connectors) -> ServiceSpec:
+def build_spec(
+    *, connectors: Callable[[], ConnectorRegistry] = discover_connectors
+) -> ServiceSpec[Any]:
     """The registry's spec; ``connectors`` finds the installed connectors when it starts."""
     installed = InstalledConnectors(connectors)
     return ServiceSpec(

@@ -298,7 +298,7 @@ async def apply_change(
         )
     if messages:
         await enqueue(
-            conn,
+            conn=conn,
             schema=SCHEMA,
             envelopes=[
                 Envelope.wrap(

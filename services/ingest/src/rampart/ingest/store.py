@@ -115,7 +115,7 @@ async def write_batch(conn: Any, submissions: list[Submission]) -> list[list[Sto
             messages = await _announce(conn, candidates, now)
         if messages:
             await enqueue(
-                conn,
+                conn=conn,
                 schema=SCHEMA,
                 envelopes=[
                     Envelope.wrap(m, source=SOURCE, subject=str(event_id))

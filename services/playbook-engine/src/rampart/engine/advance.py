@@ -206,7 +206,7 @@ async def _apply(
         envelopes.append(_failed(run, str(error), cause))
     if status in TERMINAL:
         await finish(conn=conn, run=run, status=status, value=reply.get("value"), error=error)
-    await enqueue(conn, schema=SCHEMA, envelopes=envelopes)
+    await enqueue(conn=conn, schema=SCHEMA, envelopes=envelopes)
     return status
 
 
@@ -267,7 +267,7 @@ async def stop_run(
         reason,
     )
     await finish(conn=conn, run=run, status=status, error=reason)
-    await enqueue(conn, schema=SCHEMA, envelopes=[_failed(run, reason, cause)])
+    await enqueue(conn=conn, schema=SCHEMA, envelopes=[_failed(run, reason, cause)])
     children = await conn.fetch(
         f"SELECT id FROM {SCHEMA}.runs WHERE parent_run_id = $1 "
         "AND status NOT IN ('completed', 'failed', 'cancelled')",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rampart.core.runtime import Consumer, ServiceSpec
 from rampart.engine import triggers
 from rampart.engine.config import EngineSettings
@@ -15,7 +17,7 @@ def build_spec(
     config: EngineSettings | None = None,
     events: EventSourceFactory | None = None,
     assets: AssetDirectoryFactory | None = None,
-) -> ServiceSpec:
+) -> ServiceSpec[Any]:
     """The engine's spec; settings default to ``RAMPART_ENGINE_*`` read when it starts.
 
     ``events`` and ``assets`` replace the HTTP clients of ingest and the asset registry.

@@ -45,7 +45,10 @@ def result_handler(runtime: EngineRuntime) -> Any:
             await engine.wait_ready()
             async with engine.pool.acquire() as conn, conn.transaction():
                 if await first_delivery(
-                    conn, schema=SCHEMA, consumer=RESULTS_QUEUE, message_id=delivery.envelope.id
+                    conn=conn,
+                    schema=SCHEMA,
+                    consumer=RESULTS_QUEUE,
+                    message_id=delivery.envelope.id,
                 ):
                     await on_action_completed(conn=conn, engine=engine, delivery=delivery)
 
@@ -70,7 +73,7 @@ async def on_event(engine: Engine, delivery: Delivery) -> None:
     await engine.wait_ready()
     async with engine.pool.acquire() as conn, conn.transaction():
         if not await first_delivery(
-            conn, schema=SCHEMA, consumer=TRIGGERS_QUEUE, message_id=delivery.envelope.id
+            conn=conn, schema=SCHEMA, consumer=TRIGGERS_QUEUE, message_id=delivery.envelope.id
         ):
             return
         if isinstance(message, EventIngested):

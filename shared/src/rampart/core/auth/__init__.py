@@ -1,6 +1,7 @@
 """Bearer-token authentication and role checks shared by every service."""
 
 from rampart.core.auth._deps import CurrentPrincipal, require_roles
+from rampart.core.auth._roles import Admin, Analyst, Decider, Ingester, Reader, ServiceCaller
 from rampart.core.auth._tokens import (
     AUTH_SCHEMA,
     Principal,
@@ -14,9 +15,15 @@ from rampart.core.auth._tokens import (
 
 __all__ = [
     "AUTH_SCHEMA",
+    "Admin",
+    "Analyst",
     "CurrentPrincipal",
+    "Decider",
+    "Ingester",
     "Principal",
+    "Reader",
     "Role",
+    "ServiceCaller",
     "TokenInfo",
     "create_token",
     "list_tokens",

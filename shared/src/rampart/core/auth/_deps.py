@@ -16,7 +16,7 @@ _CACHE_SECONDS = 5.0
 _CACHE_MAX = 10_000
 
 
-class _TokenCache:
+class TokenCache:
     """A few seconds of memory for verified tokens: revocation takes effect within that time."""
 
     def __init__(self) -> None:
@@ -50,7 +50,7 @@ async def current_principal(
         raise _unauthorized("a bearer token is required")
     token = credentials.credentials.strip()
     state: Any = request.state
-    cache: _TokenCache = state.token_cache
+    cache: TokenCache = state.token_cache
     principal = cache.get(token)
     if principal is None:
         async with state.pool.acquire() as conn:
@@ -77,6 +77,6 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def new_token_cache() -> _TokenCache:
+def new_token_cache() -> TokenCache:
     """A fresh cache for one application's lifespan state."""
-    return _TokenCache()
+    return TokenCache()

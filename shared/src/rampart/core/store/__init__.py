@@ -1,6 +1,26 @@
-"""PostgreSQL access: the asyncpg pool, per-service schemas and numbered migrations."""
+"""PostgreSQL access: the asyncpg pool, typed handles, per-service schemas and migrations."""
 
 from rampart.core.store._migrations import Migration, apply_migrations, load_migrations
 from rampart.core.store._pool import connect_pool, is_reachable
+from rampart.core.store._types import (
+    Connection,
+    Pool,
+    PooledConnection,
+    Record,
+    affected_rows,
+    set_clause,
+)
 
-__all__ = ["Migration", "apply_migrations", "connect_pool", "is_reachable", "load_migrations"]
+__all__ = [
+    "Connection",
+    "Migration",
+    "Pool",
+    "PooledConnection",
+    "Record",
+    "affected_rows",
+    "apply_migrations",
+    "connect_pool",
+    "is_reachable",
+    "load_migrations",
+    "set_clause",
+]
