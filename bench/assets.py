@@ -115,7 +115,7 @@ async def _search_figures(
     app = create_app([build_spec(connectors=lambda: registry)], settings)
     async with LifespanManager(app, startup_timeout=60) as manager:
         async with pool.acquire() as conn:
-            _, token = await create_token(conn, name="bench", role=Role.ADMIN)
+            _, token = await create_token(conn=conn, name="bench", role=Role.ADMIN)
         headers = {"Authorization": f"Bearer {token}"}
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:

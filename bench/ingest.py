@@ -209,7 +209,7 @@ async def running_service(
         service = Service(port, process.pid, database_url, "bench", "", namespace)
         conn = await asyncpg.connect(database_url)
         try:
-            _, token = await create_token(conn, name="bench", role=Role.ADMIN)
+            _, token = await create_token(conn=conn, name="bench", role=Role.ADMIN)
         finally:
             await conn.close()
         made = await _post_json(

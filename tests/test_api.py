@@ -38,7 +38,7 @@ async def running(database_url: str) -> AsyncIterator[tuple[Any, str]]:
             pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
         )
         async with pool.acquire() as conn:
-            _, service_token = await create_token(conn, name="services", role=Role.SERVICE)
+            _, service_token = await create_token(conn=conn, name="services", role=Role.SERVICE)
     finally:
         await pool.close()
     settings = Settings(
@@ -82,7 +82,7 @@ async def tokens(pool: Any, app: Any) -> dict[Role, str]:
     made: dict[Role, str] = {}
     async with pool.acquire() as conn:
         for role in Role:
-            _, made[role] = await create_token(conn, name=f"test-{role}", role=role)
+            _, made[role] = await create_token(conn=conn, name=f"test-{role}", role=role)
     return made
 
 

@@ -108,7 +108,7 @@ async def registry(
         tokens: dict[Role, str] = {}
         async with pool.acquire() as conn:
             for role in Role:
-                _, tokens[role] = await create_token(conn, name=f"t-{role}", role=role)
+                _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
 
         async def keep(response: httpx.Response) -> None:
             await response.aread()

@@ -130,6 +130,6 @@ async def running_ingest(
         tokens: dict[Role, str] = {}
         async with pool.acquire() as conn:
             for role in Role:
-                _, tokens[role] = await create_token(conn, name=f"t-{role}", role=role)
+                _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
         async with httpx.AsyncClient(transport=transport, base_url="http://rampart") as client:
             yield IngestApp(client, tokens, bus, captured, pool)

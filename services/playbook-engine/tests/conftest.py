@@ -344,7 +344,7 @@ def engine_stack(engine_database: str, tmp_path: Path, namespace: str) -> StackF
             tokens: dict[Role, str] = {}
             async with pool.acquire() as conn:
                 for role in Role:
-                    _, tokens[role] = await create_token(conn, name=f"t-{role}", role=role)
+                    _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
             real_ingest.app, real_ingest.token = manager.app, tokens[Role.SERVICE]
             responder = Responder(bus, policy)
             await responder.start()

@@ -33,10 +33,10 @@ async def test_a_prompt_waits_for_its_recipient_and_times_out_to_none(engine_sta
     async with engine_stack({"asks.py": ASKS}) as stack:
         async with stack.pool.acquire() as conn:
             _, owner = await create_token(
-                conn, name="owner", role=Role.APPROVER, subject="owner-42"
+                conn=conn, name="owner", role=Role.APPROVER, subject="owner-42"
             )
             _, stranger = await create_token(
-                conn, name="stranger", role=Role.APPROVER, subject="owner-7"
+                conn=conn, name="stranger", role=Role.APPROVER, subject="owner-7"
             )
         await stack.ingest_event(labels=["ask"])
 

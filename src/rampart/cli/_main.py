@@ -37,7 +37,7 @@ async def _new_token(database_url: str, *, name: str, role: Role) -> str:
             pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
         )
         async with pool.acquire() as conn:
-            _, secret = await create_token(conn, name=name, role=role)
+            _, secret = await create_token(conn=conn, name=name, role=role)
         return secret
     finally:
         await pool.close()
@@ -56,7 +56,9 @@ async def _fresh_service_token(database_url: str) -> str:
                 "WHERE name = $1 AND revoked_at IS NULL",
                 EMBEDDED_SERVICE_TOKEN,
             )
-            _, secret = await create_token(conn, name=EMBEDDED_SERVICE_TOKEN, role=Role.SERVICE)
+            _, secret = await create_token(
+                conn=conn, name=EMBEDDED_SERVICE_TOKEN, role=Role.SERVICE
+            )
         return secret
     finally:
         await pool.close()

@@ -91,7 +91,7 @@ async def post_token(request: Request, body: TokenCreate, _admin: Admin) -> Toke
     """Create a token; its secret is in this response only."""
     async with request.state.pool.acquire() as conn:
         info, secret = await create_token(
-            conn, name=body.name, role=body.role, subject=body.subject
+            conn=conn, name=body.name, role=body.role, subject=body.subject
         )
     return TokenCreated(token=secret, **_fields(info))
 
@@ -100,14 +100,14 @@ async def post_token(request: Request, body: TokenCreate, _admin: Admin) -> Toke
 async def get_tokens(request: Request, _admin: Admin) -> list[TokenPublic]:
     """Every token without its secret."""
     async with request.state.pool.acquire() as conn:
-        return [TokenPublic(**_fields(t)) for t in await list_tokens(conn)]
+        return [TokenPublic(**_fields(t)) for t in await list_tokens(conn=conn)]
 
 
 @platform_router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token (admin)")
 async def delete_token(request: Request, token_id: UUID, _admin: Admin) -> Response:
     """Revoke a token; it stops working within seconds."""
     async with request.state.pool.acquire() as conn:
-        if not await revoke_token(conn, token_id=token_id):
+        if not await revoke_token(conn=conn, token_id=token_id):
             raise Problem(404, f"no live token {token_id}")
     return Response(status_code=204)
 

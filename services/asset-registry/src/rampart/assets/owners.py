@@ -198,7 +198,9 @@ async def new_approver_token(*, conn: Any, owner_id: UUID) -> ApproverToken | No
     if owner.kind != "person":
         raise invalid("owner_id", "approver tokens are for people; a group decides through them")
     name = f"approver:{owner.name}"
-    info, secret = await create_token(conn, name=name, role=Role.APPROVER, subject=str(owner_id))
+    info, secret = await create_token(
+        conn=conn, name=name, role=Role.APPROVER, subject=str(owner_id)
+    )
     return ApproverToken(
         owner_id=owner_id, token_id=info.id, name=name, subject=str(owner_id), token=secret
     )

@@ -54,7 +54,7 @@ async def current_principal(
     principal = cache.get(token)
     if principal is None:
         async with state.pool.acquire() as conn:
-            principal = await verify_token(conn, token=token)
+            principal = await verify_token(conn=conn, token=token)
         if principal is None:
             raise _unauthorized("the bearer token is not valid")
         cache.put(token, principal)

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from rampart.core.ids import uuid7
+from rampart.core.store import Connection
 
 AUTH_SCHEMA = "auth"
 TOKEN_PREFIX = "rmp_"  # noqa: S105 - a public prefix, not a secret
@@ -53,7 +54,7 @@ def _hash(token: str) -> bytes:
 
 
 async def create_token(
-    conn: Any, *, name: str, role: Role, subject: str | None = None
+    *, conn: Connection, name: str, role: Role, subject: str | None = None
 ) -> tuple[TokenInfo, str]:
     """Create a token; returns its info and the secret, which is not stored and not shown again."""
     if not name.strip():
@@ -71,7 +72,7 @@ async def create_token(
     return _info(row), secret
 
 
-async def verify_token(conn: Any, *, token: str) -> Principal | None:
+async def verify_token(*, conn: Connection, token: str) -> Principal | None:
     """The principal a presented token stands for, or None if unknown or revoked."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
@@ -85,7 +86,7 @@ async def verify_token(conn: Any, *, token: str) -> Principal | None:
     return Principal(row["id"], row["name"], Role(row["role"]), row["subject"])
 
 
-async def list_tokens(conn: Any) -> list[TokenInfo]:
+async def list_tokens(*, conn: Connection) -> list[TokenInfo]:
     """Every token, newest first, without secrets."""
     rows = await conn.fetch(
         f"SELECT id, name, role, subject, created_at, revoked_at FROM {AUTH_SCHEMA}.tokens "
@@ -94,7 +95,7 @@ async def list_tokens(conn: Any) -> list[TokenInfo]:
     return [_info(r) for r in rows]
 
 
-async def revoke_token(conn: Any, *, token_id: UUID) -> bool:
+async def revoke_token(*, conn: Connection, token_id: UUID) -> bool:
     """Revoke a token; False if there was no such live token."""
     status = await conn.execute(
         f"UPDATE {AUTH_SCHEMA}.tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
