@@ -11,20 +11,13 @@ import asyncpg
 from rampart.assets import owners
 from rampart.assets.models import AssetCreate, AssetPublic, AssetUpdate, SealedConfig
 from rampart.assets.service import SCHEMA, invalid, invalid_fields, publish
+from rampart.core.asset_config import asset_config_aad, public_config, reveal_config
+from rampart.core.connectors import ConnectorRegistry
 from rampart.core.crypto import Keyring, open_json, seal_json, sealed_kid
 from rampart.core.ids import uuid7
 from rampart.core.messages import AssetCreated, AssetDeleted, AssetUpdated
-from rampart.sdk.connectors import (
-    AssetConfig,
-    Connector,
-    InvalidConfiguration,
-    asset_config_aad,
-    public_config,
-    reveal_config,
-    secret_fields,
-)
+from rampart.sdk.connector import AssetConfig, Connector, InvalidConfiguration, secret_fields
 from rampart.sdk.policy import ApprovalPolicy
-from rampart.sdk.registry import ConnectorRegistry
 
 _STAGE_FIELDS = {
     "primary": "primary_owners",

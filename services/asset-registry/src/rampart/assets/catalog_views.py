@@ -10,9 +10,9 @@ from rampart.assets import apps
 from rampart.assets.installed import InstalledConnectors
 from rampart.assets.models import ActionPublic, AppPublic
 from rampart.core.auth import Principal, Role, require_roles
+from rampart.core.connectors import ConnectorRegistry
 from rampart.core.problems import Problem
 from rampart.sdk.catalog import CATALOG
-from rampart.sdk.registry import ConnectorRegistry
 
 Reader = Annotated[Principal, Depends(require_roles(Role.ANALYST, Role.SERVICE))]
 Kind = Literal["contain", "correct", "investigate", "generic", "test"]

@@ -6,9 +6,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from rampart.core.connectors import ConnectorRegistry
 from rampart.core.problems import Problem
 from rampart.core.runtime import Resources
-from rampart.sdk.registry import ConnectorRegistry
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from rampart.assets import service
 from rampart.assets.catalog_views import build_catalog_router
 from rampart.assets.installed import InstalledConnectors
 from rampart.assets.views import build_asset_router, build_owner_router
+from rampart.core.connectors import ConnectorRegistry, discover_connectors
 from rampart.core.runtime import ServiceSpec
-from rampart.sdk.registry import ConnectorRegistry, discover_connectors
 
 
 def build_spec(

@@ -21,9 +21,9 @@ from rampart.assets.models import (
 )
 from rampart.assets.service import invalid
 from rampart.core.auth import Principal, Role, require_roles
+from rampart.core.connectors import ConnectorRegistry
 from rampart.core.problems import Problem
 from rampart.sdk.catalog import CATALOG
-from rampart.sdk.registry import ConnectorRegistry
 
 Reader = Annotated[Principal, Depends(require_roles(Role.ANALYST, Role.SERVICE))]
 Admin = Annotated[Principal, Depends(require_roles())]
