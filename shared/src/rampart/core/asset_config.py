@@ -9,9 +9,10 @@ from uuid import UUID
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
+from rampart.core.crypto import Keyring, open_json, seal_json
 from rampart.sdk.connector import secret_fields
 
-__all__ = ["asset_config_aad", "public_config", "reveal_config"]
+__all__ = ["asset_config_aad", "open_config", "public_config", "reveal_config", "seal_config"]
 
 
 def _revealed(value: Any) -> Any:
@@ -39,3 +40,15 @@ def public_config(config: BaseModel) -> dict[str, Any]:
 def asset_config_aad(asset_id: UUID) -> bytes:
     """The associated data an asset's sealed configuration is bound to."""
     return f"assets:{asset_id}:config".encode()
+
+
+def seal_config(config: BaseModel, *, keyring: Keyring, asset_id: UUID) -> bytes:
+    """The whole configuration, secrets included, encrypted and bound to its asset."""
+    return seal_json(
+        reveal_config(config), keyring=keyring, associated_data=asset_config_aad(asset_id)
+    )
+
+
+def open_config(sealed: bytes, *, keyring: Keyring, asset_id: UUID) -> dict[str, Any]:
+    """The JSON values of a configuration sealed by :func:`seal_config` for this asset."""
+    return open_json(sealed, keyring=keyring, associated_data=asset_config_aad(asset_id))

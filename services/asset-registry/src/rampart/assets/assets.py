@@ -11,9 +11,15 @@ import asyncpg
 from rampart.assets import owners
 from rampart.assets.models import AssetCreate, AssetPublic, AssetUpdate, SealedConfig
 from rampart.assets.service import SCHEMA, publish
-from rampart.core.asset_config import asset_config_aad, public_config, reveal_config
+from rampart.core.asset_config import (
+    asset_config_aad,
+    open_config,
+    public_config,
+    reveal_config,
+    seal_config,
+)
 from rampart.core.connectors import ConnectorRegistry
-from rampart.core.crypto import Keyring, open_json, seal_json, sealed_kid
+from rampart.core.crypto import Keyring, sealed_kid
 from rampart.core.deps import Conn
 from rampart.core.errors import FieldConflict, FieldError
 from rampart.core.ids import uuid7
@@ -153,9 +159,7 @@ def _seal(config: AssetConfig, *, keyring: Keyring, asset_id: UUID) -> dict[str,
     revealed = reveal_config(config)
     names = secret_fields(type(config))
     return {
-        "config_sealed": seal_json(
-            revealed, keyring=keyring, associated_data=asset_config_aad(asset_id)
-        ),
+        "config_sealed": seal_config(config, keyring=keyring, asset_id=asset_id),
         "config_public": public_config(config),
         "secrets_set": [n for n in names if revealed.get(n) not in (None, "", b"")],
     }
@@ -216,9 +220,7 @@ async def _new_config(
     merged = dict(raw)
     kept = [n for n in secret_fields(connector.config_model) if n not in merged]
     if kept and row["config_sealed"] is not None:
-        stored = open_json(
-            row["config_sealed"], keyring=keyring, associated_data=asset_config_aad(row["id"])
-        )
+        stored = open_config(row["config_sealed"], keyring=keyring, asset_id=row["id"])
         merged.update({n: stored[n] for n in kept if n in stored})
     return _parse(connector, merged)
 
