@@ -88,9 +88,8 @@ class ConnectorHarness(Generic[C]):
         """Raise ConnectorError listing every problem of the declaration, as the loader would."""
         problems = self.problems()
         if problems:
-            raise ConnectorError(
-                f"connector {self.connector_class!r} is refused:\n  - " + "\n  - ".join(problems)
-            )
+            name = getattr(self.connector_class, "name", self.connector_class.__name__)
+            raise ConnectorError(f"connector {name!r} is refused:\n  - " + "\n  - ".join(problems))
 
     async def run(
         self, action: str, params: Mapping[str, Any] | BaseModel | None = None, **fields: Any
