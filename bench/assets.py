@@ -1,6 +1,6 @@
 """``python -m bench.assets``: the vault and asset search, each against a raw baseline.
 
-* vault write: a file streamed into :class:`rampart.sdk.vault.Vault` (chunked, hashed,
+* vault write: a file streamed into :class:`rampart.core.vault.Vault` (chunked, hashed,
   deduplicated, one transaction) vs. the raw baseline of inserting the same bytes as bytea
   chunks with asyncpg in one transaction, with no hashing.
 * vault read: ``Vault.read_bytes`` vs. a raw ``SELECT data ... ORDER BY seq``.
@@ -31,12 +31,12 @@ from rampart.assets.spec import build_spec
 from rampart.connectors.ssh import SshConnector
 from rampart.core.app import create_app
 from rampart.core.auth import Role, create_token
+from rampart.core.connectors import ConnectorRegistry
 from rampart.core.crypto import Keyring
 from rampart.core.ids import uuid7
 from rampart.core.settings import Settings
 from rampart.core.store import connect_pool
-from rampart.sdk.registry import ConnectorRegistry
-from rampart.sdk.vault import Vault
+from rampart.core.vault import Vault
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CHUNK = 1024 * 1024

@@ -25,9 +25,9 @@ import asyncssh
 import pytest
 
 from rampart.connectors.ssh import SshConnector
-from rampart.sdk.connectors import ActionContext, ActionFailed, InvalidConfiguration
-from rampart.sdk.registry import ConnectorRegistry
-from rampart.sdk.vault import Vault
+from rampart.core.connectors import ConnectorRegistry
+from rampart.sdk.connector import ActionContext, ActionError, InvalidConfiguration, Vault
+from rampart.sdk.testing import ConnectorHarness
 
 pytestmark = pytest.mark.slow
 
@@ -90,10 +90,25 @@ async def test_connectivity_logs_in_with_the_pinned_host_key(ssh_host: Any) -> N
     assert "Accepted publickey for root" in ssh_host.log.read_text()
 
 
+async def test_actions_reach_the_host_through_the_context_ssh_transport(ssh_host: Any) -> None:
+    dialled: list[tuple[str, int, str]] = []
+
+    async def connect(host: str, port: int, **options: Any) -> Any:
+        dialled.append((host, port, options["username"]))
+        return await asyncssh.connect(host, port, **options)
+
+    harness = ConnectorHarness(SshConnector, ssh_host.config(), ssh=connect)
+    harness.check()
+    result = await harness.run("list processes", name="sshd")
+    assert dialled == [(ssh_host.address, ssh_host.port, "root")]
+    assert result.model_dump()["count"] >= 1
+    assert "processes on" in harness.render("list processes", result)
+
+
 async def test_a_wrong_host_key_is_refused(ssh_host: Any) -> None:
     impostor = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
     before = ssh_host.log.read_text().count("Accepted publickey")
-    with pytest.raises(ActionFailed, match="host key that does not match"):
+    with pytest.raises(ActionError, match="host key that does not match"):
         await _connector(ssh_host, host_key=impostor).run("test connectivity", {}, _ctx())
     # The client gave up before authenticating: no login happened with the wrong key pinned.
     assert ssh_host.log.read_text().count("Accepted publickey") == before
@@ -161,7 +176,7 @@ async def test_terminate_by_name_escalates_to_sigkill(ssh_host: Any, tmp_path: P
 async def test_terminate_refuses_a_pid_whose_name_differs(ssh_host: Any) -> None:
     with _process("sleep", "300") as proc:
         _wait_comm(proc.pid, "sleep")
-        with pytest.raises(ActionFailed, match="not 'nginx'"):
+        with pytest.raises(ActionError, match="not 'nginx'"):
             await _connector(ssh_host).run(
                 "terminate process", {"pid": proc.pid, "name": "nginx"}, _ctx()
             )
@@ -196,7 +211,7 @@ async def test_process_dump_lands_in_the_vault(ssh_host: Any, vault: Vault) -> N
 async def test_process_dump_of_a_missing_process_fails_clearly(ssh_host: Any, vault: Vault) -> None:
     with _process("true") as proc:
         proc.wait(timeout=10)
-    with pytest.raises(ActionFailed, match=f"no process {proc.pid}"):
+    with pytest.raises(ActionError, match=f"no process {proc.pid}"):
         await _connector(ssh_host).run("get process dump", {"pid": proc.pid}, _ctx(vault))
 
 
@@ -264,7 +279,7 @@ async def test_block_ip_adds_a_real_nftables_rule_and_unblock_removes_it(
 
 async def test_block_ip_refuses_to_cut_rampart_off(ssh_host: Any) -> None:
     network = ssh_host.management_address.rsplit(".", 1)[0] + ".0/24"
-    with pytest.raises(ActionFailed, match="refusing to block"):
+    with pytest.raises(ActionError, match="refusing to block"):
         await _connector(ssh_host).run("block ip", {"ip": network}, _ctx())
     assert _reaches(ssh_host.management_address, ssh_host.address, ssh_host.port)
 
@@ -280,7 +295,7 @@ async def test_no_secret_reaches_a_log_line(
         await connector.run("test connectivity", {}, _ctx())
         await connector.run("list processes", {"name": "sshd"}, _ctx())
         impostor = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
-        with pytest.raises(ActionFailed):
+        with pytest.raises(ActionError):
             await _connector(ssh_host, host_key=impostor).run("test connectivity", {}, _ctx())
     finally:
         asyncssh.set_debug_level(1)

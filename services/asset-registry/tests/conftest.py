@@ -24,10 +24,10 @@ from rampart.core.app import create_app
 from rampart.core.auth import Role, create_token
 from rampart.core.bus import Delivery, Topology
 from rampart.core.bus.memory import MemoryBus
+from rampart.core.connectors import ConnectorRegistry
 from rampart.core.crypto import Keyring
 from rampart.core.logs import JsonFormatter
 from rampart.core.settings import Settings
-from rampart.sdk.registry import ConnectorRegistry
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS_EXAMPLE = "<!-- example: static_list.py -->"

@@ -9,7 +9,8 @@ Exception hierarchy::
     │   └── InvalidMessage the body is not a CloudEvent, its type is unknown, its data does
     │                      not validate against the type's model, or no handler takes it
     └── DomainError        a service refuses a request; the API answers with problem+json
-        ├── FieldError     one field's value is wrong (422, naming the field)
+        ├── FieldError     one field's value is wrong (422, naming the field; or several)
+        │   └── FieldConflict  a field's value clashes with what is stored: a name taken (409)
         ├── NotFoundError  the thing named does not exist (404)
         ├── ConflictError  the request contradicts what is stored (409)
         └── ForbiddenError the caller may not do this to this object (403)
@@ -22,6 +23,9 @@ message handler is permanent: the same message would be refused again.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 
 class RampartError(Exception):
@@ -45,20 +49,27 @@ class DomainError(RampartError):
 
     status = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extensions = extensions
+        """More members of the problem document, e.g. the assets that still name an owner."""
 
 
 class FieldError(DomainError):
-    """One field of the request is wrong; ``field`` is its dotted path (``params.ip``)."""
+    """One field of the request is wrong; ``field`` is its dotted path (``params.ip``).
+
+    ``more`` names other wrong fields of the same request, so every one is reported;
+    ``errors`` lists them all as ``(field, message)``, the first one first.
+    """
 
     status = 422
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, more: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.errors = [(field, message), *more]
 
 
 class NotFoundError(DomainError):
@@ -77,3 +88,9 @@ class ForbiddenError(DomainError):
     """The caller's role allows the route but not this object."""
 
     status = 403
+
+
+class FieldConflict(FieldError, ConflictError):
+    """A field's value clashes with what is stored, such as a name already taken (409)."""
+
+    status = 409

@@ -88,11 +88,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(
                 exc.status,
                 exc.detail,
-                title="Invalid request",
+                title="Invalid request" if exc.status == 422 else None,
                 instance=request.url.path,
-                errors=[{"field": exc.field, "message": exc.message}],
+                errors=[{"field": field, "message": message} for field, message in exc.errors],
+                **exc.extensions,
             )
-        return problem_response(exc.status, exc.detail, instance=request.url.path)
+        return problem_response(exc.status, exc.detail, instance=request.url.path, **exc.extensions)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

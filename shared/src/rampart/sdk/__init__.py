@@ -1,8 +1,8 @@
 """What playbook and connector authors import: ``from rampart.sdk import ...``."""
 
 # Playbook authors' API (``rampart.sdk.playbooks``) and connector authors' API (the action
-# catalog, the connector base, the registry, the vault and widgets). Connector code imports
-# its own ``ActionFailed`` from ``rampart.sdk.connectors``.
+# catalog, the connector base, the vault). Connector code imports from
+# ``rampart.sdk.connector``, whose ``ActionError`` is what a playbook sees as ``ActionFailed``.
 from rampart.sdk.catalog import CATALOG as CATALOG
 from rampart.sdk.catalog import ActionKind as ActionKind
 from rampart.sdk.catalog import ActionSpec as ActionSpec
@@ -10,14 +10,17 @@ from rampart.sdk.catalog import InvalidParameters as InvalidParameters
 from rampart.sdk.catalog import action_spec as action_spec
 from rampart.sdk.catalog import contains as contains
 from rampart.sdk.catalog import validate_params as validate_params
-from rampart.sdk.connectors import ActionContext as ActionContext
-from rampart.sdk.connectors import ActionNotImplemented as ActionNotImplemented
-from rampart.sdk.connectors import AssetConfig as AssetConfig
-from rampart.sdk.connectors import Connector as Connector
-from rampart.sdk.connectors import ConnectorError as ConnectorError
-from rampart.sdk.connectors import InvalidConfiguration as InvalidConfiguration
-from rampart.sdk.connectors import TargetUnavailable as TargetUnavailable
-from rampart.sdk.connectors import action as action
+from rampart.sdk.connector import ActionContext as ActionContext
+from rampart.sdk.connector import ActionError as ActionError
+from rampart.sdk.connector import ActionNotImplemented as ActionNotImplemented
+from rampart.sdk.connector import AssetConfig as AssetConfig
+from rampart.sdk.connector import Connector as Connector
+from rampart.sdk.connector import ConnectorError as ConnectorError
+from rampart.sdk.connector import InvalidConfiguration as InvalidConfiguration
+from rampart.sdk.connector import TargetUnavailable as TargetUnavailable
+from rampart.sdk.connector import Vault as Vault
+from rampart.sdk.connector import VaultRef as VaultRef
+from rampart.sdk.connector import action as action
 from rampart.sdk.playbooks import ActionFailed as ActionFailed
 from rampart.sdk.playbooks import ActionResult as ActionResult
 from rampart.sdk.playbooks import Artifact as Artifact
@@ -31,8 +34,3 @@ from rampart.sdk.playbooks import PlaybookError as PlaybookError
 from rampart.sdk.playbooks import Severity as Severity
 from rampart.sdk.playbooks import playbook as playbook
 from rampart.sdk.policy import ApprovalPolicy as ApprovalPolicy
-from rampart.sdk.registry import ConnectorRegistry as ConnectorRegistry
-from rampart.sdk.registry import discover_connectors as discover_connectors
-from rampart.sdk.vault import Vault as Vault
-from rampart.sdk.vault import VaultRef as VaultRef
-from rampart.sdk.widgets import render_widget as render_widget

@@ -9,17 +9,31 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-ContainsType = Literal["ip", "host name", "process id", "hash", "domain", "url", "user name", "vm"]
-CONTAINS_TYPES: tuple[ContainsType, ...] = (
+ContainsType = Literal[
     "ip",
+    "ipv6",
     "host name",
-    "process id",
-    "hash",
     "domain",
     "url",
+    "email",
     "user name",
+    "hash",
+    "md5",
+    "sha1",
+    "sha256",
+    "file name",
+    "file path",
+    "process id",
+    "process name",
+    "port",
+    "mac address",
     "vm",
-)
+]
+"""What an artifact's value is: every type ingest's detector emits, the CEF fields' types of
+``rampart.core.vocabulary.CEF_CONTAINS``, and ``vm``. A specific type comes with its general
+one (an IPv6 address is ``ip`` and ``ipv6``, an MD5 digest ``hash`` and ``md5``), so a
+parameter that takes ``ip`` takes every address."""
+CONTAINS_TYPES: tuple[ContainsType, ...] = get_args(ContainsType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +143,7 @@ class TerminateProcessParams(ActionParams):
     model_config = ConfigDict(json_schema_extra=_pid_or_name_schema)
 
     pid: ProcessId | None = None
-    name: str | None = Field(
+    name: Annotated[str, contains("process name")] | None = Field(
         default=None,
         min_length=1,
         max_length=64,
@@ -150,7 +164,9 @@ class TerminateProcessParams(ActionParams):
 class ListProcessesParams(ActionParams):
     """Optionally only processes with this exact name."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=64)
+    name: Annotated[str, contains("process name")] | None = Field(
+        default=None, min_length=1, max_length=64
+    )
 
 
 class VmParams(ActionParams):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncssh
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from rampart.sdk.connectors import AssetConfig
+from rampart.sdk.connector import AssetConfig
 
 
 class SshConfig(AssetConfig):

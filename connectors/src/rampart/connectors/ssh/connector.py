@@ -12,14 +12,17 @@ from rampart.connectors.ssh.models import (
     TerminateResult,
 )
 from rampart.connectors.ssh.session import open_session
-from rampart.sdk.catalog import (
+from rampart.sdk.connector import (
+    ActionContext,
+    ActionError,
+    Connector,
     IpParams,
     ListProcessesParams,
     NoParams,
     ProcessParams,
     TerminateProcessParams,
+    action,
 )
-from rampart.sdk.connectors import ActionContext, ActionFailed, Connector, action
 
 PROCESS_TABLE = """<table class="rampart-processes">
 <caption>{{ result.count }} processes on {{ result.host }}</caption>
@@ -50,14 +53,14 @@ class SshConnector(Connector[SshConfig]):
     @action("test connectivity")
     async def test_connectivity(self, ctx: ActionContext, params: NoParams) -> Connectivity:
         """Log in, and report the account, the kernel and the tools the actions need."""
-        async with open_session(self.config) as session:
+        async with open_session(self.config, ctx.ssh) as session:
             probe = await session.run(_PROBE)
             privileged = True
             if self.config.use_sudo and self.config.username != "root":
                 privileged = (await session.run("true", privileged=True)).exit_status == 0
         lines = probe.stdout.splitlines()
         if probe.exit_status != 0 or len(lines) < 3 or not lines[1].isdigit():
-            raise ActionFailed(f"{session.target}: the probe failed: {probe.last_error_line()}")
+            raise ActionError(f"{session.target}: the probe failed: {probe.last_error_line()}")
         tools = dict(line.split("=", 1) for line in lines[3:] if "=" in line)
         return Connectivity(
             host=self.config.host,
@@ -72,7 +75,7 @@ class SshConnector(Connector[SshConfig]):
     @action("list processes", widget=PROCESS_TABLE)
     async def list_processes(self, ctx: ActionContext, params: ListProcessesParams) -> ProcessList:
         """Every process, or those with the exact name given."""
-        async with open_session(self.config) as session:
+        async with open_session(self.config, ctx.ssh) as session:
             found = await processes.list_processes(session)
         if params.name is not None:
             found = [p for p in found if p.name == params.name]
@@ -83,13 +86,13 @@ class SshConnector(Connector[SshConfig]):
         self, ctx: ActionContext, params: TerminateProcessParams
     ) -> TerminateResult:
         """SIGTERM the process (by pid, or every process of that exact name), SIGKILL if needed."""
-        async with open_session(self.config) as session:
+        async with open_session(self.config, ctx.ssh) as session:
             listing = await processes.list_processes(session)
             names = {p.pid: p.name for p in listing}
             if params.pid is not None:
                 pids = [params.pid]
                 if params.name is not None and names.get(params.pid) not in (None, params.name):
-                    raise ActionFailed(
+                    raise ActionError(
                         f"{session.target}: process {params.pid} is "
                         f"{names[params.pid]!r}, not {params.name!r}"
                     )
@@ -107,8 +110,8 @@ class SshConnector(Connector[SshConfig]):
     async def get_process_dump(self, ctx: ActionContext, params: ProcessParams) -> ProcessDump:
         """A core dump of the process (gcore), kept in the vault."""
         if ctx.vault is None:
-            raise ActionFailed("get process dump needs the vault, and none was given")
-        async with open_session(self.config) as session:
+            raise ActionError("get process dump needs the vault, and none was given")
+        async with open_session(self.config, ctx.ssh) as session:
             return await processes.dump(
                 session, pid=params.pid, dump_dir=self.config.dump_dir, vault=ctx.vault
             )
@@ -116,11 +119,11 @@ class SshConnector(Connector[SshConfig]):
     @action("block ip")
     async def block_ip(self, ctx: ActionContext, params: IpParams) -> IpBlock:
         """Drop traffic from and to the address, in Rampart's own nftables table."""
-        async with open_session(self.config) as session:
+        async with open_session(self.config, ctx.ssh) as session:
             return await firewall.block(session, params.ip)
 
     @action("unblock ip")
     async def unblock_ip(self, ctx: ActionContext, params: IpParams) -> IpBlock:
         """Take the address out of Rampart's block set."""
-        async with open_session(self.config) as session:
+        async with open_session(self.config, ctx.ssh) as session:
             return await firewall.unblock(session, params.ip)

@@ -15,7 +15,7 @@ from typing import Any
 
 from rampart.connectors.ssh.models import IpBlock
 from rampart.connectors.ssh.session import SshSession
-from rampart.sdk.connectors import ActionFailed
+from rampart.sdk.connector import ActionError
 
 TABLE = "rampart"
 _RULESET = """table inet rampart {
@@ -72,7 +72,7 @@ async def blocked(session: SshSession, set_name: str) -> list[str]:
         privileged=True,
     )
     if result.exit_status != 0:
-        raise ActionFailed(f"{session.target}: nft failed: {result.last_error_line()}")
+        raise ActionError(f"{session.target}: nft failed: {result.last_error_line()}")
     return parse_elements(result.stdout) if result.stdout.strip() else []
 
 
@@ -105,7 +105,7 @@ async def block(session: SshSession, ip: str) -> IpBlock:
     """Add an address or network to the block set."""
     source = await management_address(session)
     if source is not None and source in ipaddress.ip_network(ip):
-        raise ActionFailed(
+        raise ActionError(
             f"{session.target}: refusing to block {ip}: Rampart manages this host from {source}"
         )
     set_name = set_for(ip)
@@ -117,7 +117,7 @@ async def block(session: SshSession, ip: str) -> IpBlock:
     script = _ENSURE + f"nft add element inet {TABLE} {set_name} {shlex.quote('{ ' + ip + ' }')}\n"
     result = await session.run(script, privileged=True)
     if result.exit_status != 0:
-        raise ActionFailed(f"{session.target}: blocking {ip} failed: {result.last_error_line()}")
+        raise ActionError(f"{session.target}: blocking {ip} failed: {result.last_error_line()}")
     return IpBlock(host=session.target, ip=ip, blocked=True, changed=True, set=set_name)
 
 
@@ -141,5 +141,5 @@ async def unblock(session: SshSession, ip: str) -> IpBlock:
         f"nft delete element inet {TABLE} {set_name} {element}", privileged=True
     )
     if result.exit_status != 0:
-        raise ActionFailed(f"{session.target}: unblocking {ip} failed: {result.last_error_line()}")
+        raise ActionError(f"{session.target}: unblocking {ip} failed: {result.last_error_line()}")
     return IpBlock(host=session.target, ip=ip, blocked=False, changed=True, set=set_name)

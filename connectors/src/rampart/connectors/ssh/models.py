@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rampart.sdk.vault import VaultRef
+from rampart.sdk.connector import VaultRef
 
 
 class ProcessInfo(BaseModel):

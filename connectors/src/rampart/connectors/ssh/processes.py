@@ -6,8 +6,7 @@ import shlex
 
 from rampart.connectors.ssh.models import ProcessDump, ProcessInfo, TerminatedProcess
 from rampart.connectors.ssh.session import SshSession
-from rampart.sdk.connectors import ActionFailed
-from rampart.sdk.vault import Vault
+from rampart.sdk.connector import ActionError, Vault
 
 _SPLIT = "--rampart-args--"
 # `comm` may hold spaces, so it comes last in the first listing; the full command line
@@ -81,7 +80,7 @@ async def list_processes(session: SshSession) -> list[ProcessInfo]:
     """Every process on the host."""
     result = await session.run(LIST_SCRIPT)
     if result.exit_status != 0:
-        raise ActionFailed(f"{session.target}: ps failed: {result.last_error_line()}")
+        raise ActionError(f"{session.target}: ps failed: {result.last_error_line()}")
     return parse_listing(result.stdout)
 
 
@@ -90,7 +89,7 @@ async def terminate(
 ) -> dict[int, str]:
     """SIGTERM the processes, SIGKILL those still alive after the grace period."""
     if 1 in pids:
-        raise ActionFailed(f"{session.target}: refusing to signal PID 1")
+        raise ActionError(f"{session.target}: refusing to signal PID 1")
     script = _TERMINATE.format(
         alive=_ALIVE,
         pids=" ".join(str(int(p)) for p in pids),
@@ -104,12 +103,10 @@ async def terminate(
             outcomes[int(pid)] = outcome.replace("not-running", "not running")
     missing = [p for p in pids if p not in outcomes]
     if missing:
-        raise ActionFailed(
-            f"{session.target}: no outcome for {missing}: {result.last_error_line()}"
-        )
+        raise ActionError(f"{session.target}: no outcome for {missing}: {result.last_error_line()}")
     survivors = [p for p, outcome in outcomes.items() if outcome == "survived"]
     if survivors:
-        raise ActionFailed(f"{session.target}: processes {survivors} survived SIGKILL")
+        raise ActionError(f"{session.target}: processes {survivors} survived SIGKILL")
     return outcomes
 
 
@@ -129,9 +126,9 @@ async def dump(session: SshSession, *, pid: int, dump_dir: str, vault: Vault) ->
         privileged=True,
     )
     if probe.exit_status == 3:
-        raise ActionFailed(f"{session.target}: {probe.last_error_line()}")
+        raise ActionError(f"{session.target}: {probe.last_error_line()}")
     if probe.exit_status != 0:
-        raise ActionFailed(f"{session.target}: no process {pid}")
+        raise ActionError(f"{session.target}: no process {pid}")
     name = probe.stdout.strip()
     made = await session.run(
         f"mktemp -d {shlex.quote(dump_dir.rstrip('/') or '/')}/rampart-dump.XXXXXXXX",
@@ -139,7 +136,7 @@ async def dump(session: SshSession, *, pid: int, dump_dir: str, vault: Vault) ->
     )
     folder = made.stdout.strip()
     if made.exit_status != 0 or not folder.startswith("/"):
-        raise ActionFailed(f"{session.target}: cannot create a folder in {dump_dir}")
+        raise ActionError(f"{session.target}: cannot create a folder in {dump_dir}")
     try:
         core = f"{folder}/core.{pid}"
         written = await session.run(
@@ -147,7 +144,7 @@ async def dump(session: SshSession, *, pid: int, dump_dir: str, vault: Vault) ->
             privileged=True,
         )
         if written.exit_status != 0:
-            raise ActionFailed(f"{session.target}: gcore failed: {written.last_error_line()}")
+            raise ActionError(f"{session.target}: gcore failed: {written.last_error_line()}")
         async with vault.upload(name=f"core.{pid}", content_type="application/x-coredump") as up:
             await session.copy_out(f"cat -- {shlex.quote(core)}", up.write, privileged=True)
     finally:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import asyncssh
 
 from rampart.connectors.ssh.config import SshConfig
-from rampart.sdk.connectors import ActionFailed, TargetUnavailable
+from rampart.sdk.connector import ActionError, SshConnect, TargetUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +83,13 @@ class SshSession:
             raise TargetUnavailable(f"{self.target}: connection lost: {exc}") from None
         if finished.exit_status != 0:
             text = bytes(stderr).decode("utf-8", "replace").strip()
-            raise ActionFailed(f"{self.target}: {text or 'copy failed'}")
+            raise ActionError(f"{self.target}: {text or 'copy failed'}")
 
 
 @contextlib.asynccontextmanager
-async def open_session(config: SshConfig) -> AsyncIterator[SshSession]:
-    """Connect, verifying the host key against the configured one; close on exit."""
+async def open_session(config: SshConfig, connect: SshConnect) -> AsyncIterator[SshSession]:
+    """Connect through ``connect`` (the action context's SSH transport), verifying the host
+    key against the configured one; close on exit."""
     passphrase = config.private_key_passphrase
     keys = (
         [
@@ -101,7 +102,7 @@ async def open_session(config: SshConfig) -> AsyncIterator[SshSession]:
         else None
     )
     try:
-        conn = await asyncssh.connect(
+        conn: asyncssh.SSHClientConnection = await connect(
             config.host,
             config.port,
             username=config.username,
@@ -116,12 +117,12 @@ async def open_session(config: SshConfig) -> AsyncIterator[SshSession]:
             login_timeout=config.connect_timeout_s,
         )
     except asyncssh.HostKeyNotVerifiable:
-        raise ActionFailed(
+        raise ActionError(
             f"{config.host}:{config.port} presented a host key that does not match the "
             "asset's configured host_key; refusing to connect"
         ) from None
     except asyncssh.PermissionDenied:
-        raise ActionFailed(
+        raise ActionError(
             f"{config.host}:{config.port}: authentication as {config.username!r} failed"
         ) from None
     except (TimeoutError, OSError, asyncssh.Error) as exc:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rampart.assets.models import ActionPublic, AppActionPublic, AppPublic
+from rampart.core.connectors import ConnectorRegistry
 from rampart.sdk.catalog import CATALOG, ActionSpec
-from rampart.sdk.connectors import Connector, secret_fields
-from rampart.sdk.registry import ConnectorRegistry
+from rampart.sdk.connector import Connector, secret_fields
 
 
 def describe_action(spec: ActionSpec, registry: ConnectorRegistry) -> ActionPublic:

@@ -10,21 +10,23 @@ import asyncpg
 
 from rampart.assets import owners
 from rampart.assets.models import AssetCreate, AssetPublic, AssetUpdate, SealedConfig
-from rampart.assets.service import SCHEMA, invalid, invalid_fields, publish
-from rampart.core.crypto import Keyring, open_json, seal_json, sealed_kid
-from rampart.core.ids import uuid7
-from rampart.core.messages import AssetCreated, AssetDeleted, AssetUpdated
-from rampart.sdk.connectors import (
-    AssetConfig,
-    Connector,
-    InvalidConfiguration,
+from rampart.assets.service import SCHEMA, publish
+from rampart.core.asset_config import (
     asset_config_aad,
+    open_config,
     public_config,
     reveal_config,
-    secret_fields,
+    seal_config,
 )
+from rampart.core.connectors import ConnectorRegistry
+from rampart.core.crypto import Keyring, sealed_kid
+from rampart.core.deps import Conn
+from rampart.core.errors import FieldConflict, FieldError
+from rampart.core.ids import uuid7
+from rampart.core.messages import AssetCreated, AssetDeleted, AssetUpdated
+from rampart.core.store import Record, set_clause
+from rampart.sdk.connector import AssetConfig, Connector, InvalidConfiguration, secret_fields
 from rampart.sdk.policy import ApprovalPolicy
-from rampart.sdk.registry import ConnectorRegistry
 
 _STAGE_FIELDS = {
     "primary": "primary_owners",
@@ -45,7 +47,7 @@ FROM {SCHEMA}.assets a LEFT JOIN {SCHEMA}.asset_owners o ON o.asset_id = a.id
 """
 
 
-def _public(row: Any, registry: ConnectorRegistry) -> AssetPublic:
+def _public(row: Record, registry: ConnectorRegistry) -> AssetPublic:
     connector = registry.get(row["connector"])
     stored = set(row["secrets_set"])
     names = secret_fields(connector.config_model) if connector else sorted(stored)
@@ -69,7 +71,7 @@ def _public(row: Any, registry: ConnectorRegistry) -> AssetPublic:
 
 async def search(
     *,
-    conn: Any,
+    conn: Conn,
     registry: ConnectorRegistry,
     name: str | None = None,
     tag: str | None = None,
@@ -89,7 +91,7 @@ async def search(
     return [_public(r, registry) for r in rows]
 
 
-async def get(*, conn: Any, registry: ConnectorRegistry, asset_id: UUID) -> AssetPublic | None:
+async def get(*, conn: Conn, registry: ConnectorRegistry, asset_id: UUID) -> AssetPublic | None:
     """One asset by id."""
     row = await conn.fetchrow(_SELECT + "WHERE a.id = $1 GROUP BY a.id", asset_id)
     return _public(row, registry) if row else None
@@ -99,7 +101,7 @@ def _connector(registry: ConnectorRegistry, name: str) -> type[Connector[Any]]:
     connector = registry.get(name)
     if connector is None:
         installed = ", ".join(c.name for c in registry) or "none"
-        raise invalid(
+        raise FieldError(
             "body.connector", f"no connector {name!r} is installed (installed: {installed})"
         )
     return connector
@@ -109,37 +111,38 @@ def _parse(connector: type[Connector[Any]], raw: dict[str, Any]) -> AssetConfig:
     try:
         return connector.parse_config(raw)
     except InvalidConfiguration as exc:
-        raise invalid_fields(exc.errors) from None
+        named = [(f"body.{e['field']}", e["message"]) for e in exc.errors]
+        raise FieldError(*named[0], more=named[1:]) from None
 
 
 def _check_policy(connector: type[Connector[Any]], policy: ApprovalPolicy) -> None:
     for key in ("actions", "exempt"):
         for index, action in enumerate(getattr(policy, key)):
             if not connector.implements(action):
-                raise invalid(
+                raise FieldError(
                     f"body.approval_policy.{key}.{index}",
                     f"connector {connector.name!r} does not implement {action!r}",
                 )
 
 
-async def _check_owners(*, conn: Any, stages: dict[str, list[UUID]]) -> None:
+async def _check_owners(*, conn: Conn, stages: dict[str, list[UUID]]) -> None:
     for stage, ids in stages.items():
         missing = await owners.missing_owners(conn=conn, ids=ids)
         if missing:
             field = f"body.{_STAGE_FIELDS[stage]}.{ids.index(missing[0])}"
-            raise invalid(field, f"no owner {missing[0]}")
+            raise FieldError(field, f"no owner {missing[0]}")
 
 
-async def _set_owners(*, conn: Any, asset_id: UUID, stages: dict[str, list[UUID]]) -> None:
+async def _set_owners(*, conn: Conn, asset_id: UUID, stages: dict[str, list[UUID]]) -> None:
     try:
         await _replace_owners(conn=conn, asset_id=asset_id, stages=stages)
     except asyncpg.ForeignKeyViolationError:
         # An owner checked a moment ago was removed by a concurrent request.
         field = f"body.{_STAGE_FIELDS[next(iter(stages))]}"
-        raise invalid(field, "an owner was removed while this request ran; retry") from None
+        raise FieldError(field, "an owner was removed while this request ran; retry") from None
 
 
-async def _replace_owners(*, conn: Any, asset_id: UUID, stages: dict[str, list[UUID]]) -> None:
+async def _replace_owners(*, conn: Conn, asset_id: UUID, stages: dict[str, list[UUID]]) -> None:
     await conn.execute(
         f"DELETE FROM {SCHEMA}.asset_owners WHERE asset_id = $1 AND stage = ANY($2::text[])",
         asset_id,
@@ -156,9 +159,7 @@ def _seal(config: AssetConfig, *, keyring: Keyring, asset_id: UUID) -> dict[str,
     revealed = reveal_config(config)
     names = secret_fields(type(config))
     return {
-        "config_sealed": seal_json(
-            revealed, keyring=keyring, associated_data=asset_config_aad(asset_id)
-        ),
+        "config_sealed": seal_config(config, keyring=keyring, asset_id=asset_id),
         "config_public": public_config(config),
         "secrets_set": [n for n in names if revealed.get(n) not in (None, "", b"")],
     }
@@ -169,12 +170,12 @@ def _stages(body: AssetCreate | AssetUpdate) -> dict[str, list[UUID]]:
     return {s: list(dict.fromkeys(ids)) for s, ids in given.items() if ids is not None}
 
 
-def _duplicate(name: str) -> Exception:
-    return invalid("body.name", f"an asset named {name!r} already exists", status=409)
+def _duplicate(name: str) -> FieldConflict:
+    return FieldConflict("body.name", f"an asset named {name!r} already exists")
 
 
 async def create(
-    *, conn: Any, registry: ConnectorRegistry, keyring: Keyring, asset: AssetCreate
+    *, conn: Conn, registry: ConnectorRegistry, keyring: Keyring, asset: AssetCreate
 ) -> AssetPublic:
     """Validate and store an asset, its secrets sealed, and announce it."""
     connector = _connector(registry, asset.connector)
@@ -207,28 +208,26 @@ async def create(
         message = AssetCreated(
             asset_id=asset_id, name=asset.name, connector=asset.connector, tags=asset.tags
         )
-        await publish(conn, (message, str(asset_id)))
+        await publish(conn, message, subject=str(asset_id))
         created = await get(conn=conn, registry=registry, asset_id=asset_id)
     assert created is not None
     return created
 
 
 async def _new_config(
-    *, row: Any, connector: type[Connector[Any]], raw: dict[str, Any], keyring: Keyring
+    *, row: Record, connector: type[Connector[Any]], raw: dict[str, Any], keyring: Keyring
 ) -> AssetConfig:
     merged = dict(raw)
     kept = [n for n in secret_fields(connector.config_model) if n not in merged]
     if kept and row["config_sealed"] is not None:
-        stored = open_json(
-            row["config_sealed"], keyring=keyring, associated_data=asset_config_aad(row["id"])
-        )
+        stored = open_config(row["config_sealed"], keyring=keyring, asset_id=row["id"])
         merged.update({n: stored[n] for n in kept if n in stored})
     return _parse(connector, merged)
 
 
 async def update(
     *,
-    conn: Any,
+    conn: Conn,
     registry: ConnectorRegistry,
     keyring: Keyring,
     asset_id: UUID,
@@ -261,12 +260,12 @@ async def update(
         stages = _stages(change)
         await _check_owners(conn=conn, stages=stages)
         if columns:
-            assignments = ", ".join(f"{k} = ${i}" for i, k in enumerate(columns, start=2))
+            assignments, values = set_clause(columns, first=2)
             try:
                 await conn.execute(
                     f"UPDATE {SCHEMA}.assets SET {assignments}, updated_at = now() WHERE id = $1",
                     asset_id,
-                    *columns.values(),
+                    *values,
                 )
             except asyncpg.UniqueViolationError:
                 raise _duplicate(str(change.name)) from None
@@ -278,11 +277,11 @@ async def update(
         if given:
             name = change.name or row["name"]
             message = AssetUpdated(asset_id=asset_id, name=name, fields=sorted(given))
-            await publish(conn, (message, str(asset_id)))
+            await publish(conn, message, subject=str(asset_id))
         return await get(conn=conn, registry=registry, asset_id=asset_id)
 
 
-async def delete(*, conn: Any, asset_id: UUID) -> bool:
+async def delete(*, conn: Conn, asset_id: UUID) -> bool:
     """Remove an asset and announce it; False if there is no such asset."""
     async with conn.transaction():
         name = await conn.fetchval(
@@ -290,11 +289,11 @@ async def delete(*, conn: Any, asset_id: UUID) -> bool:
         )
         if name is None:
             return False
-        await publish(conn, (AssetDeleted(asset_id=asset_id, name=name), str(asset_id)))
+        await publish(conn, AssetDeleted(asset_id=asset_id, name=name), subject=str(asset_id))
         return True
 
 
-async def sealed_config(*, conn: Any, asset_id: UUID) -> SealedConfig | None:
+async def sealed_config(*, conn: Conn, asset_id: UUID) -> SealedConfig | None:
     """The asset's configuration as stored: encrypted, for a runner holding the master key."""
     row = await conn.fetchrow(
         f"SELECT id, connector, config_sealed FROM {SCHEMA}.assets WHERE id = $1", asset_id

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from rampart.assets.models import ApproverToken, OwnerCreate, OwnerPublic, OwnerUpdate
-from rampart.assets.service import SCHEMA, invalid, publish
+from rampart.assets.service import SCHEMA, publish
 from rampart.core.auth import Role, create_token
+from rampart.core.deps import Conn
+from rampart.core.errors import ConflictError, FieldConflict, FieldError
 from rampart.core.ids import uuid7
 from rampart.core.messages import OwnerCreated, OwnerDeleted, OwnerUpdated
-from rampart.core.problems import Problem
+from rampart.core.store import set_clause
 
 _SELECT = f"""
 SELECT o.id, o.name, o.kind, o.description, o.email, o.webhook_url, o.created_at, o.updated_at,
@@ -24,19 +25,19 @@ FROM {SCHEMA}.owners o
 """
 
 
-async def get(*, conn: Any, owner_id: UUID) -> OwnerPublic | None:
+async def get(*, conn: Conn, owner_id: UUID) -> OwnerPublic | None:
     """One owner by id."""
     row = await conn.fetchrow(_SELECT + "WHERE o.id = $1", owner_id)
     return OwnerPublic(**dict(row)) if row else None
 
 
-async def list_all(*, conn: Any, kind: str | None = None) -> list[OwnerPublic]:
+async def list_all(*, conn: Conn, kind: str | None = None) -> list[OwnerPublic]:
     """Every owner by name, optionally only people or only groups."""
     rows = await conn.fetch(_SELECT + "WHERE $1::text IS NULL OR o.kind = $1 ORDER BY o.name", kind)
     return [OwnerPublic(**dict(r)) for r in rows]
 
 
-async def missing_owners(*, conn: Any, ids: list[UUID], people_only: bool = False) -> list[UUID]:
+async def missing_owners(*, conn: Conn, ids: list[UUID], people_only: bool = False) -> list[UUID]:
     """The ids among ``ids`` that are not owners (or, with people_only, not people)."""
     found = await conn.fetch(
         f"SELECT id FROM {SCHEMA}.owners WHERE id = ANY($1::uuid[]) "
@@ -48,18 +49,18 @@ async def missing_owners(*, conn: Any, ids: list[UUID], people_only: bool = Fals
     return [i for i in ids if i not in known]
 
 
-async def _check_members(*, conn: Any, kind: str, members: list[UUID]) -> list[UUID]:
+async def _check_members(*, conn: Conn, kind: str, members: list[UUID]) -> list[UUID]:
     members = list(dict.fromkeys(members))
     if members and kind != "group":
-        raise invalid("body.members", "only a group has members")
+        raise FieldError("body.members", "only a group has members")
     missing = await missing_owners(conn=conn, ids=members, people_only=True)
     if missing:
         index = members.index(missing[0])
-        raise invalid(f"body.members.{index}", f"{missing[0]} is not a person in the registry")
+        raise FieldError(f"body.members.{index}", f"{missing[0]} is not a person in the registry")
     return members
 
 
-async def _set_members(*, conn: Any, group_id: UUID, members: list[UUID]) -> None:
+async def _set_members(*, conn: Conn, group_id: UUID, members: list[UUID]) -> None:
     await conn.execute(f"DELETE FROM {SCHEMA}.group_members WHERE group_id = $1", group_id)
     try:
         await conn.executemany(
@@ -68,14 +69,14 @@ async def _set_members(*, conn: Any, group_id: UUID, members: list[UUID]) -> Non
         )
     except asyncpg.ForeignKeyViolationError:
         # A person checked a moment ago was removed by a concurrent request.
-        raise invalid("body.members", "a member was removed while this request ran") from None
+        raise FieldError("body.members", "a member was removed while this request ran") from None
 
 
-def _duplicate_name(name: str) -> Problem:
-    return invalid("body.name", f"an owner named {name!r} already exists", status=409)
+def _duplicate_name(name: str) -> FieldConflict:
+    return FieldConflict("body.name", f"an owner named {name!r} already exists")
 
 
-async def create(*, conn: Any, owner: OwnerCreate) -> OwnerPublic:
+async def create(*, conn: Conn, owner: OwnerCreate) -> OwnerPublic:
     """Add an owner and announce it."""
     owner_id = uuid7()
     async with conn.transaction():
@@ -95,14 +96,16 @@ async def create(*, conn: Any, owner: OwnerCreate) -> OwnerPublic:
             raise _duplicate_name(owner.name) from None
         await _set_members(conn=conn, group_id=owner_id, members=members)
         await publish(
-            conn, (OwnerCreated(owner_id=owner_id, name=owner.name, kind=owner.kind), str(owner_id))
+            conn,
+            OwnerCreated(owner_id=owner_id, name=owner.name, kind=owner.kind),
+            subject=str(owner_id),
         )
         created = await get(conn=conn, owner_id=owner_id)
     assert created is not None
     return created
 
 
-async def update(*, conn: Any, owner_id: UUID, change: OwnerUpdate) -> OwnerPublic | None:
+async def update(*, conn: Conn, owner_id: UUID, change: OwnerUpdate) -> OwnerPublic | None:
     """Change an owner's fields that were given; None if there is no such owner."""
     given = change.model_fields_set
     async with conn.transaction():
@@ -112,18 +115,20 @@ async def update(*, conn: Any, owner_id: UUID, change: OwnerUpdate) -> OwnerPubl
         if row is None:
             return None
         if "name" in given and change.name is None:
-            raise invalid("body.name", "an owner needs a name")
-        values = {k: getattr(change, k) for k in ("name", "description", "email", "webhook_url")}
-        updates = {k: v for k, v in values.items() if k in given and v != row[k]}
+            raise FieldError("body.name", "an owner needs a name")
+        given_values = {
+            k: getattr(change, k) for k in ("name", "description", "email", "webhook_url")
+        }
+        updates = {k: v for k, v in given_values.items() if k in given and v != row[k]}
         if "description" in updates and updates["description"] is None:
             updates["description"] = ""
         if updates:
-            assignments = ", ".join(f"{k} = ${i}" for i, k in enumerate(updates, start=2))
+            assignments, values = set_clause(updates, first=2)
             try:
                 await conn.execute(
                     f"UPDATE {SCHEMA}.owners SET {assignments}, updated_at = now() WHERE id = $1",
                     owner_id,
-                    *updates.values(),
+                    *values,
                 )
             except asyncpg.UniqueViolationError:
                 raise _duplicate_name(str(change.name)) from None
@@ -143,12 +148,14 @@ async def update(*, conn: Any, owner_id: UUID, change: OwnerUpdate) -> OwnerPubl
         if fields:
             name = updates.get("name", row["name"])
             await publish(
-                conn, (OwnerUpdated(owner_id=owner_id, name=name, fields=fields), str(owner_id))
+                conn,
+                OwnerUpdated(owner_id=owner_id, name=name, fields=fields),
+                subject=str(owner_id),
             )
         return await get(conn=conn, owner_id=owner_id)
 
 
-async def delete(*, conn: Any, owner_id: UUID) -> bool:
+async def delete(*, conn: Conn, owner_id: UUID) -> bool:
     """Remove an owner no asset names; False if there is no such owner."""
     async with conn.transaction():
         row = await conn.fetchrow(
@@ -163,8 +170,7 @@ async def delete(*, conn: Any, owner_id: UUID) -> bool:
         )
         if assets:
             names = ", ".join(r["name"] for r in assets)
-            raise Problem(
-                409,
+            raise ConflictError(
                 f"owner {row['name']!r} answers for assets ({names}); "
                 "replace it on those assets first",
                 assets=[r["name"] for r in assets],
@@ -180,23 +186,21 @@ async def delete(*, conn: Any, owner_id: UUID) -> bool:
             [g["id"] for g in groups],
         )
         await publish(
-            conn,
-            (OwnerDeleted(owner_id=owner_id, name=row["name"]), str(owner_id)),
-            *(
-                (OwnerUpdated(owner_id=g["id"], name=g["name"], fields=["members"]), str(g["id"]))
-                for g in groups
-            ),
+            conn, OwnerDeleted(owner_id=owner_id, name=row["name"]), subject=str(owner_id)
         )
+        for group in groups:
+            changed = OwnerUpdated(owner_id=group["id"], name=group["name"], fields=["members"])
+            await publish(conn, changed, subject=str(group["id"]))
         return True
 
 
-async def new_approver_token(*, conn: Any, owner_id: UUID) -> ApproverToken | None:
+async def new_approver_token(*, conn: Conn, owner_id: UUID) -> ApproverToken | None:
     """Create an approver token whose subject is the person's id; None if no such owner."""
     owner = await get(conn=conn, owner_id=owner_id)
     if owner is None:
         return None
     if owner.kind != "person":
-        raise invalid("owner_id", "approver tokens are for people; a group decides through them")
+        raise FieldError("owner_id", "approver tokens are for people; a group decides through them")
     name = f"approver:{owner.name}"
     info, secret = await create_token(
         conn=conn, name=name, role=Role.APPROVER, subject=str(owner_id)

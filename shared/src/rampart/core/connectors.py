@@ -1,5 +1,9 @@
 """Installed connectors: found through the ``rampart.connectors`` entry points, checked
-against the action catalog, and refused with every reason when they contradict it."""
+against the action catalog, and refused with every reason when they contradict it.
+
+The platform's side of :mod:`rampart.sdk.connector`: connector authors declare, this loads
+and checks (the connector harness of :mod:`rampart.sdk.testing` runs the same checks).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rampart.core.widgets import WidgetError, compile_widget
 from rampart.sdk.catalog import CATALOG
-from rampart.sdk.connectors import AssetConfig, Connector, ConnectorError
-from rampart.sdk.widgets import WidgetError, compile_widget
+from rampart.sdk.connector import AssetConfig, Connector, ConnectorError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -66,7 +70,7 @@ def _declaration_problems(cls: type[Connector[Any]]) -> list[str]:
             problems.append(f"`{attr}` must be a non-empty string")
     config = getattr(cls, "config_model", None)
     if not (inspect.isclass(config) and issubclass(config, AssetConfig)):
-        problems.append("`config_model` must be a subclass of rampart.sdk.AssetConfig")
+        problems.append("`config_model` must be a subclass of rampart.sdk.connector.AssetConfig")
     return problems
 
 
@@ -109,7 +113,7 @@ def _action_problems(cls: type[Connector[Any]]) -> list[str]:
 def check_connector(candidate: object) -> list[str]:
     """Every way ``candidate`` contradicts the catalog or the SDK; empty when it is sound."""
     if not (inspect.isclass(candidate) and issubclass(candidate, Connector)):
-        return [f"{candidate!r} is not a subclass of rampart.sdk.Connector"]
+        return [f"{candidate!r} is not a subclass of rampart.sdk.connector.Connector"]
     name = getattr(candidate, "name", None)
     if not isinstance(name, str) or not _NAME.match(name):
         return ["`name` must match [a-z][a-z0-9_-]*, e.g. 'ssh' or 'palo-alto'"]

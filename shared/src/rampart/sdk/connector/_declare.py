@@ -1,135 +1,35 @@
-"""Writing a connector: its declaration, asset configuration, actions and how they are run.
+"""Declaring a connector: a :class:`Connector` subclass with ``@action("verb")`` methods.
 
-A connector is a :class:`Connector` subclass that names itself and its product, declares its
-asset configuration as an :class:`AssetConfig` model (secrets typed ``SecretStr``), and
-implements catalog actions as ``@action("verb")`` coroutine methods taking
-``(self, ctx, params)``. :mod:`rampart.sdk.registry` checks a declaration against the catalog.
-
-Exception hierarchy::
-
-    ConnectorError           a declaration contradicts the catalog (refused at start)
-    PermanentError
-    ├── ActionFailed         the action ran and failed; retrying cannot help
-    ├── ActionNotImplemented the connector does not implement the action
-    ├── InvalidConfiguration the asset configuration does not validate
-    └── InvalidParameters    the parameters do not validate (rampart.sdk.catalog)
-    TransientError
-    └── TargetUnavailable    the product could not be reached; retry later
+A connector names itself and its product, declares its asset configuration as an
+:class:`~rampart.sdk.connector.AssetConfig` model, and implements catalog actions as
+``@action("verb")`` coroutine methods taking ``(self, ctx, params)``. The platform checks a
+declaration against the catalog when it loads the connector.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-import logging
 import typing
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeVar
-from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr, ValidationError
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, ValidationError
 
-from rampart.core.errors import PermanentError, TransientError
 from rampart.sdk.catalog import InvalidParameters, field_errors
-from rampart.sdk.vault import Vault
+from rampart.sdk.connector._config import AssetConfig
+from rampart.sdk.connector._context import ActionContext
+from rampart.sdk.connector._errors import (
+    ActionError,
+    ActionNotImplemented,
+    ConnectorError,
+    InvalidConfiguration,
+)
 
-__all__ = [
-    "ActionBinding",
-    "ActionContext",
-    "ActionFailed",
-    "ActionNotImplemented",
-    "AssetConfig",
-    "Connector",
-    "ConnectorError",
-    "InvalidConfiguration",
-    "TargetUnavailable",
-    "action",
-    "asset_config_aad",
-    "public_config",
-    "reveal_config",
-    "secret_fields",
-]
+__all__ = ["ActionBinding", "Connector", "action"]
 
-log = logging.getLogger(__name__)
-
-ConfigT = TypeVar("ConfigT", bound="AssetConfig")
+ConfigT = TypeVar("ConfigT", bound=AssetConfig)
 _BINDING = "__rampart_action__"
-
-
-class ConnectorError(Exception):
-    """A connector's declaration contradicts the catalog or the SDK's rules."""
-
-
-class ActionFailed(PermanentError):
-    """The action ran and failed on the product; retrying will not help."""
-
-
-class ActionNotImplemented(PermanentError):
-    """The connector does not implement the requested action."""
-
-
-class TargetUnavailable(TransientError):
-    """The product could not be reached or was busy; the same request may work later."""
-
-
-class InvalidConfiguration(PermanentError, ValueError):
-    """An asset configuration that does not validate; ``errors`` name the fields."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        first = errors[0] if errors else {"field": "config", "message": "invalid"}
-        super().__init__(f"{first['field']}: {first['message']}")
-        self.errors = errors
-
-
-class AssetConfig(BaseModel):
-    """Base of a connector's asset configuration; type secret fields as ``SecretStr``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _is_secret(annotation: Any) -> bool:
-    if annotation in (SecretStr, SecretBytes):
-        return True
-    return any(_is_secret(arg) for arg in typing.get_args(annotation))
-
-
-@functools.cache
-def _secret_names(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(name for name, info in model.model_fields.items() if _is_secret(info.annotation))
-
-
-def secret_fields(model: type[BaseModel]) -> list[str]:
-    """The top-level fields of a configuration model that hold secrets."""
-    return list(_secret_names(model))
-
-
-def _revealed(value: Any) -> Any:
-    if isinstance(value, SecretStr | SecretBytes):
-        return value.get_secret_value()
-    if isinstance(value, dict):
-        return {k: _revealed(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_revealed(v) for v in value]
-    return value
-
-
-def reveal_config(config: BaseModel) -> dict[str, Any]:
-    """The configuration as JSON values, secrets included: only for sealing, never for output."""
-    value = to_jsonable_python(_revealed(config.model_dump(mode="python")))
-    assert isinstance(value, dict)
-    return value
-
-
-def public_config(config: BaseModel) -> dict[str, Any]:
-    """The configuration as JSON values without its secret fields."""
-    return config.model_dump(mode="json", exclude=set(secret_fields(type(config))))
-
-
-def asset_config_aad(asset_id: UUID) -> bytes:
-    """The associated data an asset's sealed configuration is bound to."""
-    return f"assets:{asset_id}:config".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,17 +56,6 @@ def action(
         return method
 
     return mark
-
-
-@dataclass(frozen=True, slots=True)
-class ActionContext:
-    """What an action may use besides its configuration and parameters."""
-
-    asset: str
-    vault: Vault | None = None
-    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = field(
-        default_factory=lambda: logging.getLogger("rampart.connector")
-    )
 
 
 class Connector(Generic[ConfigT]):
@@ -246,7 +135,7 @@ class Connector(Generic[ConfigT]):
         result = await getattr(self, binding.method)(ctx, parsed)
         output = self.output_model(action_name)
         if not isinstance(result, output):
-            raise ActionFailed(
+            raise ActionError(
                 f"{self.name}: {action_name!r} returned {type(result).__name__}, "
                 f"not its declared {output.__name__}"
             )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rampart.sdk.vault import VAULT_SCHEMA, Vault, VaultError
+from rampart.core.vault import VAULT_SCHEMA, Vault, VaultError
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import contextlib
 import hashlib
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rampart.core.ids import uuid7
-from rampart.core.store import apply_migrations, load_migrations
+from rampart.core.store import Connection, Pool, affected_rows, apply_migrations, load_migrations
 
 __all__ = ["VAULT_SCHEMA", "Vault", "VaultError", "VaultRef", "VaultUpload"]
 
@@ -44,7 +44,7 @@ class VaultRef(BaseModel):
 class VaultUpload:
     """One file being written; its :attr:`ref` is set once the upload committed."""
 
-    def __init__(self, conn: Any, *, blob_id: Any, chunk_size: int, max_bytes: int) -> None:
+    def __init__(self, conn: Connection, *, blob_id: UUID, chunk_size: int, max_bytes: int) -> None:
         self._conn = conn
         self._blob_id = blob_id
         self._chunk_size = chunk_size
@@ -101,7 +101,7 @@ class Vault:
     """Content-addressed file storage on a PostgreSQL pool."""
 
     def __init__(
-        self, pool: Any, *, chunk_size: int = 1024 * 1024, max_bytes: int = 8 * 1024**3
+        self, pool: Pool, *, chunk_size: int = 1024 * 1024, max_bytes: int = 8 * 1024**3
     ) -> None:
         if chunk_size < 1024:
             raise ValueError("chunk_size must be at least 1024 bytes")
@@ -114,7 +114,7 @@ class Vault:
         await apply_migrations(
             self._pool,
             schema=VAULT_SCHEMA,
-            migrations=load_migrations("rampart.sdk.vault"),
+            migrations=load_migrations("rampart.core.vault"),
             component="vault",
         )
 
@@ -185,4 +185,4 @@ class Vault:
         status = await self._pool.execute(
             f"DELETE FROM {VAULT_SCHEMA}.blobs WHERE sha256 = $1", sha256
         )
-        return bool(status.endswith(" 1"))
+        return affected_rows(status) == 1
