@@ -1,0 +1,5 @@
+"""What authors' tests import: ``from rampart.sdk.testing import PlaybookHarness``."""
+
+from rampart.sdk.testing._playbooks import ActCall, PlaybookHarness, PromptCall
+
+__all__ = ["ActCall", "PlaybookHarness", "PromptCall"]
