@@ -102,7 +102,7 @@ class PlaybookHarness(Context):
     ``assets`` maps each tag (or product) the playbook targets to the asset names it
     resolves to; ``ctx.assets(tag=...)`` answers from it too. What the run did is kept on
     the harness: ``acts``, ``prompts``, ``changes`` (notes, status, tasks, ...), ``logs``,
-    ``sleeps``, ``children`` and the clock ``clock``.
+    ``sleeps``, ``children`` and the clock ``clock`` (which began at ``start``).
     """
 
     def __init__(
@@ -118,6 +118,7 @@ class PlaybookHarness(Context):
         self.assets_by_tag: dict[str, tuple[str, ...]] = {
             k: tuple(v) for k, v in (assets or {}).items()
         }
+        self.start = start
         self.clock = start
         self.acts: list[ActCall] = []
         self.prompts: list[PromptCall] = []
