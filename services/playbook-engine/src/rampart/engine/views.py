@@ -38,19 +38,22 @@ Name = Annotated[str, Path(pattern=PLAYBOOK_NAME)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
+def _invalid(exc: FieldError, **extensions: Any) -> Problem:
+    errors = [{"field": exc.field, "message": exc.message}]
+    return Problem(422, exc.detail, errors=errors, field=exc.field, **extensions)
+
+
 @contextlib.contextmanager
 def _refusals() -> Iterator[None]:
     """Answer a refusal with the fields the engine's problems have always named."""
     try:
         yield
+    except sources.SourceRefused as exc:
+        raise _invalid(exc, line=exc.line) from None
+    except prompts.NotAChoice as exc:
+        raise _invalid(exc, choices=exc.choices) from None
     except FieldError as exc:
-        extensions: dict[str, Any] = {"field": exc.field}
-        if isinstance(exc, sources.SourceRefused):
-            extensions["line"] = exc.line
-        if isinstance(exc, prompts.NotAChoice):
-            extensions["choices"] = exc.choices
-        errors = [{"field": exc.field, "message": exc.message}]
-        raise Problem(422, exc.detail, errors=errors, **extensions) from None
+        raise _invalid(exc) from None
     except store.RunEnded as exc:
         raise Problem(409, exc.detail, status_now=exc.run_status) from None
     except prompts.PromptClosed as exc:

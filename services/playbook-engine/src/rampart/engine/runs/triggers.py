@@ -190,16 +190,21 @@ async def matches(engine: Engine, version: PlaybookVersion, event: dict[str, Any
         )
     except (StepTimeout, ProcessDied) as exc:
         reply = Matched(matched=False, error=str(exc))
-    if not isinstance(reply, Matched) or reply.error:
-        log.warning(
-            "predicate of playbook %s v%d failed, treated as no match: %s",
-            version.name,
-            version.version,
-            reply.error if isinstance(reply, Matched) else reply.op,
-            extra={"event_id": event.get("id")},
-        )
-        return False
-    return reply.matched
+    match reply:
+        case Matched(error=None):
+            return reply.matched
+        case Matched(error=error):
+            pass
+        case _:
+            error = f"the playbook process answered {reply.op!r}"
+    log.warning(
+        "predicate of playbook %s v%d failed, treated as no match: %s",
+        version.name,
+        version.version,
+        error,
+        extra={"event_id": event.get("id")},
+    )
+    return False
 
 
 async def _matching(
