@@ -25,7 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,10 @@ from rampart.core.messages import (
     EventIngested,
     PlaybookRunCompleted,
 )
-from rampart.core.runtime import Consumer, Resources, run_services
+from rampart.core.runtime import run_services
 from rampart.core.settings import Settings
 from rampart.engine.config import EngineSettings
-from rampart.engine.processes import PlaybookProcesses
+from rampart.engine.sandbox.processes import PlaybookProcesses
 from rampart.engine.spec import build_spec
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -188,16 +188,14 @@ async def engine(
     spec = build_spec(config=config, events=lambda _r: _Events(), assets=lambda _r: _Assets())
     results = watches["results"]
 
-    def timed_factory(consumer: Consumer) -> Consumer:
-        if consumer.queue != "engine.results":
-            return consumer
+    subscribe = bus.subscribe
 
-        def factory(resources: Resources) -> Any:
-            return results.wrap(consumer.handler(resources))
+    async def timed_subscribe(queue: str, patterns: Any, handler: Any, **kwargs: Any) -> Any:
+        if queue == "engine.results":
+            handler = results.wrap(handler)
+        return await subscribe(queue, patterns, handler, **kwargs)
 
-        return replace(consumer, handler=factory)
-
-    spec = replace(spec, consumers=tuple(timed_factory(c) for c in spec.consumers))
+    bus.subscribe = timed_subscribe  # type: ignore[method-assign]
     settings = Settings(
         database_url=SecretStr(database_url),
         master_key=SecretStr(Keyring.generate_key_text()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rampart.sdk import ActionFailed, Context, Event, playbook
+from rampart.sdk.playbook import ActionFailed, Context, Event, playbook
 
 
 @playbook(labels=["brute-force"], priority=30)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-from rampart.sdk import ActionFailed, ActionResult, Context, Event, Severity, playbook
+from rampart.sdk.playbook import ActionFailed, ActionResult, Context, Event, Severity, playbook
 
 SOC_MAILBOX = "soc@example.com"
 
 
 def malicious(result: ActionResult | BaseException) -> bool:
-    """Whether a lookup said the indicator is malicious (by verdict or by score)."""
+    """Whether any source of a lookup said the indicator is malicious (by verdict or score)."""
     if isinstance(result, BaseException):
         return False
-    summary = result.summary
-    return summary.get("verdict") == "malicious" or float(summary.get("score", 0)) >= 80
+    return any(
+        outcome.summary.get("verdict") == "malicious"
+        or float(outcome.summary.get("score", 0)) >= 80
+        for outcome in result.results
+    )
 
 
 @playbook(labels=["phishing"], priority=20)

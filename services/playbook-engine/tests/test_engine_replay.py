@@ -6,11 +6,10 @@ import asyncio
 import uuid
 from typing import Any
 
-import pytest
-
-from rampart.engine._replay import replay
-from rampart.sdk import ActionFailed, Context, Event, Severity, playbook
-from rampart.sdk.playbooks import Playbook
+from rampart.engine.sandbox._replay import replay
+from rampart.engine.sandbox.protocol import Replayed
+from rampart.engine.steps import Step, command_of
+from rampart.sdk.playbook import ActionFailed, Context, Event, Playbook, playbook
 
 EVENT = {
     "id": str(uuid.uuid4()),
@@ -25,7 +24,7 @@ EVENT = {
 OK = {"status": "success", "results": [{"asset": "a", "status": "success", "summary": {}}]}
 
 
-def run_pass(pb: Playbook, history: list[dict[str, Any]]) -> dict[str, Any]:
+def run_pass(pb: Playbook, history: list[Step]) -> Replayed:
     return replay(
         pb,
         run_id=uuid.uuid4(),
@@ -37,25 +36,28 @@ def run_pass(pb: Playbook, history: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
+def step(seq: int, kind: str, command: dict[str, Any], result: Any = None) -> Step:
+    return Step(seq=seq, command=command_of(kind, command), result=result)
+
+
 class Driver:
     """Plays the engine: keeps the history, answers steps in a chosen order."""
 
     def __init__(self, pb: Playbook) -> None:
         self.pb = pb
-        self.history: list[dict[str, Any]] = []
+        self.history: list[Step] = []
         self.order = 0
-        self.last: dict[str, Any] = {}
 
-    def step(self) -> dict[str, Any]:
-        self.last = run_pass(self.pb, self.history)
-        for command in self.last["commands"]:
-            self.history.append(dict(command))
-        return self.last
+    def step(self) -> Replayed:
+        last = run_pass(self.pb, self.history)
+        self.history.extend(last.commands)
+        return last
 
-    def answer(self, seq: int, result: dict[str, Any] = OK) -> dict[str, Any]:
+    def answer(self, seq: int, result: dict[str, Any] = OK) -> Replayed:
         entry = self.history[seq - 1]
-        assert "result" not in entry or entry.get("order") is None
-        entry.update(result=result, order=self.order)
+        assert not entry.command.immediate
+        assert entry.order is None
+        self.history[seq - 1] = entry.model_copy(update={"result": result, "order": self.order})
         self.order += 1
         return self.step()
 
@@ -73,26 +75,27 @@ async def fan_out(ctx: Context, event: Event) -> list[str]:
 def test_parallel_branches_replay_in_the_order_results_arrived() -> None:
     driver = Driver(fan_out)
     first = driver.step()
-    assert [(c["seq"], c["command"]["params"]["ip"]) for c in first["commands"]] == [
+    assert [(c.seq, c.command.body()["params"]["ip"]) for c in first.commands] == [
         (1, "192.0.2.1"),
         (2, "192.0.2.2"),
     ]
     # the second branch's lookup answers first: its block is step 3
     third = driver.answer(2)
     assert [
-        (c["seq"], c["command"]["action"], c["command"]["params"]["ip"]) for c in third["commands"]
+        (c.seq, c.command.body()["action"], c.command.body()["params"]["ip"])
+        for c in third.commands
     ] == [(3, "block ip", "192.0.2.2")]
     fourth = driver.answer(1)
-    assert [(c["seq"], c["command"]["params"]["ip"]) for c in fourth["commands"]] == [
+    assert [(c.seq, c.command.body()["params"]["ip"]) for c in fourth.commands] == [
         (4, "192.0.2.1")
     ]
     driver.answer(4)
     done = driver.answer(3)
-    assert done["outcome"] == "completed"
-    assert done["value"] == ["192.0.2.1", "192.0.2.2"]
+    assert done.outcome == "completed"
+    assert done.value == ["192.0.2.1", "192.0.2.2"]
     # a replay of the whole history issues nothing new and ends the same way
     again = run_pass(fan_out, driver.history)
-    assert again == {"outcome": "completed", "value": ["192.0.2.1", "192.0.2.2"], "commands": []}
+    assert again == Replayed(outcome="completed", value=["192.0.2.1", "192.0.2.2"], commands=[])
 
 
 @playbook(labels=["x"])
@@ -107,12 +110,12 @@ async def records_once(ctx: Context, event: Event) -> dict[str, Any]:
 def test_time_ids_logs_and_lookups_are_recorded_once_and_replayed() -> None:
     driver = Driver(records_once)
     first = driver.step()
-    assert [c["kind"] for c in first["commands"]] == ["log", "now", "uuid", "assets", "act"]
+    assert [c.kind for c in first.commands] == ["log", "now", "uuid", "assets", "act"]
     done = driver.answer(5)
-    assert done["commands"] == []
-    assert done["value"]["stamp"] == driver.history[1]["result"]
-    assert done["value"]["id"] == driver.history[2]["result"]
-    assert done["value"]["fw"] == ["fw-1", "fw-2"]
+    assert done.commands == []
+    assert done.value["stamp"] == driver.history[1].result
+    assert done.value["id"] == driver.history[2].result
+    assert done.value["fw"] == ["fw-1", "fw-2"]
 
 
 @playbook(labels=["x"])
@@ -126,20 +129,17 @@ async def swallows(ctx: Context, event: Event) -> str:
 
 def test_an_except_exception_cannot_hide_non_determinism() -> None:
     history = [
-        {
-            "seq": 1,
-            "kind": "act",
-            "command": {
-                "action": "lookup ip",
-                "target": {"asset": "intel"},
-                "params": {"ip": "192.0.2.1"},
-            },
-        }
+        step(
+            1,
+            "act",
+            {"action": "lookup ip", "target": {"asset": "intel"}, "params": {"ip": "192.0.2.1"}},
+        )
     ]
     outcome = run_pass(swallows, history)
-    assert outcome["outcome"] == "nondeterministic"
-    assert "step 1" in outcome["error"]
-    assert "ip='192.0.2.99'" in outcome["error"]
+    assert outcome.outcome == "nondeterministic"
+    assert outcome.error is not None
+    assert "step 1" in outcome.error
+    assert "ip='192.0.2.99'" in outcome.error
 
 
 @playbook(labels=["x"])
@@ -149,13 +149,14 @@ async def short(ctx: Context, event: Event) -> None:
 
 def test_a_history_step_the_code_no_longer_issues_is_reported() -> None:
     history = [
-        {"seq": 1, "kind": "change", "command": {"note": "only this"}, "result": None},
-        {"seq": 2, "kind": "change", "command": {"note": "and this"}, "result": None},
+        step(1, "change", {"note": "only this"}),
+        step(2, "change", {"note": "and this"}),
     ]
     outcome = run_pass(short, history)
-    assert outcome["outcome"] == "nondeterministic"
-    assert "step 2 (change(note='and this'))" in outcome["error"]
-    assert "no longer issues it" in outcome["error"]
+    assert outcome.outcome == "nondeterministic"
+    assert outcome.error is not None
+    assert "step 2 (change(note='and this'))" in outcome.error
+    assert "no longer issues it" in outcome.error
 
 
 @playbook(labels=["x"])
@@ -177,21 +178,7 @@ def test_task_groups_work_and_failures_raise_action_failed() -> None:
     driver.step()
     driver.answer(1)
     third = driver.answer(2)
-    assert [c["command"]["action"] for c in third["commands"]] == ["terminate process"]
+    assert [c.command.body()["action"] for c in third.commands] == ["terminate process"]
     denied = {"status": "denied", "results": [{"asset": "web", "status": "denied"}]}
     done = driver.answer(3, denied)
-    assert done["value"] == 21
-
-
-def test_event_helpers_and_severity_order() -> None:
-    event = Event.from_json(EVENT)
-    assert event.values("ip") == ["192.0.2.1", "192.0.2.2"]
-    assert [a.cef["sourceProcessId"] for a in event.artifacts_with("process id")] == [7]
-    assert Severity.CRITICAL > Severity.HIGH >= "high" > Severity.LOW
-    assert max(Severity.MEDIUM, Severity.HIGH) is Severity.HIGH
-    assert fan_out.matches(event)
-    assert not fan_out.matches(Event.from_json({**EVENT, "labels": ["y"]}))
-    with pytest.raises(TypeError):
-        playbook(lambda ctx, event: None)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="lower case"):
-        playbook(name="Bad Name")(short.func)
+    assert done.value == 21

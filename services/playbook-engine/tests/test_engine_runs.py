@@ -29,7 +29,7 @@ async def three_steps(ctx: Context, event: Event) -> dict:
     )
     await ctx.add_note(f"blocked on {len(results)} firewalls")
     await ctx.set_status("open")
-    return {"dump": dump.summary["pid"], "blocked": [r.results[0].asset for r in results]}
+    return {"dump": dump.one().summary["pid"], "blocked": [r.results[0].asset for r in results]}
 """
 
 

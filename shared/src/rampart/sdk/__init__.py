@@ -1,6 +1,6 @@
 """What playbook and connector authors import: ``from rampart.sdk import ...``."""
 
-# Playbook authors' API (``rampart.sdk.playbooks``) and connector authors' API (the action
+# Playbook authors' API (``rampart.sdk.playbook``) and connector authors' API (the action
 # catalog, the connector base, the vault). Connector code imports from
 # ``rampart.sdk.connector``, whose ``ActionError`` is what a playbook sees as ``ActionFailed``.
 from rampart.sdk.catalog import CATALOG as CATALOG
@@ -21,16 +21,16 @@ from rampart.sdk.connector import TargetUnavailable as TargetUnavailable
 from rampart.sdk.connector import Vault as Vault
 from rampart.sdk.connector import VaultRef as VaultRef
 from rampart.sdk.connector import action as action
-from rampart.sdk.playbooks import ActionFailed as ActionFailed
-from rampart.sdk.playbooks import ActionResult as ActionResult
-from rampart.sdk.playbooks import Artifact as Artifact
-from rampart.sdk.playbooks import AssetOutcome as AssetOutcome
-from rampart.sdk.playbooks import Budget as Budget
-from rampart.sdk.playbooks import ChildRunFailed as ChildRunFailed
-from rampart.sdk.playbooks import Context as Context
-from rampart.sdk.playbooks import Event as Event
-from rampart.sdk.playbooks import Playbook as Playbook
-from rampart.sdk.playbooks import PlaybookError as PlaybookError
-from rampart.sdk.playbooks import Severity as Severity
-from rampart.sdk.playbooks import playbook as playbook
+from rampart.sdk.playbook import ActionFailed as ActionFailed
+from rampart.sdk.playbook import ActionResult as ActionResult
+from rampart.sdk.playbook import Artifact as Artifact
+from rampart.sdk.playbook import AssetOutcome as AssetOutcome
+from rampart.sdk.playbook import Budget as Budget
+from rampart.sdk.playbook import ChildRunFailed as ChildRunFailed
+from rampart.sdk.playbook import Context as Context
+from rampart.sdk.playbook import Event as Event
+from rampart.sdk.playbook import Playbook as Playbook
+from rampart.sdk.playbook import PlaybookError as PlaybookError
+from rampart.sdk.playbook import Severity as Severity
+from rampart.sdk.playbook import playbook as playbook
 from rampart.sdk.policy import ApprovalPolicy as ApprovalPolicy

@@ -1,4 +1,5 @@
-"""The playbook engine's own settings, read from ``RAMPART_ENGINE_*`` when the engine starts."""
+"""The playbook engine's own settings, read from ``RAMPART_ENGINE_*`` when the engine starts,
+and the names it is known by: its schema and the source of its messages."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SCHEMA = "engine"
+"""The engine's PostgreSQL schema."""
+
+SOURCE = "rampart/playbook-engine"
+"""The CloudEvents ``source`` of every message the engine publishes."""
 
 
 class EngineSettings(BaseSettings):

@@ -8,11 +8,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rampart.engine.versions import PlaybookVersion
+from rampart.core.vocabulary import PLAYBOOK_NAME
+from rampart.engine.playbooks.versions import PlaybookVersion
 
 RunStatus = Literal["pending", "waiting", "completed", "failed", "cancelled"]
 PromptStatus = Literal["pending", "answered", "expired", "cancelled"]
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
 
 
 class PlaybookCreate(BaseModel):
@@ -93,7 +93,7 @@ class RunCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    playbook: str = Field(pattern=NAME_PATTERN)
+    playbook: str = Field(pattern=PLAYBOOK_NAME)
     event_id: UUID
     version: int | None = Field(default=None, ge=1, description="default: the newest")
 

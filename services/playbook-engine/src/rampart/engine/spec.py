@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator
 
-from rampart.core.runtime import Consumer, ServiceSpec
-from rampart.engine import triggers
-from rampart.engine.config import EngineSettings
-from rampart.engine.engine import AssetDirectoryFactory, EngineRuntime, EventSourceFactory
-from rampart.engine.versions import SCHEMA
-from rampart.engine.views import make_router
+from rampart.core.runtime import ServiceSpec
+from rampart.engine.config import SCHEMA, EngineSettings
+from rampart.engine.runs import wakeups
+from rampart.engine.runs.results import results
+from rampart.engine.runs.triggers import triggers
+from rampart.engine.state import AssetDirectoryFactory, Engine, EngineFactory, EventSourceFactory
+from rampart.engine.views import router
+
+
+@contextlib.asynccontextmanager
+async def folder_sync(engine: Engine) -> AsyncIterator[None]:
+    """Keep syncing the playbooks folder (its first sync ran when the engine started)."""
+    if engine.folder is None:
+        yield
+        return
+    async with engine.folder.watching(interval_s=engine.config.sync_interval_s):
+        yield
 
 
 def build_spec(
@@ -17,32 +29,19 @@ def build_spec(
     config: EngineSettings | None = None,
     events: EventSourceFactory | None = None,
     assets: AssetDirectoryFactory | None = None,
-) -> ServiceSpec[Any]:
+) -> ServiceSpec[Engine]:
     """The engine's spec; settings default to ``RAMPART_ENGINE_*`` read when it starts.
 
     ``events`` and ``assets`` replace the HTTP clients of ingest and the asset registry.
     """
-    runtime = EngineRuntime(config=config, events=events, assets=assets)
     return ServiceSpec(
         name="playbook-engine",
         schema=SCHEMA,
         migrations_package="rampart.engine",
-        routers=(make_router(runtime),),
-        consumers=(
-            Consumer(
-                queue=triggers.TRIGGERS_QUEUE,
-                patterns=("event.ingested", "event.updated"),
-                handler=triggers.trigger_handler(runtime),
-                prefetch=4,
-            ),
-            Consumer(
-                queue=triggers.RESULTS_QUEUE,
-                patterns=("action.completed",),
-                handler=triggers.result_handler(runtime),
-                prefetch=16,
-            ),
-        ),
-        workers=(runtime.worker,),
+        state=EngineFactory(config=config, events=events, assets=assets),
+        routers=(router,),
+        queues=(triggers, results),
+        workers=(folder_sync, wakeups.running),
     )
 
 

@@ -12,25 +12,32 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from rampart.core.deps import Conn
+from rampart.core.errors import FieldError
+from rampart.core.store import Pool
 from rampart.core.workers import periodic
-from rampart.engine import versions
-from rampart.engine.processes import ProcessDied, StepTimeout
-
-if TYPE_CHECKING:
-    from rampart.engine.engine import Engine
+from rampart.engine.playbooks import versions
+from rampart.engine.sandbox.processes import PlaybookProcesses, ProcessDied, StepTimeout
+from rampart.engine.sandbox.protocol import (
+    Aborted,
+    Failed,
+    Inspect,
+    Inspected,
+    Invalid,
+    PlaybookMeta,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_SOURCE_BYTES = 256 * 1024
 
 
-class SourceRefused(Exception):
+class SourceRefused(FieldError):
     """A playbook source that cannot be used, with the reason (and the line, when known)."""
 
     def __init__(self, message: str, *, line: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__("source", message)
         self.line = line
 
 
@@ -39,32 +46,42 @@ def digest_of(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
-async def inspect(engine: Engine, *, source: str, filename: str) -> dict[str, Any]:
+async def inspect(
+    processes: PlaybookProcesses, *, source: str, filename: str, timeout_s: float
+) -> PlaybookMeta:
     """Import ``source`` in a playbook process; its playbook's metadata or ``SourceRefused``."""
     if len(source.encode()) > MAX_SOURCE_BYTES:
         raise SourceRefused(f"the source is over {MAX_SOURCE_BYTES} bytes")
     try:
-        reply = await engine.processes.request(
-            {"op": "inspect", "source": source, "filename": filename},
-            budget_s=engine.config.inspect_timeout_s,
+        reply = await processes.request(
+            Inspect(source=source, filename=filename), budget_s=timeout_s
         )
     except StepTimeout:
-        raise SourceRefused(
-            f"importing the module took more than {engine.config.inspect_timeout_s:g}s"
-        ) from None
+        raise SourceRefused(f"importing the module took more than {timeout_s:g}s") from None
     except ProcessDied as exc:
         raise SourceRefused(f"importing the module killed its process: {exc}") from None
-    if reply.get("op") != "inspected":
-        raise SourceRefused(str(reply.get("error")), line=reply.get("line"))
-    meta: dict[str, Any] = reply["playbook"]
-    return meta
+    match reply:
+        case Inspected():
+            return reply.playbook
+        case Invalid():
+            raise SourceRefused(reply.error, line=reply.line)
+        case Failed() | Aborted():
+            raise SourceRefused(reply.error)
+        case _:
+            raise SourceRefused(f"the playbook process answered {reply.op!r}")
 
 
 async def upload(
-    engine: Engine, *, conn: Any, source: str, created_by: str, active: bool | None
+    *,
+    conn: Conn,
+    processes: PlaybookProcesses,
+    source: str,
+    created_by: str,
+    active: bool | None,
+    timeout_s: float,
 ) -> tuple[versions.PlaybookVersion, bool]:
     """Store an uploaded source as a new version (unless unchanged); True if it is new."""
-    meta = await inspect(engine, source=source, filename="<upload>")
+    meta = await inspect(processes, source=source, filename="<upload>", timeout_s=timeout_s)
     return await versions.add(
         conn=conn,
         meta=meta,
@@ -86,9 +103,13 @@ class _Seen:
 class FolderSync:
     """Keeps the playbooks of one folder in the store: new and changed files become versions."""
 
-    def __init__(self, engine: Engine, folder: Path) -> None:
-        self._engine = engine
+    def __init__(
+        self, *, pool: Pool, processes: PlaybookProcesses, folder: Path, timeout_s: float
+    ) -> None:
+        self._pool = pool
+        self._processes = processes
         self._folder = folder
+        self._timeout_s = timeout_s
         self._seen: dict[str, _Seen] = {}
 
     def _files(self) -> dict[str, Path]:
@@ -125,15 +146,17 @@ class FolderSync:
     async def _sync_file(self, relative: str, path: Path) -> bool:
         source = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
         digest = digest_of(source)
-        async with self._engine.pool.acquire() as conn:
+        async with self._pool.acquire() as conn:
             newest = await versions.newest_from_path(conn=conn, path=relative)
             if newest is not None and newest.digest == digest:
                 return False
             try:
-                meta = await inspect(self._engine, source=source, filename=relative)
+                meta = await inspect(
+                    self._processes, source=source, filename=relative, timeout_s=self._timeout_s
+                )
             except SourceRefused as exc:
                 where = f" (line {exc.line})" if exc.line else ""
-                log.warning("playbook file %s refused%s: %s", relative, where, exc)
+                log.warning("playbook file %s refused%s: %s", relative, where, exc.message)
                 return False
             version, created = await versions.add(
                 conn=conn,
@@ -150,7 +173,7 @@ class FolderSync:
 
     async def _deactivate_removed(self, present: set[str]) -> int:
         count = 0
-        async with self._engine.pool.acquire() as conn:
+        async with self._pool.acquire() as conn:
             for name, path in await versions.folder_names(conn=conn):
                 if path not in present:
                     await versions.set_active(conn=conn, name=name, active=False)
@@ -158,9 +181,6 @@ class FolderSync:
                     count += 1
         return count
 
-
-def watching(
-    sync: FolderSync, *, interval_s: float
-) -> contextlib.AbstractAsyncContextManager[None]:
-    """Sync the folder every ``interval_s`` while the engine runs."""
-    return periodic(sync.sync, interval_s=interval_s, name="engine-folder-sync")
+    def watching(self, *, interval_s: float) -> contextlib.AbstractAsyncContextManager[None]:
+        """Sync the folder every ``interval_s`` while the engine runs."""
+        return periodic(self.sync, interval_s=interval_s, name="engine-folder-sync")

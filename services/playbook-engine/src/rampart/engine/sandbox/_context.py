@@ -8,14 +8,28 @@ past the history is new: it is recorded, and the engine carries it out after the
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
-from rampart.sdk.playbooks import (
+from rampart.core.vocabulary import EventStatus, EventStatusName, Severity, SeverityName
+from rampart.engine.steps import (
+    Act,
+    ActTarget,
+    Assets,
+    Change,
+    Child,
+    Command,
+    Log,
+    NewId,
+    Now,
+    Prompt,
+    Sleep,
+    Step,
+)
+from rampart.sdk.playbook import (
     ActionFailed,
     ActionResult,
     BudgetExceeded,
@@ -23,39 +37,13 @@ from rampart.sdk.playbooks import (
     Context,
     EngineStop,
     NonDeterministicPlaybook,
-    Severity,
+    check_act,
+    jsonable,
 )
 
-# commands answered during the pass itself; the others wait for a result from outside
-IMMEDIATE = frozenset({"now", "uuid", "log", "change", "assets"})
-EXTERNAL = frozenset({"act", "prompt", "sleep", "child"})
 ACT_OK = frozenset({"success", "partial"})
 
 Lookup = Callable[[str, dict[str, Any]], Any]
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types; UUIDs, times and enums become strings."""
-    return json.loads(json.dumps(value, default=_plain, sort_keys=True))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, UUID | datetime | Severity):
-        return str(value)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    raise TypeError(f"{type(value).__name__} is not JSON: pass plain values to ctx")
-
-
-def describe(kind: str, command: Mapping[str, Any]) -> str:
-    """A command as a reader would write it, for timelines and error messages."""
-    if kind == "act":
-        target = ", ".join(f"{k}={v!r}" for k, v in command.get("target", {}).items())
-        params = ", ".join(f"{k}={v!r}" for k, v in command.get("params", {}).items())
-        inner = ", ".join(p for p in (repr(command.get("action")), target, params) if p)
-        return f"act({inner})"
-    inner = ", ".join(f"{k}={v!r}" for k, v in command.items())
-    return f"{kind}({inner})"
 
 
 def _seconds(duration: float | timedelta) -> float:
@@ -73,7 +61,7 @@ class ReplayContext(Context):
         *,
         run_id: UUID,
         playbook: str,
-        history: Sequence[Mapping[str, Any]],
+        history: Sequence[Step],
         max_steps: int,
         lookup: Lookup,
         loop: asyncio.AbstractEventLoop,
@@ -85,7 +73,7 @@ class ReplayContext(Context):
         self._lookup = lookup
         self._loop = loop
         self._next = 1
-        self.new: list[dict[str, Any]] = []
+        self.new: list[Step] = []
         self.futures: dict[int, asyncio.Future[Any]] = {}
         self.stop: EngineStop | None = None
         self.sealed = False
@@ -107,22 +95,21 @@ class ReplayContext(Context):
 
     # recording
 
-    def _step(self, kind: str, command: dict[str, Any]) -> tuple[int, Mapping[str, Any] | None]:
+    def _step(self, command: Command) -> tuple[int, Step | None]:
         if self.sealed:
             raise RuntimeError("this run's context is closed; the pass has ended")
         if self.stop is not None:
             raise self.stop
-        command = jsonable(command)
         seq = self._next
         self._next += 1
         if seq <= len(self._history):
             recorded = self._history[seq - 1]
-            if recorded["kind"] != kind or recorded["command"] != command:
+            if recorded.command != command:
                 self._halt(
                     NonDeterministicPlaybook(
                         f"non-deterministic playbook: step {seq} is "
-                        f"{describe(recorded['kind'], recorded['command'])} in the run's "
-                        f"history, but the playbook now issued {describe(kind, command)}"
+                        f"{recorded.command.describe()} in the run's history, but the playbook "
+                        f"now issued {command.describe()}"
                     )
                 )
             return seq, recorded
@@ -130,41 +117,54 @@ class ReplayContext(Context):
             self._halt(
                 BudgetExceeded(
                     f"the run blew its budget of {self._max_steps} steps at step {seq} "
-                    f"({describe(kind, command)})"
+                    f"({command.describe()})"
                 )
             )
         return seq, None
 
-    def _halt(self, stop: EngineStop) -> None:
+    def _halt(self, stop: EngineStop) -> NoReturn:
         self.stop = stop
         raise stop
 
-    def _immediate(self, kind: str, command: dict[str, Any], make: Callable[[], Any]) -> Any:
-        seq, recorded = self._step(kind, command)
+    def _immediate(self, command: Command, make: Callable[[], Any]) -> Any:
+        seq, recorded = self._step(command)
         if recorded is not None:
-            return recorded.get("result")
+            return recorded.result
         result = jsonable(make())
-        self.new.append({"seq": seq, "kind": kind, "command": jsonable(command), "result": result})
+        self.new.append(Step(seq=seq, command=command, result=result))
         return result
 
-    async def _external(self, kind: str, command: dict[str, Any]) -> Any:
-        seq, recorded = self._step(kind, command)
+    async def _external(self, command: Command) -> Any:
+        seq, recorded = self._step(command)
         future: asyncio.Future[Any] = self._loop.create_future()
         self.futures[seq] = future
         if recorded is None:
-            self.new.append({"seq": seq, "kind": kind, "command": jsonable(command)})
+            self.new.append(Step(seq=seq, command=command))
         return await future
 
     # the authors' API
 
     async def act(
-        self, action: str, *, asset: str | None = None, tag: str | None = None, **params: Any
+        self,
+        action: str,
+        *,
+        asset: str | None = None,
+        tag: str | None = None,
+        product: str | None = None,
+        **params: Any,
     ) -> ActionResult:
-        """Run an action on an asset or on every asset with a tag; see ``Context.act``."""
-        if (asset is None) == (tag is None):
-            raise ValueError(f"ctx.act({action!r}) needs exactly one of asset= or tag=")
-        target = {"asset": asset} if asset is not None else {"tag": tag}
-        raw = await self._external("act", {"action": action, "target": target, "params": params})
+        """Run an action on an asset, a tag's assets or a product's; see ``Context.act``."""
+        if self.stop is not None:
+            raise self.stop
+        plain = jsonable(params)
+        try:
+            target = check_act(
+                action, step=self._next, asset=asset, tag=tag, product=product, params=plain
+            )
+        except EngineStop as stop:
+            self._halt(stop)
+        command = Act(action=action, target=ActTarget.model_validate(target), params=plain)
+        raw = await self._external(command)
         result = ActionResult.from_json({"action": action, **raw})
         if result.status not in ACT_OK:
             raise ActionFailed(result)
@@ -181,35 +181,34 @@ class ReplayContext(Context):
         """Ask a person and wait for the answer; None when ``timeout`` passes first."""
         if not question.strip() or not to.strip():
             raise ValueError("ctx.prompt needs a question and a recipient (to=)")
-        command = {
-            "question": question,
-            "to": to,
-            "choices": list(choices or ()),
-            "timeout_s": _seconds(timeout),
-        }
-        raw = await self._external("prompt", command)
+        command = Prompt(
+            question=question, to=to, choices=list(choices or ()), timeout_s=_seconds(timeout)
+        )
+        raw = await self._external(command)
         answer = raw.get("answer")
         return None if answer is None else str(answer)
 
     async def sleep(self, duration: float | timedelta) -> None:
         """Wait on a durable timer."""
-        await self._external("sleep", {"seconds": _seconds(duration)})
+        await self._external(Sleep(seconds=_seconds(duration)))
 
     async def run_playbook(self, name: str) -> Any:
         """Run another playbook on this event and return its result."""
-        raw = await self._external("child", {"playbook": name})
+        raw = await self._external(Child(playbook=name))
         if raw.get("status") != "completed":
             raise ChildRunFailed(name, str(raw.get("error") or raw.get("status")))
         return raw.get("value")
 
     async def assets(self, *, tag: str | None = None, action: str | None = None) -> list[str]:
         """Names of the assets with ``tag`` that can run ``action``, from the asset registry."""
-        command = {"tag": tag, "action": action}
-        names = self._immediate("assets", command, lambda: self._lookup("assets", command))
+        args = {"tag": tag, "action": action}
+        names = self._immediate(
+            Assets(tag=tag, action=action), lambda: self._lookup("assets", args)
+        )
         return [str(n) for n in names]
 
     async def _change(self, **change: Any) -> None:
-        self._immediate("change", change, lambda: None)
+        self._immediate(Change.model_validate(jsonable(change)), lambda: None)
 
     async def add_note(self, text: str) -> None:
         """Add a note to the event."""
@@ -230,18 +229,22 @@ class ReplayContext(Context):
             artifact["name"] = name
         await self._change(artifacts=[artifact])
 
-    async def set_status(self, status: str, *, resolution: str | None = None) -> None:
+    async def set_status(
+        self, status: EventStatus | EventStatusName, *, resolution: str | None = None
+    ) -> None:
         """Move the event to another status."""
-        if status not in ("new", "open", "closed"):
-            raise ValueError(f"status must be new, open or closed, not {status!r}")
-        if status == "closed" and not resolution:
+        try:
+            chosen = EventStatus(status)
+        except ValueError:
+            raise ValueError(f"status must be new, open or closed, not {status!r}") from None
+        if chosen is EventStatus.CLOSED and not resolution:
             raise ValueError("closing an event needs a resolution")
-        change: dict[str, Any] = {"status": status}
+        change: dict[str, Any] = {"status": chosen.value}
         if resolution:
             change["resolution"] = resolution
         await self._change(**change)
 
-    async def set_severity(self, severity: Severity | str) -> None:
+    async def set_severity(self, severity: Severity | SeverityName) -> None:
         """Change the event's severity."""
         await self._change(severity=Severity(severity).value)
 
@@ -280,13 +283,13 @@ class ReplayContext(Context):
 
     def now(self) -> datetime:
         """The current time, the same on every replay."""
-        value = self._immediate("now", {}, lambda: datetime.now(UTC).isoformat())
+        value = self._immediate(Now(), lambda: datetime.now(UTC).isoformat())
         return datetime.fromisoformat(value)
 
     def uuid(self) -> UUID:
         """A fresh UUID, the same on every replay."""
-        return UUID(self._immediate("uuid", {}, lambda: str(uuidlib.uuid4())))
+        return UUID(self._immediate(NewId(), lambda: str(uuidlib.uuid4())))
 
     def log(self, message: str, **fields: Any) -> None:
         """Add a line to the run's timeline."""
-        self._immediate("log", {"message": str(message), "fields": fields}, lambda: None)
+        self._immediate(Log(message=str(message), fields=jsonable(fields)), lambda: None)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from rampart.core.deps import Conn
 from rampart.core.messages import EventIngested
-from rampart.engine.versions import SCHEMA
+from rampart.core.vocabulary import Severity
+from rampart.engine.config import SCHEMA
 
-__all__ = ["SCHEMA", "KnownEvent", "list_events", "record_event"]
+__all__ = ["KnownEvent", "list_events", "record_event"]
 
 
 class KnownEvent(BaseModel):
@@ -19,12 +20,12 @@ class KnownEvent(BaseModel):
 
     event_id: UUID
     name: str
-    severity: str
+    severity: Severity
     labels: list[str]
     received_at: datetime
 
 
-async def record_event(*, conn: Any, event: EventIngested) -> None:
+async def record_event(*, conn: Conn, event: EventIngested) -> None:
     """Remember an ingested event for trigger evaluation."""
     await conn.execute(
         f"INSERT INTO {SCHEMA}.events (event_id, name, severity, labels) VALUES ($1, $2, $3, $4) "
@@ -36,7 +37,7 @@ async def record_event(*, conn: Any, event: EventIngested) -> None:
     )
 
 
-async def list_events(*, conn: Any, limit: int) -> list[KnownEvent]:
+async def list_events(*, conn: Conn, limit: int) -> list[KnownEvent]:
     """Events the engine was told about, newest first."""
     rows = await conn.fetch(
         f"SELECT event_id, name, severity, labels, received_at FROM {SCHEMA}.events "

@@ -1,91 +1,16 @@
-"""The event a playbook runs on, as playbook code sees it: severity, labels and artifacts."""
+"""The event a playbook runs on, as playbook code sees it: severity, status, labels, artifacts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+from rampart.core.vocabulary import CEF_CONTAINS, EventStatus, Severity
 
-
-class Severity(StrEnum):
-    """An event's severity; members compare by rank, so ``sev >= Severity.HIGH`` works."""
-
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        """0 for low up to 3 for critical."""
-        return _RANK[self.value]
-
-    def _other(self, other: object) -> int | None:
-        if isinstance(other, Severity):
-            return other.rank
-        if isinstance(other, str) and other in _RANK:
-            return _RANK[other]
-        return None
-
-    def __lt__(self, other: object) -> bool:
-        rank = self._other(other)
-        if rank is None:
-            return NotImplemented
-        return self.rank < rank
-
-    def __le__(self, other: object) -> bool:
-        rank = self._other(other)
-        if rank is None:
-            return NotImplemented
-        return self.rank <= rank
-
-    def __gt__(self, other: object) -> bool:
-        rank = self._other(other)
-        if rank is None:
-            return NotImplemented
-        return self.rank > rank
-
-    def __ge__(self, other: object) -> bool:
-        rank = self._other(other)
-        if rank is None:
-            return NotImplemented
-        return self.rank >= rank
-
-    __hash__ = str.__hash__
-
-    def __str__(self) -> str:
-        return self.value
-
-
-# CEF fields whose `contains` type is known when the source did not say (as common SIEMs use them)
-CEF_CONTAINS: dict[str, tuple[str, ...]] = {
-    "sourceAddress": ("ip",),
-    "destinationAddress": ("ip",),
-    "deviceAddress": ("ip",),
-    "sourceTranslatedAddress": ("ip",),
-    "destinationTranslatedAddress": ("ip",),
-    "sourceHostName": ("host name",),
-    "destinationHostName": ("host name",),
-    "deviceHostName": ("host name",),
-    "sourceUserName": ("user name",),
-    "destinationUserName": ("user name",),
-    "sourceProcessId": ("process id",),
-    "destinationProcessId": ("process id",),
-    "sourceProcessName": ("process name",),
-    "destinationProcessName": ("process name",),
-    "fileHash": ("hash",),
-    "fileName": ("file name",),
-    "requestURL": ("url",),
-    "sourceDnsDomain": ("domain",),
-    "destinationDnsDomain": ("domain",),
-    "sourceMacAddress": ("mac address",),
-    "destinationMacAddress": ("mac address",),
-}
+__all__ = ["Artifact", "Event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +48,7 @@ class Event:
     name: str
     severity: Severity
     labels: tuple[str, ...] = ()
-    status: str = "new"
+    status: EventStatus = EventStatus.NEW
     source: str = ""
     source_ref: str | None = None
     owner: str | None = None
@@ -159,7 +84,7 @@ class Event:
             name=str(value.get("name", "")),
             severity=Severity(value.get("severity", "medium")),
             labels=tuple(value.get("labels") or ()),
-            status=str(value.get("status") or "new"),
+            status=EventStatus(value.get("status") or EventStatus.NEW),
             source=str(value.get("source") or ""),
             source_ref=value.get("source_ref"),
             owner=value.get("owner"),

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 import traceback
 import types
-from typing import Any
 
-from rampart.sdk.playbooks import Playbook
+from rampart.engine.sandbox.protocol import PlaybookMeta
+from rampart.sdk.playbook import Playbook
 
 
 class PlaybookSourceError(Exception):
@@ -62,15 +62,15 @@ def _line(exc: BaseException, filename: str) -> int | None:
     return None
 
 
-def describe(playbook: Playbook) -> dict[str, Any]:
+def describe(playbook: Playbook) -> PlaybookMeta:
     """What the engine stores about a playbook besides its source."""
-    return {
-        "name": playbook.name,
-        "labels": list(playbook.labels),
-        "priority": playbook.priority,
-        "budget": playbook.budget.to_json(),
-        "on_update": playbook.on_update,
-        "has_predicate": playbook.when is not None,
-        "description": playbook.description,
-        "entry": getattr(playbook.func, "__name__", playbook.name),
-    }
+    return PlaybookMeta(
+        name=playbook.name,
+        labels=list(playbook.labels),
+        priority=playbook.priority,
+        budget=playbook.budget.to_json(),
+        on_update=playbook.on_update,
+        has_predicate=playbook.when is not None,
+        description=playbook.description,
+        entry=getattr(playbook.func, "__name__", playbook.name),
+    )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from rampart.sdk.playbooks import Budget
+from rampart.core.deps import Conn
+from rampart.core.store import Record, affected_rows
+from rampart.engine.config import SCHEMA
+from rampart.engine.sandbox.protocol import PlaybookMeta
+from rampart.sdk.playbook import Budget
 
-SCHEMA = "engine"
 _COLUMNS = (
     "name, version, labels, priority, active, source, digest, entry, description, "
     "has_predicate, on_update, budget, origin, path, created_by, created_at"
@@ -46,7 +48,7 @@ class PlaybookVersion:
         return "*" in self.labels or any(label in labels for label in self.labels)
 
 
-def _version(row: Any) -> PlaybookVersion:
+def _version(row: Record) -> PlaybookVersion:
     values = dict(row)
     values["labels"] = tuple(values["labels"])
     values["budget"] = Budget.from_json(values["budget"] or {})
@@ -55,8 +57,8 @@ def _version(row: Any) -> PlaybookVersion:
 
 async def add(
     *,
-    conn: Any,
-    meta: dict[str, Any],
+    conn: Conn,
+    meta: PlaybookMeta,
     source: str,
     digest: str,
     origin: str,
@@ -68,7 +70,7 @@ async def add(
 
     A new version keeps the playbook's activation unless ``active`` says otherwise.
     """
-    name = meta["name"]
+    name = meta.name
     async with conn.transaction():
         # versions of one name are numbered one at a time, across replicas
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"engine.pb.{name}")
@@ -87,26 +89,27 @@ async def add(
             f"$15) RETURNING {_COLUMNS}",
             name,
             (newest.version if newest is not None else 0) + 1,
-            list(meta["labels"]),
-            int(meta["priority"]),
+            list(meta.labels),
+            meta.priority,
             keep if active is None else active,
             source,
             digest,
-            meta["entry"],
-            meta["description"],
-            bool(meta["has_predicate"]),
-            bool(meta["on_update"]),
-            meta["budget"],
+            meta.entry,
+            meta.description,
+            meta.has_predicate,
+            meta.on_update,
+            meta.budget,
             origin,
             path,
             created_by,
         )
         if active is not None:
             await set_active(conn=conn, name=name, active=active)
+        assert row is not None
         return _version(row), True
 
 
-async def get(*, conn: Any, name: str, version: int) -> PlaybookVersion | None:
+async def get(*, conn: Conn, name: str, version: int) -> PlaybookVersion | None:
     """One version of a playbook."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM {SCHEMA}.playbooks WHERE name = $1 AND version = $2",
@@ -116,7 +119,7 @@ async def get(*, conn: Any, name: str, version: int) -> PlaybookVersion | None:
     return _version(row) if row else None
 
 
-async def latest(*, conn: Any, name: str) -> PlaybookVersion | None:
+async def latest(*, conn: Conn, name: str) -> PlaybookVersion | None:
     """The newest version of a playbook."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM {SCHEMA}.playbooks WHERE name = $1 ORDER BY version DESC LIMIT 1",
@@ -125,7 +128,7 @@ async def latest(*, conn: Any, name: str) -> PlaybookVersion | None:
     return _version(row) if row else None
 
 
-async def newest_all(*, conn: Any, active_only: bool = False) -> list[PlaybookVersion]:
+async def newest_all(*, conn: Conn, active_only: bool = False) -> list[PlaybookVersion]:
     """The newest version of every playbook, by priority then name."""
     rows = await conn.fetch(
         f"SELECT DISTINCT ON (name) {_COLUMNS} FROM {SCHEMA}.playbooks ORDER BY name, version DESC"
@@ -136,7 +139,7 @@ async def newest_all(*, conn: Any, active_only: bool = False) -> list[PlaybookVe
     return sorted(found, key=lambda p: (p.priority, p.name))
 
 
-async def history_of(*, conn: Any, name: str) -> list[PlaybookVersion]:
+async def history_of(*, conn: Conn, name: str) -> list[PlaybookVersion]:
     """Every version of a playbook, newest first."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM {SCHEMA}.playbooks WHERE name = $1 ORDER BY version DESC", name
@@ -144,15 +147,15 @@ async def history_of(*, conn: Any, name: str) -> list[PlaybookVersion]:
     return [_version(r) for r in rows]
 
 
-async def set_active(*, conn: Any, name: str, active: bool) -> bool:
+async def set_active(*, conn: Conn, name: str, active: bool) -> bool:
     """Activate or deactivate a playbook (every version); False if there is none."""
     status = await conn.execute(
         f"UPDATE {SCHEMA}.playbooks SET active = $2 WHERE name = $1", name, active
     )
-    return bool(status != "UPDATE 0")
+    return affected_rows(status) > 0
 
 
-async def newest_from_path(*, conn: Any, path: str) -> PlaybookVersion | None:
+async def newest_from_path(*, conn: Conn, path: str) -> PlaybookVersion | None:
     """The newest version that came from a file of the playbooks folder."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM {SCHEMA}.playbooks WHERE path = $1 "
@@ -162,7 +165,7 @@ async def newest_from_path(*, conn: Any, path: str) -> PlaybookVersion | None:
     return _version(row) if row else None
 
 
-async def folder_names(*, conn: Any) -> list[tuple[str, str]]:
+async def folder_names(*, conn: Conn) -> list[tuple[str, str]]:
     """(name, path) of every active playbook whose newest version came from the folder."""
     rows = await conn.fetch(
         f"SELECT name, path FROM (SELECT DISTINCT ON (name) name, path, origin, active "

@@ -6,8 +6,11 @@ Exception hierarchy::
     ├── ActionFailed         an action failed, was denied, expired or was cancelled
     └── ChildRunFailed       a child playbook run failed or was cancelled
 
-The engine's own stops (a non-deterministic replay, a blown budget) are not catchable: they
-derive from ``BaseException`` so an ``except Exception`` in a playbook cannot swallow them.
+    EngineStop (BaseException)  the run stops at once; ``except Exception`` cannot catch it
+    ├── InvalidAction           ``ctx.act`` named an unknown action, or parameters (or a
+    │                           target) its catalog schema refuses
+    ├── NonDeterministicPlaybook a replay issued another command than the history holds
+    └── BudgetExceeded          the run used more steps than its budget allows
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ class AssetOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """The outcome of one ``ctx.act``: overall status and the result of every asset."""
+    """The outcome of one ``ctx.act``, one shape however many assets answered.
+
+    ``by_asset`` holds each asset's ``AssetOutcome`` by name, in the order the assets
+    answered; ``one()`` is the outcome of an action that ran on exactly one asset.
+    """
 
     action: str
     status: str
@@ -50,16 +57,29 @@ class ActionResult:
         return self.status == SUCCESS
 
     @property
+    def by_asset(self) -> Mapping[str, AssetOutcome]:
+        """Each asset's outcome, by asset name."""
+        return {r.asset: r for r in self.results}
+
+    @property
+    def assets(self) -> list[str]:
+        """The names of the assets that answered, in order."""
+        return [r.asset for r in self.results]
+
+    def one(self) -> AssetOutcome:
+        """The outcome on the single asset the action ran on; ``ValueError`` if not one."""
+        if len(self.results) != 1:
+            names = ", ".join(self.assets) or "none"
+            raise ValueError(
+                f"{self.action!r} answered from {len(self.results)} assets ({names}), "
+                "not one: read result.by_asset[name] or result.results"
+            )
+        return self.results[0]
+
+    @property
     def data(self) -> list[Mapping[str, Any]]:
         """The data rows of every asset, in asset order."""
         return [row for r in self.results for row in r.data]
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """The single asset's summary; with several assets, each asset's summary by name."""
-        if len(self.results) == 1:
-            return dict(self.results[0].summary)
-        return {r.asset: dict(r.summary) for r in self.results}
 
     @property
     def failures(self) -> list[AssetOutcome]:
@@ -125,3 +145,15 @@ class NonDeterministicPlaybook(EngineStop):
 
 class BudgetExceeded(EngineStop):
     """A run used more steps than its budget allows."""
+
+
+class InvalidAction(EngineStop):
+    """``ctx.act`` was given an unknown action, parameters its schema refuses, or no target.
+
+    ``step`` is the step the call would have been; ``fields`` the parameters at fault.
+    """
+
+    def __init__(self, message: str, *, step: int, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.step = step
+        self.fields = fields

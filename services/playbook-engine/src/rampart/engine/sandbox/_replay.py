@@ -6,7 +6,8 @@ branches issue their commands in the same order on every replay. What the pass r
 
 * ``completed`` with the playbook's return value, or ``failed`` with the error;
 * ``waiting``: the playbook awaits results the engine has not got yet;
-* ``nondeterministic`` / ``budget``: the engine stopped it, with the reason;
+* ``nondeterministic`` / ``budget``: the engine stopped it, with the reason (an invalid
+  ``ctx.act`` fails the run at once: ``failed``, naming the step and the field);
 
 plus the new commands the pass issued, in step order.
 """
@@ -19,9 +20,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from rampart.engine._context import Lookup, ReplayContext, describe, jsonable
-from rampart.engine._loop import ReplayLoop
-from rampart.sdk.playbooks import BudgetExceeded, Event, NonDeterministicPlaybook, Playbook
+from rampart.engine.sandbox._context import Lookup, ReplayContext
+from rampart.engine.sandbox._loop import ReplayLoop
+from rampart.engine.sandbox.protocol import Outcome, Replayed
+from rampart.engine.steps import Step
+from rampart.sdk.playbook import (
+    BudgetExceeded,
+    Event,
+    InvalidAction,
+    NonDeterministicPlaybook,
+    Playbook,
+    jsonable,
+)
 
 MAX_TRACE_LINES = 40
 
@@ -31,11 +41,11 @@ def replay(
     *,
     run_id: UUID,
     event: Mapping[str, Any],
-    history: Sequence[Mapping[str, Any]],
+    history: Sequence[Step],
     max_steps: int,
     lookup: Lookup,
     filename: str,
-) -> dict[str, Any]:
+) -> Replayed:
     """Run one pass of ``playbook``; returns the outcome and the new commands."""
     loop = ReplayLoop()  # type: ignore[abstract]  # I/O methods stay unimplemented on purpose
     ctx = ReplayContext(
@@ -54,50 +64,49 @@ def replay(
             outcome = _settle(ctx, main, history, filename)
     finally:
         _tear_down(loop, ctx)
-    outcome["commands"] = ctx.new
-    return outcome
+    return outcome.model_copy(update={"commands": ctx.new})
 
 
 def _deliver(
     loop: ReplayLoop,
     ctx: ReplayContext,
     main: asyncio.Task[Any],
-    history: Sequence[Mapping[str, Any]],
-) -> dict[str, Any] | None:
+    history: Sequence[Step],
+) -> Replayed | None:
     """Hand back recorded results in arrival order; an outcome if the replay cannot go on."""
-    arrived = sorted(
-        (h for h in history if h.get("order") is not None), key=lambda h: int(h["order"])
-    )
+    arrived = sorted((h for h in history if h.order is not None), key=lambda h: h.order or 0)
     for entry in arrived:
         if ctx.stop is not None:
             return None
-        future = ctx.futures.get(int(entry["seq"]))
+        future = ctx.futures.get(entry.seq)
         if future is None:
             return _stopped(
                 "nondeterministic",
-                f"non-deterministic playbook: step {entry['seq']} "
-                f"({describe(entry['kind'], entry['command'])}) got its result, but on replay "
+                f"non-deterministic playbook: step {entry.seq} "
+                f"({entry.command.describe()}) got its result, but on replay "
                 "the playbook had not issued it yet",
             )
         if not future.done():
-            future.set_result(entry.get("result") or {})
+            future.set_result(entry.result or {})
         loop.run_until_idle()
     return None
 
 
 def _settle(
-    ctx: ReplayContext, main: asyncio.Task[Any], history: Sequence[Mapping[str, Any]], filename: str
-) -> dict[str, Any]:
+    ctx: ReplayContext, main: asyncio.Task[Any], history: Sequence[Step], filename: str
+) -> Replayed:
     if isinstance(ctx.stop, NonDeterministicPlaybook):
         return _stopped("nondeterministic", str(ctx.stop))
     if isinstance(ctx.stop, BudgetExceeded):
         return _stopped("budget", str(ctx.stop))
+    if isinstance(ctx.stop, InvalidAction):
+        return _stopped("failed", str(ctx.stop))
     if ctx.issued < len(history):
         missing = history[ctx.issued]
         return _stopped(
             "nondeterministic",
-            f"non-deterministic playbook: step {missing['seq']} "
-            f"({describe(missing['kind'], missing['command'])}) is in the run's history, but "
+            f"non-deterministic playbook: step {missing.seq} "
+            f"({missing.command.describe()}) is in the run's history, but "
             "the playbook no longer issues it",
         )
     if main.done():
@@ -105,12 +114,12 @@ def _settle(
             return _stopped("failed", "the playbook's main task was cancelled")
         error = main.exception()
         if error is not None:
-            return {"outcome": "failed", "error": _error_text(error, filename)}
+            return Replayed(outcome="failed", error=_error_text(error, filename))
         try:
             value = jsonable(main.result())
         except TypeError as exc:
             return _stopped("failed", f"the playbook returned a value that is not JSON: {exc}")
-        return {"outcome": "completed", "value": value}
+        return Replayed(outcome="completed", value=value)
     waiting = [seq for seq, future in ctx.futures.items() if not future.done()]
     if not waiting:
         return _stopped(
@@ -118,11 +127,11 @@ def _settle(
             "the playbook waits for something the engine cannot provide (an asyncio future, "
             "lock or I/O outside ctx); it would never resume",
         )
-    return {"outcome": "waiting", "waiting": sorted(waiting)}
+    return Replayed(outcome="waiting", waiting=sorted(waiting))
 
 
-def _stopped(outcome: str, error: str) -> dict[str, Any]:
-    return {"outcome": outcome, "error": error}
+def _stopped(outcome: Outcome, error: str) -> Replayed:
+    return Replayed(outcome=outcome, error=error)
 
 
 def _error_text(error: BaseException, filename: str) -> str:

@@ -1,10 +1,8 @@
-"""Durable wake-ups of runs: rows with a due time, fired once by whichever replica claims them.
+"""The engine's wake-up loop: fire due run timers, and retry trigger jobs that wait for ingest.
 
-The same loop retries trigger jobs that could not start their playbooks yet.
-
-Kinds: ``start`` (a run to begin: by hand or a child), ``result`` (a result to record at a
-step: a sleep ending, a prompt answered or timing out, a child's outcome) and ``deadline``
-(the run's time budget). A due-now row wakes the loops of every replica through NOTIFY.
+The loop wakes on NOTIFY (a timer due now) and every ``timer_interval_s`` anyway; each round
+drains the due timers with ``processes`` passes in parallel, each timer claimed by exactly
+one replica (``FOR UPDATE SKIP LOCKED``) and acted on in its transaction.
 """
 
 from __future__ import annotations
@@ -12,48 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
 from uuid import UUID
 
-from rampart.core.ids import uuid7
-from rampart.engine.versions import SCHEMA
-
-if TYPE_CHECKING:
-    from rampart.engine.engine import Engine
+from rampart.core.deps import Conn
+from rampart.engine.config import SCHEMA
+from rampart.engine.runs.replay import advance
+from rampart.engine.runs.store import stop_run
+from rampart.engine.runs.timers import NOTIFY_CHANNEL
+from rampart.engine.runs.triggers import run_due_jobs
+from rampart.engine.state import Engine
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "rampart_engine_timers"
 
-
-async def add(
-    *,
-    conn: Any,
-    run_id: UUID,
-    kind: str,
-    due_at: datetime,
-    seq: int | None = None,
-    result: Any = None,
-) -> None:
-    """Schedule a wake-up of ``run_id``; replicas hear of it when the transaction commits."""
-    await conn.execute(
-        f"INSERT INTO {SCHEMA}.run_timers (id, run_id, kind, seq, result, due_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        uuid7(),
-        run_id,
-        kind,
-        seq,
-        result,
-        due_at,
-    )
-    await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(due_at.timestamp()))
-
-
-async def fire_one(*, conn: Any, engine: Engine) -> bool:
+async def fire_one(*, conn: Conn, engine: Engine) -> bool:
     """Claim one due timer and act on it in one transaction; False when none is due."""
-    from rampart.engine import advance
-
     async with conn.transaction():
         row = await conn.fetchrow(
             f"SELECT id, run_id, kind, seq, result FROM {SCHEMA}.run_timers "
@@ -63,14 +35,14 @@ async def fire_one(*, conn: Any, engine: Engine) -> bool:
             return False
         await conn.execute(f"DELETE FROM {SCHEMA}.run_timers WHERE id = $1", row["id"])
         if row["kind"] == "deadline":
-            await advance.stop_run(
+            await stop_run(
                 conn=conn,
                 run_id=row["run_id"],
                 status="failed",
                 reason="the run blew its time budget (Budget.duration) before it finished",
             )
         elif row["kind"] == "start":
-            await advance.advance(conn=conn, engine=engine, run_id=row["run_id"])
+            await advance(conn=conn, engine=engine, run_id=row["run_id"])
         else:
             result = row["result"] or {}
             if isinstance(result, dict) and result.get("expired") and result.get("prompt_id"):
@@ -81,15 +53,16 @@ async def fire_one(*, conn: Any, engine: Engine) -> bool:
                 )
                 if expired is None:
                     return True  # answered first: that answer is the result
-            await advance.advance(
+            await advance(
                 conn=conn, engine=engine, run_id=row["run_id"], result=(row["seq"], result)
             )
         return True
 
 
 @contextlib.asynccontextmanager
-async def running(engine: Engine, *, interval_s: float, concurrency: int) -> Any:
-    """Fire due timers while the engine runs: on NOTIFY, and every ``interval_s`` anyway."""
+async def running(engine: Engine) -> AsyncIterator[None]:
+    """Fire due timers and retry trigger jobs while the engine runs (a ``ServiceSpec`` worker)."""
+    interval_s, concurrency = engine.config.timer_interval_s, engine.config.processes
     wake = asyncio.Event()
     listener = await engine.pool.acquire()
 
@@ -103,16 +76,13 @@ async def running(engine: Engine, *, interval_s: float, concurrency: int) -> Any
             while await fire_one(conn=conn, engine=engine):
                 pass
 
-    async def retry_triggers() -> None:
-        from rampart.engine.triggers import run_due_jobs
-
-        await run_due_jobs(engine)
-
     async def loop() -> None:
         while True:
             wake.clear()
             results = await asyncio.gather(
-                *(drain() for _ in range(concurrency)), retry_triggers(), return_exceptions=True
+                *(drain() for _ in range(concurrency)),
+                run_due_jobs(engine),
+                return_exceptions=True,
             )
             for failure in results:
                 if isinstance(failure, Exception):

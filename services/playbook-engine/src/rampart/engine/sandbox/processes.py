@@ -21,8 +21,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from rampart.core.errors import TransientError
-from rampart.engine import _protocol
+from rampart.engine.sandbox import protocol
+from rampart.engine.sandbox.protocol import (
+    FromProcess,
+    Lookup,
+    LookupReply,
+    Match,
+    Ping,
+    Replay,
+    ToProcess,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +57,8 @@ class _Process:
     writer: asyncio.StreamWriter
     loaded: set[str] = field(default_factory=set)
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.writer.write(_protocol.encode(message))
+    def send(self, message: ToProcess) -> None:
+        self.writer.write(protocol.encode(message))
 
 
 class _Zygote:
@@ -64,7 +75,7 @@ class _Zygote:
         control, theirs = socket.socketpair()
         self._control = control
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rampart.engine._zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "rampart.engine.sandbox._zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             # not in the terminal's process group: Ctrl-C stops the engine, which stops these
@@ -133,9 +144,9 @@ class PlaybookProcesses:
         reader, writer = await asyncio.open_unix_connection(sock=sock)
         process = _Process(pid, reader, writer)
         self._all.add(process)
-        process.send({"op": "ping"})
+        process.send(Ping())
         try:
-            await asyncio.wait_for(_protocol.read(process.reader), SPAWN_TIMEOUT_S)
+            await asyncio.wait_for(protocol.read(process.reader), SPAWN_TIMEOUT_S)
         except BaseException:
             await _stop(process)
             self._all.discard(process)
@@ -162,12 +173,12 @@ class PlaybookProcesses:
 
     async def request(
         self,
-        message: dict[str, Any],
+        message: ToProcess,
         *,
         budget_s: float,
         source: tuple[str, str] | None = None,
         call: Call | None = None,
-    ) -> dict[str, Any]:
+    ) -> FromProcess:
         """Send ``message`` to an idle process and return its answer within ``budget_s``.
 
         ``source`` is the playbook's (digest, text), sent only to a process that has not
@@ -177,8 +188,8 @@ class PlaybookProcesses:
         process = await self._take()
         healthy = False
         try:
-            if source is not None and source[0] not in process.loaded:
-                message = {**message, "source": source[1]}
+            if isinstance(message, Match | Replay) and source and source[0] not in process.loaded:
+                message = message.model_copy(update={"source": source[1]})
             deadline = time.monotonic() + budget_s
             process.send(message)
             reply = await self._converse(process, deadline, budget_s, call)
@@ -211,13 +222,13 @@ class PlaybookProcesses:
 
     async def _converse(
         self, process: _Process, deadline: float, budget_s: float, call: Call | None
-    ) -> dict[str, Any]:
+    ) -> FromProcess:
         while True:
             left = deadline - time.monotonic()
             try:
                 if left <= 0:
                     raise TimeoutError
-                reply = await asyncio.wait_for(_protocol.read(process.reader), left)
+                reply = await asyncio.wait_for(protocol.read(process.reader), left)
             except TimeoutError:
                 self.kills += 1
                 raise StepTimeout(
@@ -228,18 +239,21 @@ class PlaybookProcesses:
                 if self._closing:
                     raise TransientError("the engine is stopping") from None
                 raise ProcessDied("the playbook's process exited while it ran") from None
-            if reply.get("op") != "call":
+            except ValidationError as exc:
+                raise ProcessDied(
+                    f"the playbook's process sent a message out of protocol: {exc}"
+                ) from None
+            if not isinstance(reply, Lookup):
                 return reply
             try:
                 if call is None:
-                    raise RuntimeError(f"no lookup {reply.get('what')!r} here")
+                    raise RuntimeError(f"no lookup {reply.what!r} here")
                 value = await asyncio.wait_for(
-                    call(str(reply["what"]), dict(reply.get("args") or {})),
-                    max(deadline - time.monotonic(), 0.001),
+                    call(reply.what, dict(reply.args)), max(deadline - time.monotonic(), 0.001)
                 )
-                process.send({"op": "reply", "ok": True, "value": value})
+                process.send(LookupReply(ok=True, value=value))
             except Exception as exc:
-                process.send({"op": "reply", "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+                process.send(LookupReply(ok=False, error=f"{type(exc).__name__}: {exc}"))
 
 
 async def _stop(process: _Process) -> None:

@@ -13,7 +13,7 @@ import socket
 import struct
 import sys
 
-from rampart.engine import _worker
+from rampart.engine.sandbox import _worker
 
 _PID = struct.Struct(">i")
 

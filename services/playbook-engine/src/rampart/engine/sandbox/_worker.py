@@ -17,12 +17,27 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Any, BinaryIO
-from uuid import UUID
 
-from rampart.engine import _protocol
-from rampart.engine._loader import PlaybookSourceError, describe, load
-from rampart.engine._replay import replay
-from rampart.sdk.playbooks import Event, Playbook
+from rampart.engine.sandbox import protocol
+from rampart.engine.sandbox._loader import PlaybookSourceError, describe, load
+from rampart.engine.sandbox._replay import replay
+from rampart.engine.sandbox.protocol import (
+    Aborted,
+    Failed,
+    FromProcess,
+    Inspect,
+    Inspected,
+    Invalid,
+    Lookup,
+    LookupReply,
+    Match,
+    Matched,
+    Ping,
+    Pong,
+    Replay,
+    ToProcess,
+)
+from rampart.sdk.playbook import Event, Playbook
 
 CACHE_SIZE = 256
 PR_SET_PDEATHSIG = 1
@@ -40,64 +55,60 @@ class Worker:
         self._out = outgoing
         self._modules: OrderedDict[str, Playbook] = OrderedDict()
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: FromProcess) -> None:
         """Write one frame to the engine."""
-        self._out.write(_protocol.encode(message))
+        self._out.write(protocol.encode(message))
         self._out.flush()
 
     def serve(self) -> None:
         """Answer requests until the engine closes the pipe."""
-        while (request := _protocol.read_blocking(self._in)) is not None:
+        while (request := protocol.read_blocking(self._in)) is not None:
+            reply: FromProcess
             try:
                 reply = self.handle(request)
             except _Aborted as exc:
-                reply = {"op": "aborted", "error": str(exc)}
+                reply = Aborted(error=str(exc))
             except PlaybookSourceError as exc:
-                reply = {"op": "invalid", "error": str(exc), "line": exc.line}
+                reply = Invalid(error=str(exc), line=exc.line)
             except Exception as exc:
-                reply = {"op": "error", "error": f"{type(exc).__name__}: {exc}"}
+                reply = Failed(error=f"{type(exc).__name__}: {exc}")
             self.send(reply)
 
-    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+    def handle(self, request: ToProcess) -> FromProcess:
         """One request: inspect a source, check a predicate, or run a replay pass."""
-        op = request["op"]
-        if op == "ping":
-            return {"op": "pong", "pid": os.getpid()}
-        if op == "inspect":
-            found = load(
-                request["source"], filename=request["filename"], module_name=_module_name("check")
-            )
-            return {"op": "inspected", "playbook": describe(found)}
-        playbook = self._playbook(request)
-        if op == "match":
-            event = Event.from_json(request["event"])
-            try:
-                matched = playbook.matches(event)
-            except Exception as exc:
-                return {"op": "matched", "matched": False, "error": f"{type(exc).__name__}: {exc}"}
-            return {"op": "matched", "matched": matched}
-        if op == "replay":
-            outcome = replay(
-                playbook,
-                run_id=UUID(request["run_id"]),
-                event=request["event"],
-                history=request["history"],
-                max_steps=int(request["max_steps"]),
-                lookup=self._lookup,
-                filename=request["filename"],
-            )
-            return {"op": "replayed", **outcome}
-        raise ValueError(f"unknown request {op!r}")
+        match request:
+            case Ping():
+                return Pong(pid=os.getpid())
+            case Inspect(source=source, filename=filename):
+                found = load(source, filename=filename, module_name=_module_name("check"))
+                return Inspected(playbook=describe(found))
+            case Match():
+                playbook = self._playbook(request.digest, request.filename, request.source)
+                try:
+                    matched = playbook.matches(Event.from_json(request.event))
+                except Exception as exc:
+                    return Matched(matched=False, error=f"{type(exc).__name__}: {exc}")
+                return Matched(matched=matched)
+            case Replay():
+                playbook = self._playbook(request.digest, request.filename, request.source)
+                return replay(
+                    playbook,
+                    run_id=request.run_id,
+                    event=request.event,
+                    history=request.history,
+                    max_steps=request.max_steps,
+                    lookup=self._lookup,
+                    filename=request.filename,
+                )
+            case LookupReply():
+                raise ValueError("a lookup reply came while no pass was running")
 
-    def _playbook(self, request: dict[str, Any]) -> Playbook:
-        digest = request["digest"]
+    def _playbook(self, digest: str, filename: str, source: str | None) -> Playbook:
         found = self._modules.get(digest)
         if found is None:
-            if "source" not in request:
+            if source is None:
                 raise ValueError(f"playbook {digest[:12]} is not loaded and no source was sent")
-            found = load(
-                request["source"], filename=request["filename"], module_name=_module_name(digest)
-            )
+            found = load(source, filename=filename, module_name=_module_name(digest))
             self._modules[digest] = found
             while len(self._modules) > CACHE_SIZE:
                 self._modules.popitem(last=False)
@@ -105,13 +116,15 @@ class Worker:
         return found
 
     def _lookup(self, what: str, args: dict[str, Any]) -> Any:
-        self.send({"op": "call", "what": what, "args": args})
-        reply = _protocol.read_blocking(self._in)
+        self.send(Lookup(what=what, args=args))
+        reply = protocol.read_blocking(self._in)
         if reply is None:
             raise SystemExit(0)
-        if not reply.get("ok"):
-            raise _Aborted(str(reply.get("error", "lookup failed")))
-        return reply.get("value")
+        if not isinstance(reply, LookupReply):
+            raise _Aborted(f"the engine sent {reply.op!r} while a lookup waited")
+        if not reply.ok:
+            raise _Aborted(reply.error or "lookup failed")
+        return reply.value
 
 
 def _module_name(digest: str) -> str:

@@ -1,0 +1,1 @@
+"""Playbooks: their stored versions, and where sources come from (the folder, uploads)."""

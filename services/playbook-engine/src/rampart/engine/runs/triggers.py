@@ -1,0 +1,278 @@
+"""What starts runs: ingested and updated events (through trigger jobs), and analysts by hand.
+
+An event's message is noted with a trigger job in the handler's transaction; the job is
+tried at once after the commit and, while ingest cannot answer, again later by the wake-up
+loop, so an ingest outage delays the playbooks of an event instead of losing them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from rampart.core.consumers import AfterCommit, Queue
+from rampart.core.deps import Conn
+from rampart.core.envelope import Envelope
+from rampart.core.errors import FieldError
+from rampart.core.messages import EventIngested, EventUpdated
+from rampart.engine import events
+from rampart.engine.clients import snapshot
+from rampart.engine.config import SCHEMA
+from rampart.engine.models import RunCreate, RunPublic
+from rampart.engine.playbooks import versions
+from rampart.engine.playbooks.versions import PlaybookVersion
+from rampart.engine.runs import store, timers
+from rampart.engine.runs.replay import advance
+from rampart.engine.sandbox.processes import ProcessDied, StepTimeout
+from rampart.engine.sandbox.protocol import Match, Matched
+from rampart.engine.state import Engine
+
+log = logging.getLogger(__name__)
+
+JOB_LEASE_S = 120
+JOB_RETRY_CAP_S = 60
+
+triggers = Queue("engine.triggers", prefetch=4)
+
+
+class EventTrigger(BaseModel):
+    """A new event: it starts the playbooks whose labels it carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["event"] = "event"
+    message: EventIngested
+
+    @property
+    def event_id(self) -> UUID:
+        """The event the trigger is about."""
+        return self.message.event_id
+
+    @property
+    def announced(self) -> EventIngested | None:
+        """What the message said of the event, used where ingest's answer is silent."""
+        return self.message
+
+    def candidates(self, found: list[PlaybookVersion]) -> list[PlaybookVersion]:
+        """The playbooks this trigger may start, before their predicates."""
+        return [p for p in found if p.labels_match(self.message.labels)]
+
+
+class UpdateTrigger(BaseModel):
+    """A changed event: it starts the playbooks that ask for updates, except the changer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["update"] = "update"
+    message: EventUpdated
+
+    @property
+    def event_id(self) -> UUID:
+        """The event the trigger is about."""
+        return self.message.event_id
+
+    @property
+    def announced(self) -> EventIngested | None:
+        """An update says nothing of the event as a whole."""
+        return None
+
+    def candidates(self, found: list[PlaybookVersion]) -> list[PlaybookVersion]:
+        """Only playbooks that ask for updates, and never the one that made the change."""
+        by = self.message.updated_by or ""
+        return [p for p in found if p.on_update and not by.startswith(f"playbook:{p.name}:")]
+
+
+Trigger = Annotated[EventTrigger | UpdateTrigger, Field(discriminator="kind")]
+_TRIGGER: TypeAdapter[Trigger] = TypeAdapter(Trigger)
+
+
+@triggers.on(EventIngested)
+async def on_event_ingested(
+    conn: Conn, message: EventIngested, envelope: Envelope, engine: Engine, after: AfterCommit
+) -> None:
+    """Note the event, queue its trigger job, and try the job once the transaction commits."""
+    await events.record_event(conn=conn, event=message)
+    await _queue_job(conn=conn, envelope=envelope, trigger=EventTrigger(message=message))
+    after.add(lambda: run_job(engine, envelope.id))
+
+
+@triggers.on(EventUpdated)
+async def on_event_updated(
+    conn: Conn, message: EventUpdated, envelope: Envelope, engine: Engine, after: AfterCommit
+) -> None:
+    """Queue the update's trigger job, and try it once the transaction commits."""
+    await _queue_job(conn=conn, envelope=envelope, trigger=UpdateTrigger(message=message))
+    after.add(lambda: run_job(engine, envelope.id))
+
+
+async def _queue_job(*, conn: Conn, envelope: Envelope, trigger: Trigger) -> None:
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.trigger_jobs (message_id, event_id, envelope, trigger) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        envelope.id,
+        trigger.event_id,
+        envelope.model_dump(mode="json"),
+        trigger.model_dump(mode="json"),
+    )
+
+
+async def run_due_jobs(engine: Engine, *, limit: int = 20) -> int:
+    """Run the trigger jobs whose time has come (retries after ingest failed); how many ran."""
+    async with engine.pool.acquire() as conn:
+        due = await conn.fetch(
+            f"SELECT message_id FROM {SCHEMA}.trigger_jobs WHERE next_at <= now() "
+            "ORDER BY created_at LIMIT $1",
+            limit,
+        )
+    for row in due:
+        await run_job(engine, row["message_id"])
+    return len(due)
+
+
+async def run_job(engine: Engine, message_id: str) -> None:
+    """Start the playbooks of one trigger job; on failure it waits and is tried again."""
+    async with engine.pool.acquire() as conn:
+        # a lease: another replica takes the job over only if this one dies with it
+        job = await conn.fetchrow(
+            f"UPDATE {SCHEMA}.trigger_jobs SET attempts = attempts + 1, "
+            f"next_at = now() + make_interval(secs => {JOB_LEASE_S}) "
+            "WHERE message_id = $1 AND next_at <= now() RETURNING envelope, trigger, attempts",
+            message_id,
+        )
+    if job is None:
+        return
+    envelope = Envelope.model_validate(job["envelope"])
+    trigger = _TRIGGER.validate_python(job["trigger"])
+    try:
+        event, matched = await _matching(engine, trigger)
+        async with engine.pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval(
+                f"DELETE FROM {SCHEMA}.trigger_jobs WHERE message_id = $1 RETURNING 1", message_id
+            ):
+                await _start_runs(
+                    conn=conn,
+                    engine=engine,
+                    envelope=envelope,
+                    trigger=trigger,
+                    event=event,
+                    matched=matched,
+                )
+    except Exception as exc:
+        delay = min(JOB_RETRY_CAP_S, 2 ** min(job["attempts"], 10))
+        log.warning(
+            "starting the playbooks of event %s failed, retrying in %ss: %s",
+            trigger.event_id,
+            delay,
+            exc,
+        )
+        async with engine.pool.acquire() as conn:
+            await conn.execute(
+                f"UPDATE {SCHEMA}.trigger_jobs SET next_at = now() + make_interval(secs => $2), "
+                "last_error = $3 WHERE message_id = $1",
+                message_id,
+                float(delay),
+                str(exc)[:2000],
+            )
+
+
+async def matches(engine: Engine, version: PlaybookVersion, event: dict[str, Any]) -> bool:
+    """Run a playbook's predicate on ``event``; an error or a timeout counts as no match."""
+    request = Match(digest=version.digest, filename=version.filename, event=event)
+    try:
+        reply = await engine.processes.request(
+            request,
+            budget_s=min(engine.config.predicate_timeout_s, version.budget.step_seconds),
+            source=(version.digest, version.source),
+        )
+    except (StepTimeout, ProcessDied) as exc:
+        reply = Matched(matched=False, error=str(exc))
+    match reply:
+        case Matched(error=None):
+            return reply.matched
+        case Matched(error=error):
+            pass
+        case _:
+            error = f"the playbook process answered {reply.op!r}"
+    log.warning(
+        "predicate of playbook %s v%d failed, treated as no match: %s",
+        version.name,
+        version.version,
+        error,
+        extra={"event_id": event.get("id")},
+    )
+    return False
+
+
+async def _matching(
+    engine: Engine, trigger: Trigger
+) -> tuple[dict[str, Any], list[PlaybookVersion]]:
+    """The event and the playbooks it starts, in priority order; read outside any transaction."""
+    async with engine.pool.acquire() as conn:
+        candidates = trigger.candidates(await versions.newest_all(conn=conn, active_only=True))
+    if not candidates:
+        return {}, []
+    event = snapshot(await engine.events.fetch(trigger.event_id), trigger.announced)
+    if not event:
+        return {}, []
+    matched = []
+    for candidate in candidates:
+        if candidate.labels_match(event["labels"]) and (
+            not candidate.has_predicate or await matches(engine, candidate, event)
+        ):
+            matched.append(candidate)
+    return event, matched
+
+
+async def _start_runs(
+    *,
+    conn: Conn,
+    engine: Engine,
+    envelope: Envelope,
+    trigger: Trigger,
+    event: dict[str, Any],
+    matched: list[PlaybookVersion],
+) -> None:
+    for version in matched:
+        run_id = await store.create_run(
+            conn=conn,
+            version=version,
+            event=event,
+            trigger=trigger.kind,
+            trigger_ref=envelope.id,
+            requested_by=f"trigger:{envelope.type}",
+        )
+        if run_id is not None:
+            await advance(conn=conn, engine=engine, run_id=run_id, cause=envelope)
+
+
+async def request_run(*, engine: Engine, body: RunCreate, by: str) -> RunPublic:
+    """Start a playbook on an event by hand; the run begins on the next timer round."""
+    async with engine.pool.acquire() as conn:
+        if body.version is None:
+            version = await versions.latest(conn=conn, name=body.playbook)
+        else:
+            version = await versions.get(conn=conn, name=body.playbook, version=body.version)
+    if version is None:
+        field = "playbook" if body.version is None else "version"
+        raise FieldError(field, f"no playbook {body.playbook!r} of that version")
+    fetched = await engine.events.fetch(body.event_id)
+    if fetched is None:
+        raise FieldError("event_id", f"no event {body.event_id}")
+    async with engine.pool.acquire() as conn, conn.transaction():
+        run_id = await store.create_run(
+            conn=conn,
+            version=version,
+            event=snapshot(fetched, None),
+            trigger="manual",
+            trigger_ref=None,
+            requested_by=by,
+        )
+        assert run_id is not None
+        await timers.add(conn=conn, run_id=run_id, kind="start", due_at=datetime.now(UTC))
+        found = await store.get_public(conn=conn, run_id=run_id)
+    assert found is not None
+    return found

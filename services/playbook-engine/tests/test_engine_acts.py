@@ -1,0 +1,73 @@
+"""``ctx.act`` in the engine: checked against the catalog when issued, and aimed at a product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rampart.core.messages import PlaybookRunFailed
+
+TYPO = """
+from rampart.sdk.playbook import playbook
+
+@playbook(labels=["typo"])
+async def typo(ctx, event):
+    await ctx.act("lookup ip", asset="intel", ip="192.0.2.1")
+    try:
+        await ctx.act("block ip", asset="fw-1", adress="192.0.2.1")
+    except Exception:
+        return "swallowed"
+    return "not reached"
+"""
+
+UNKNOWN = """
+from rampart.sdk.playbook import playbook
+
+@playbook(labels=["typo"])
+async def unknown_verb(ctx, event):
+    await ctx.act("block ipaddress", asset="fw-1", ip="192.0.2.1")
+"""
+
+PRODUCT = """
+from rampart.sdk.playbook import playbook
+
+@playbook(labels=["product"])
+async def by_product(ctx, event):
+    result = await ctx.act("isolate host", product="edr", host="web-01")
+    return {name: outcome.status for name, outcome in result.by_asset.items()}
+"""
+
+
+async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
+    engine_stack: Any,
+) -> None:
+    async with engine_stack({"typo.py": TYPO, "unknown.py": UNKNOWN}) as stack:
+        await stack.ingest_event(labels=["typo"])
+        runs = {r["playbook"]: r for r in await stack.finished_runs(2)}
+        typo = runs["typo"]
+        assert typo["status"] == "failed"
+        assert typo["error"].startswith(
+            "step 2: act('block ip', asset='fw-1', adress='192.0.2.1') does not match"
+        )
+        assert "params.ip: Field required" in typo["error"]
+        assert "params.adress: Extra inputs are not permitted" in typo["error"]
+        unknown = runs["unknown_verb"]
+        assert unknown["status"] == "failed"
+        assert "step 1: " in unknown["error"]
+        assert "'block ipaddress' is not an action of the catalog" in unknown["error"]
+        # nothing of the invalid step was sent: only the typo run's valid first step
+        assert stack.responder.keys() == [f"{typo['id']}:1"]
+        detail = await stack.run(typo["id"])
+        assert [s["seq"] for s in detail["timeline"]] == [1]
+        failed = await stack.count(lambda: stack.recorder.of(PlaybookRunFailed), 2)
+        assert {m.playbook for m in failed} == {"typo", "unknown_verb"}
+
+
+async def test_an_act_can_target_every_asset_of_a_product(engine_stack: Any) -> None:
+    async with engine_stack({"product.py": PRODUCT}) as stack:
+        await stack.ingest_event(labels=["product"])
+        [run] = await stack.finished_runs(1)
+        [(_, request)] = stack.responder.requests
+        assert request.target.model_dump(exclude_none=True) == {"product": "edr"}
+        assert request.params == {"host": "web-01"}
+        assert run["status"] == "completed", run
+        assert run["result"] == {"tag-a": "success", "tag-b": "success"}
