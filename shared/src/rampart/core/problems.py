@@ -90,6 +90,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 exc.detail,
                 title="Invalid request",
                 instance=request.url.path,
+                field=exc.field,
                 errors=[{"field": exc.field, "message": exc.message}],
             )
         return problem_response(exc.status, exc.detail, instance=request.url.path)
