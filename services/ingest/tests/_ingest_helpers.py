@@ -20,7 +20,7 @@ from rampart.core.bus import Delivery, MemoryBus, Topology
 from rampart.core.crypto import Keyring
 from rampart.core.settings import Settings
 from rampart.ingest.spec import SPEC
-from rampart.ingest.webhook_auth import sign
+from rampart.ingest.sources.webhook_auth import sign
 
 PROBLEM = "application/problem+json"
 # one installation: replicas started by the tests share the master key, as real ones must

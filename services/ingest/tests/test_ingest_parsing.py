@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rampart.ingest import syslog_format
+from rampart.ingest.listeners import syslog_format
 from rampart.ingest.adapters import cef
-from rampart.ingest.contains import detect
-from rampart.ingest.normalized import clean_json, clean_text, parse_time
-from rampart.ingest.severity import map_severity
-from rampart.ingest.sources import LiveSecret, hash_secret, new_secret, secret_key
-from rampart.ingest.webhook_auth import Unauthorized, check_bearer, check_signature, sign
+from rampart.ingest.events.contains import detect
+from rampart.ingest.events.normalized import clean_json, clean_text, parse_time
+from rampart.ingest.adapters.severity import map_severity
+from rampart.ingest.sources.secrets import LiveSecret, hash_secret, new_secret, secret_key
+from rampart.ingest.sources.webhook_auth import Unauthorized, check_bearer, check_signature, sign
 
 
 def test_cef_header_and_extension_escapes() -> None:

@@ -244,12 +244,12 @@ async def test_arcsight_cef_lines_with_every_escape(ingest: IngestApp) -> None:
     assert cef["message"] == "first line\nsecond a=b"
     assert cef["cs1Label"] == "Ticket"
     assert cef["cs1"] == "INC 0042"
-    assert cef["requestUrl"] == "https://bad.example.net/payload?x=1"
+    assert cef["requestURL"] == "https://bad.example.net/payload?x=1"
     kinds = _contains(second["artifacts"])
     assert kinds["sourceProcessId"] == ["process id"]
-    assert kinds["sourceProcessName"] == ["file name"]
+    assert kinds["sourceProcessName"] == ["process name"]
     assert kinds["fileHash"] == ["hash", "sha1"]
-    assert kinds["requestUrl"] == ["url"]
+    assert kinds["requestURL"] == ["url"]
     assert "host name" in kinds["sourceHostName"]
 
 

@@ -20,20 +20,18 @@ from uuid import UUID
 
 import httpx
 
+from rampart.core.deps import Conn
 from rampart.core.ids import uuid7
-from rampart.core.runtime import Resources
 from rampart.core.workers import periodic
-from rampart.ingest import sources
+from rampart.ingest import SCHEMA
 from rampart.ingest.adapters.qradar import offense_event
-from rampart.ingest.normalized import NormalizedEvent
-from rampart.ingest.settings import IngestSettings
-from rampart.ingest.source_models import QRadarPolling
-from rampart.ingest.state import state_of
-from rampart.ingest.store import Submission
+from rampart.ingest.events.normalized import NormalizedEvent
+from rampart.ingest.events.store import Submission
+from rampart.ingest.sources.config import load_config, qradar_token
+from rampart.ingest.sources.models import QRadarPolling
+from rampart.ingest.state import IngestState
 
 log = logging.getLogger(__name__)
-
-SCHEMA = "ingest"
 LEASE = timedelta(minutes=5)
 MAX_PAGES = 20
 FIRST_LOOK_BACK = timedelta(hours=24)
@@ -43,7 +41,7 @@ class QRadarError(Exception):
     """QRadar answered with an error or something that is not a list of offenses."""
 
 
-async def claim_due(conn: Any, *, owner: str) -> tuple[UUID, int] | None:
+async def claim_due(*, conn: Conn, owner: str) -> tuple[UUID, int] | None:
     """Take the lease of one source whose poll is due; its id and stored position."""
     await conn.execute(
         f"INSERT INTO {SCHEMA}.qradar_state (source_id) SELECT id FROM {SCHEMA}.sources "
@@ -63,8 +61,8 @@ async def claim_due(conn: Any, *, owner: str) -> tuple[UUID, int] | None:
 
 
 async def release(
-    conn: Any,
     *,
+    conn: Conn,
     source_id: UUID,
     owner: str,
     interval_s: int,
@@ -135,16 +133,13 @@ def _ids(offenses: list[Any], key: str) -> set[int]:
     }
 
 
-async def poll_source(resources: Resources, *, source_id: UUID, position: int) -> tuple[int, int]:
+async def poll_source(ingest: IngestState, *, source_id: UUID, position: int) -> tuple[int, int]:
     """Read every offense updated since ``position``; the new position and how many were read."""
-    state = state_of(resources)
-    async with resources.pool.acquire() as conn:
+    async with ingest.pool.acquire() as conn:
         name = await conn.fetchval(f"SELECT name FROM {SCHEMA}.sources WHERE id = $1", source_id)
-        config = await sources.load_config(conn=conn, keyring=resources.keyring, name=name)
+        config = await load_config(conn=conn, keyring=ingest.keyring, name=name)
         raw = await conn.fetchval(f"SELECT qradar FROM {SCHEMA}.sources WHERE id = $1", source_id)
-        token = await sources.qradar_token(
-            conn=conn, keyring=resources.keyring, source_id=source_id
-        )
+        token = await qradar_token(conn=conn, keyring=ingest.keyring, source_id=source_id)
     if config is None or raw is None or token is None:
         return position, 0
     polling = QRadarPolling(**raw)
@@ -199,10 +194,10 @@ async def poll_source(resources: Resources, *, source_id: UUID, position: int) -
                 updated = offense.get("last_updated_time") if isinstance(offense, dict) else None
                 if isinstance(updated, int) and updated > newest:
                     newest = updated
-            await state.writer.write(
+            await ingest.writer.write(
                 Submission(
                     events=events,
-                    sla_minutes=state.settings.sla_for(config.sla_minutes),
+                    sla_minutes=ingest.settings.sla_for(config.sla_minutes),
                     workbook=config.workbook,
                 )
             )
@@ -213,17 +208,17 @@ async def poll_source(resources: Resources, *, source_id: UUID, position: int) -
 
 
 @contextlib.asynccontextmanager
-async def qradar_pollers(resources: Resources) -> AsyncIterator[None]:
+async def qradar_pollers(ingest: IngestState) -> AsyncIterator[None]:
     """A worker: poll due QRadar sources while the service runs."""
-    settings = IngestSettings()
+    settings = ingest.settings
     if not settings.qradar_pollers:
         yield
         return
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid7()}"
 
     async def tick() -> bool:
-        async with resources.pool.acquire() as conn:
-            claimed = await claim_due(conn, owner=owner)
+        async with ingest.pool.acquire() as conn:
+            claimed = await claim_due(conn=conn, owner=owner)
         if claimed is None:
             return False
         source_id, position = claimed
@@ -232,20 +227,18 @@ async def qradar_pollers(resources: Resources) -> AsyncIterator[None]:
         seen = 0
         error = None
         try:
-            async with resources.pool.acquire() as conn:
+            async with ingest.pool.acquire() as conn:
                 raw = await conn.fetchval(
                     f"SELECT qradar FROM {SCHEMA}.sources WHERE id = $1", source_id
                 )
             interval = QRadarPolling(**raw).interval_s if raw else interval
-            new_position, seen = await poll_source(
-                resources, source_id=source_id, position=position
-            )
+            new_position, seen = await poll_source(ingest, source_id=source_id, position=position)
         except (QRadarError, httpx.HTTPError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("QRadar poll failed: %s", error, extra={"source_id": str(source_id)})
-        async with resources.pool.acquire() as conn:
+        async with ingest.pool.acquire() as conn:
             await release(
-                conn,
+                conn=conn,
                 source_id=source_id,
                 owner=owner,
                 interval_s=interval,

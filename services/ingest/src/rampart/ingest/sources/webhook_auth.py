@@ -14,7 +14,7 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from rampart.ingest.sources import LiveSecret, hash_secret
+from rampart.ingest.sources.secrets import LiveSecret, hash_secret, secret_key
 
 MAX_WEBHOOK_ID = 200
 
@@ -84,8 +84,6 @@ def check_signature(
 
 def sign(secret: str, *, webhook_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` header a sender with ``secret`` would send."""
-    from rampart.ingest.sources import secret_key
-
     signed = f"{webhook_id}.{timestamp}.".encode() + body
     digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()

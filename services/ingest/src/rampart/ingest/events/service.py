@@ -10,48 +10,45 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
+from rampart.core.errors import ConflictError, FieldError, NotFoundError
 from rampart.core.ids import uuid7
 from rampart.core.messages import EventClosed, EventUpdated, Message, TaskCompleted
-from rampart.core.outbox import enqueue
-from rampart.ingest import workbook
-from rampart.ingest.models import (
-    ArtifactPublic,
-    EventDetail,
-    EventPublic,
-    NotePublic,
-    PhaseSpec,
-    TaskCreate,
-)
-from rampart.ingest.normalized import clean_json, clean_text, make_artifact, unique_labels
+from rampart.core.outbox import Publisher
+from rampart.core.store import Record, affected_rows, set_clause
+from rampart.core.vocabulary import EventStatusName, SeverityName
+from rampart.ingest import SCHEMA
+from rampart.ingest.events.models import ArtifactPublic, EventDetail, EventPublic, NotePublic
+from rampart.ingest.events.normalized import clean_json, clean_text, make_artifact, unique_labels
+from rampart.ingest.workbook import service as workbook
+from rampart.ingest.workbook.models import PhaseSpec, TaskCreate
 
-SCHEMA = "ingest"
-SOURCE = "rampart/ingest"
 _COLUMNS = (
     "id, source, source_ref, name, severity, labels, status, owner, resolution, data, "
     "occurred_at, due_at, sla_breached_at, closed_at, created_at, updated_at"
 )
 # closing straight from new is allowed (a false positive), and a closed event may reopen
-TRANSITIONS = {"new": {"open", "closed"}, "open": {"closed"}, "closed": {"open"}}
+TRANSITIONS: dict[str, set[str]] = {
+    "new": {"open", "closed"},
+    "open": {"closed"},
+    "closed": {"open"},
+}
 
 
-class ChangeError(ValueError):
-    """A change that cannot apply; ``status`` is the HTTP status and ``field`` what is wrong."""
+class CursorError(FieldError):
+    """A list's ``cursor`` is not one this API gave out; a bad request rather than bad data."""
 
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.status = status
-        self.field = field
-        self.message = message
+    status = 400
 
 
 @dataclass(slots=True)
 class Change:
     """What to change on one event; empty fields change nothing."""
 
-    status: str | None = None
+    status: EventStatusName | None = None
     resolution: str | None = None
-    severity: str | None = None
+    severity: SeverityName | None = None
     owner: str | None = None
     set_owner: bool = False
     labels: list[str] | None = None
@@ -75,19 +72,19 @@ class Applied:
     completed_task: UUID | None = None
 
 
-async def get(*, conn: Any, event_id: UUID) -> EventPublic | None:
+async def get(*, conn: Conn, event_id: UUID) -> EventPublic | None:
     """One event by id, without its parts."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM {SCHEMA}.events WHERE id = $1", event_id)
     return EventPublic(**dict(row)) if row else None
 
 
-async def get_detail(*, conn: Any, event_id: UUID) -> EventDetail | None:
+async def get_detail(*, conn: Conn, event_id: UUID) -> EventDetail | None:
     """One event with its artifacts, notes and workbook, read from one snapshot."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         return await _detail(conn, event_id)
 
 
-async def _detail(conn: Any, event_id: UUID) -> EventDetail | None:
+async def _detail(conn: Conn, event_id: UUID) -> EventDetail | None:
     event = await get(conn=conn, event_id=event_id)
     if event is None:
         return None
@@ -105,7 +102,7 @@ async def _detail(conn: Any, event_id: UUID) -> EventDetail | None:
         **event.model_dump(),
         artifacts=[ArtifactPublic(**dict(a)) for a in artifacts],
         notes=[NotePublic(**dict(n)) for n in notes],
-        workbook=await workbook.load(conn, event_id=event_id),
+        workbook=await workbook.load(conn=conn, event_id=event_id),
     )
 
 
@@ -113,8 +110,8 @@ async def _detail(conn: Any, event_id: UUID) -> EventDetail | None:
 class EventFilter:
     """What a list of events is narrowed to."""
 
-    status: list[str] | None = None
-    severity: list[str] | None = None
+    status: list[EventStatusName] | None = None
+    severity: list[SeverityName] | None = None
     labels: list[str] | None = None
     source: str | None = None
     owner: str | None = None
@@ -130,17 +127,17 @@ def encode_cursor(created_at: datetime, event_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The position a cursor stands for; ValueError if it is not one of ours."""
+    """The position a cursor stands for; ``CursorError`` if it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, event_id = json.loads(raw)
         return datetime.fromisoformat(created), UUID(event_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise ValueError("not a cursor from this API") from None
+        raise CursorError("cursor", "not a cursor from this API") from None
 
 
 async def list_page(
-    *, conn: Any, where: EventFilter, limit: int, cursor: str | None
+    *, conn: Conn, where: EventFilter, limit: int, cursor: str | None
 ) -> tuple[list[EventPublic], str | None]:
     """Events newest first, filtered, one page at a time."""
     clauses: list[str] = []
@@ -185,7 +182,7 @@ async def list_page(
     return items, encode_cursor(items[-1].created_at, items[-1].id) if more and items else None
 
 
-async def mark_sla_breached(*, conn: Any, event_id: UUID, breached_at: datetime) -> bool:
+async def mark_sla_breached(*, conn: Conn, event_id: UUID, breached_at: datetime) -> bool:
     """Record that an event's due time passed; False if the event is unknown."""
     status = await conn.execute(
         f"UPDATE {SCHEMA}.events SET sla_breached_at = $2, updated_at = now() "
@@ -193,22 +190,24 @@ async def mark_sla_breached(*, conn: Any, event_id: UUID, breached_at: datetime)
         event_id,
         breached_at,
     )
-    return bool(status.endswith(" 1"))
+    return affected_rows(status) == 1
 
 
 async def apply_change(
     *,
-    conn: Any,
+    conn: Conn,
     event_id: UUID,
     change: Change,
     actor: str | None,
     sla_minutes: dict[str, int],
+    publish: Publisher,
     cause: Envelope | None = None,
 ) -> Applied:
-    """Apply a change in the caller's transaction and enqueue the messages it causes.
+    """Apply a change in the caller's transaction and publish the messages it causes.
 
-    Raises ChangeError (404 unknown event, 409 a move the status cannot make, 422 a close
-    without a resolution or a task that does not exist) before anything is written.
+    Raises ``NotFoundError`` for an unknown event, ``ConflictError`` for a move the status
+    cannot make and ``FieldError`` for a close without a resolution or a task that does not
+    exist; the caller's transaction then rolls back whatever was written.
     """
     row = await conn.fetchrow(
         f"SELECT id, source, status, severity, owner, labels, resolution, created_at "
@@ -216,7 +215,7 @@ async def apply_change(
         event_id,
     )
     if row is None:
-        raise ChangeError(404, "event_id", f"no event {event_id}")
+        raise NotFoundError(f"no event {event_id}")
     now = datetime.now(UTC)
     applied = Applied()
     sets: dict[str, Any] = {}
@@ -240,21 +239,27 @@ async def apply_change(
     if change.complete_task is not None:
         task_id, task_name, note = change.complete_task
         done_id, changed = await workbook.complete_task(
-            conn, event_id=event_id, task_id=task_id, name=task_name, note=note, by=actor, now=now
+            conn=conn,
+            event_id=event_id,
+            task_id=task_id,
+            name=task_name,
+            note=note,
+            by=actor,
+            now=now,
         )
         if done_id is None:
-            raise ChangeError(422, "complete_task", "no such task on this event")
+            raise FieldError("complete_task", "no such task on this event")
         if changed:
             applied.completed_task = done_id
             completion = TaskCompleted(
                 event_id=event_id, task_id=done_id, completed_by=actor, note=note, completed_at=now
             )
     if sets:
-        assignments = ", ".join(f"{k} = ${i}" for i, k in enumerate(sets, start=2))
+        assignments, values = set_clause(sets, first=2)
         await conn.execute(
             f"UPDATE {SCHEMA}.events SET {assignments}, updated_at = now() WHERE id = $1",
             event_id,
-            *sets.values(),
+            *values,
         )
     if change.note:
         applied.note_id = uuid7()
@@ -271,13 +276,19 @@ async def apply_change(
         applied.changes["artifacts_added"] = added
     messages: list[Message] = []
     if change.add_task is not None:
-        created = await workbook.add_task(conn, event_id=event_id, task=change.add_task, now=now)
+        created = await workbook.add_task(
+            conn=conn, event_id=event_id, task=change.add_task, now=now
+        )
         if created is not None:
             messages.append(created)
     if change.phases:
         messages.extend(
             await workbook.add_phases(
-                conn, event_id=event_id, phases=change.phases, now=now, owner=change.phase_owner
+                conn=conn,
+                event_id=event_id,
+                phases=change.phases,
+                now=now,
+                owner=change.phase_owner,
             )
         )
     applied.task_ids = [m.task_id for m in messages if hasattr(m, "task_id")]
@@ -296,40 +307,32 @@ async def apply_change(
                 closed_by=actor,
             )
         )
-    if messages:
-        await enqueue(
-            conn=conn,
-            schema=SCHEMA,
-            envelopes=[
-                Envelope.wrap(
-                    m,
-                    source=SOURCE,
-                    subject=str(event_id),
-                    cause=cause,
-                    correlation_id=None if cause else str(event_id),
-                )
-                for m in messages
-            ],
-        )
+    await publish(
+        conn,
+        *messages,
+        subject=str(event_id),
+        cause=cause,
+        correlation_id=None if cause else str(event_id),
+    )
     return applied
 
 
 def _status_change(
-    row: Any, change: Change, sets: dict[str, Any], applied: Applied, now: datetime
+    row: Record, change: Change, sets: dict[str, Any], applied: Applied, now: datetime
 ) -> bool:
     if change.status is None or change.status == row["status"]:
         if change.resolution is not None and change.status is None:
-            raise ChangeError(422, "resolution", "a resolution is given only when closing")
+            raise FieldError("resolution", "a resolution is given only when closing")
         return False
     if change.status not in TRANSITIONS[row["status"]]:
-        raise ChangeError(
-            409, "status", f"an event that is {row['status']} cannot become {change.status}"
+        raise ConflictError(
+            f"status: an event that is {row['status']} cannot become {change.status}"
         )
     sets["status"] = change.status
     applied.changes["status"] = change.status
     if change.status == "closed":
         if not change.resolution or not change.resolution.strip():
-            raise ChangeError(422, "resolution", "closing an event needs a resolution")
+            raise FieldError("resolution", "closing an event needs a resolution")
         sets["resolution"] = clean_text(change.resolution)
         sets["closed_at"] = now
         applied.changes["resolution"] = sets["resolution"]
@@ -345,7 +348,7 @@ def _labels(current: list[str], change: Change) -> list[str]:
     return [label for label in labels if label not in removed]
 
 
-async def _sla_of(conn: Any, source: str, defaults: dict[str, int]) -> dict[str, int]:
+async def _sla_of(conn: Conn, source: str, defaults: dict[str, int]) -> dict[str, int]:
     overrides = await conn.fetchval(
         f"SELECT sla_minutes FROM {SCHEMA}.sources WHERE name = $1", source
     )
@@ -353,7 +356,7 @@ async def _sla_of(conn: Any, source: str, defaults: dict[str, int]) -> dict[str,
 
 
 async def _add_artifacts(
-    conn: Any, event_id: UUID, artifacts: list[tuple[str, dict[str, Any]]]
+    conn: Conn, event_id: UUID, artifacts: list[tuple[str, dict[str, Any]]]
 ) -> int:
     made = [a for a in (make_artifact(name, clean_json(cef)) for name, cef in artifacts) if a]
     if not made:

@@ -1,75 +1,17 @@
-"""Workbooks: phases and tasks on an event, each with an owner and an SLA in minutes."""
+"""Workbooks in the database: phases and tasks on an event, each with an owner and an SLA."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 from uuid import UUID
 
+from rampart.core.deps import Conn
 from rampart.core.ids import uuid7
 from rampart.core.messages import TaskCreated
-from rampart.ingest.models import PhasePublic, PhaseSpec, TaskCreate, TaskPublic
-
-SCHEMA = "ingest"
-
-# NIST SP 800-61 (Computer Security Incident Handling Guide): the incident response life cycle
-NIST_800_61: tuple[PhaseSpec, ...] = (
-    PhaseSpec(
-        name="Detection & Analysis",
-        sla_minutes=60,
-        tasks=[
-            TaskCreate(phase="Detection & Analysis", name="Validate the alert", sla_minutes=30),
-            TaskCreate(
-                phase="Detection & Analysis",
-                name="Scope affected hosts and accounts",
-                sla_minutes=60,
-            ),
-            TaskCreate(phase="Detection & Analysis", name="Set severity and owner", sla_minutes=30),
-        ],
-    ),
-    PhaseSpec(
-        name="Containment",
-        sla_minutes=240,
-        tasks=[
-            TaskCreate(phase="Containment", name="Isolate affected hosts", sla_minutes=120),
-            TaskCreate(phase="Containment", name="Block malicious indicators", sla_minutes=120),
-            TaskCreate(phase="Containment", name="Preserve evidence", sla_minutes=240),
-        ],
-    ),
-    PhaseSpec(
-        name="Eradication",
-        sla_minutes=1440,
-        tasks=[
-            TaskCreate(phase="Eradication", name="Remove malicious artifacts", sla_minutes=1440),
-            TaskCreate(phase="Eradication", name="Reset compromised credentials", sla_minutes=720),
-        ],
-    ),
-    PhaseSpec(
-        name="Recovery",
-        sla_minutes=2880,
-        tasks=[
-            TaskCreate(phase="Recovery", name="Restore normal operation", sla_minutes=2880),
-            TaskCreate(phase="Recovery", name="Watch for recurrence", sla_minutes=2880),
-        ],
-    ),
-    PhaseSpec(
-        name="Post-Incident Activity",
-        sla_minutes=10080,
-        tasks=[
-            TaskCreate(
-                phase="Post-Incident Activity",
-                name="Hold a lessons-learned review",
-                sla_minutes=10080,
-            ),
-            TaskCreate(
-                phase="Post-Incident Activity",
-                name="Improve detections and playbooks",
-                sla_minutes=10080,
-            ),
-        ],
-    ),
-)
-TEMPLATES: dict[str, tuple[PhaseSpec, ...]] = {"nist-800-61": NIST_800_61}
+from rampart.core.store import affected_rows
+from rampart.ingest import SCHEMA
+from rampart.ingest.workbook.models import PhasePublic, PhaseSpec, TaskCreate, TaskPublic
 
 
 def _due(now: datetime, minutes: int | None) -> datetime | None:
@@ -77,7 +19,7 @@ def _due(now: datetime, minutes: int | None) -> datetime | None:
 
 
 async def _phase_id(
-    conn: Any, *, event_id: UUID, name: str, owner: str | None, sla: int | None, now: datetime
+    *, conn: Conn, event_id: UUID, name: str, owner: str | None, sla: int | None, now: datetime
 ) -> UUID:
     row = await conn.fetchrow(
         f"INSERT INTO {SCHEMA}.phases (id, event_id, name, position, owner, sla_minutes, due_at) "
@@ -99,11 +41,11 @@ async def _phase_id(
 
 
 async def add_task(
-    conn: Any, *, event_id: UUID, task: TaskCreate, now: datetime
+    *, conn: Conn, event_id: UUID, task: TaskCreate, now: datetime
 ) -> TaskCreated | None:
     """Add a task (and its phase if new); the message to announce it, None if it existed."""
     phase_id = await _phase_id(
-        conn, event_id=event_id, name=task.phase, owner=None, sla=None, now=now
+        conn=conn, event_id=event_id, name=task.phase, owner=None, sla=None, now=now
     )
     due_at = _due(now, task.sla_minutes)
     row = await conn.fetchrow(
@@ -132,8 +74,8 @@ async def add_task(
 
 
 async def add_phases(
-    conn: Any,
     *,
+    conn: Conn,
     event_id: UUID,
     phases: tuple[PhaseSpec, ...] | list[PhaseSpec],
     now: datetime,
@@ -143,7 +85,7 @@ async def add_phases(
     created: list[TaskCreated] = []
     for phase in phases:
         await _phase_id(
-            conn,
+            conn=conn,
             event_id=event_id,
             name=phase.name,
             owner=phase.owner or owner,
@@ -152,7 +94,7 @@ async def add_phases(
         )
         for task in phase.tasks:
             message = await add_task(
-                conn,
+                conn=conn,
                 event_id=event_id,
                 task=task.model_copy(update={"phase": phase.name}),
                 now=now,
@@ -163,8 +105,8 @@ async def add_phases(
 
 
 async def complete_task(
-    conn: Any,
     *,
+    conn: Conn,
     event_id: UUID,
     task_id: UUID | None,
     name: str | None,
@@ -196,7 +138,7 @@ async def complete_task(
     return UUID(str(row["id"])), True
 
 
-async def load(conn: Any, *, event_id: UUID) -> list[PhasePublic]:
+async def load(*, conn: Conn, event_id: UUID) -> list[PhasePublic]:
     """An event's phases in order, each with its tasks in order."""
     phases = await conn.fetch(
         f"SELECT id, name, position, owner, sla_minutes, due_at, sla_breached_at "
@@ -215,7 +157,9 @@ async def load(conn: Any, *, event_id: UUID) -> list[PhasePublic]:
     return [PhasePublic(**dict(p), tasks=by_phase.get(p["id"], [])) for p in phases]
 
 
-async def mark_breached(conn: Any, *, kind: str, subject_id: UUID, at: datetime) -> bool:
+async def mark_breached(
+    *, conn: Conn, kind: Literal["phase", "task"], subject_id: UUID, at: datetime
+) -> bool:
     """Record that a phase's or task's due time passed."""
     table = {"phase": "phases", "task": "tasks"}[kind]
     status = await conn.execute(
@@ -224,4 +168,4 @@ async def mark_breached(conn: Any, *, kind: str, subject_id: UUID, at: datetime)
         subject_id,
         at,
     )
-    return bool(status.endswith(" 1"))
+    return affected_rows(status) == 1

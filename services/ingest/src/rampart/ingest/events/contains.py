@@ -1,10 +1,16 @@
-"""What an artifact's value is (ip, host name, hash, url, ...), from its CEF field and its text."""
+"""What an artifact's value is (ip, host name, hash, url, ...), from its CEF field and its text.
+
+The types a field always has come from ``rampart.core.vocabulary.CEF_CONTAINS``; the text adds
+what it shows (``ipv6``, ``md5``/``sha1``/``sha256``, ``email``, a domain or file name).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 from typing import Any
+
+from rampart.core.vocabulary import CEF_CONTAINS
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _HASH_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -14,36 +20,18 @@ _HOST = re.compile(rf"^{_LABEL}$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 _FILE = re.compile(r"^[^\\/:*?\"<>|\r\n]+\.[A-Za-z0-9]{1,8}$")
 
-# CEF fields whose meaning the value alone cannot show (a number, a bare name)
-_BY_FIELD: dict[str, tuple[str, ...]] = {
-    "sourceProcessId": ("process id",),
-    "destinationProcessId": ("process id",),
-    "deviceProcessId": ("process id",),
-    "sourceUserName": ("user name",),
-    "destinationUserName": ("user name",),
-    "sourceUserId": ("user name",),
-    "destinationUserId": ("user name",),
-    "fileName": ("file name",),
-    "oldFileName": ("file name",),
-    "sourceProcessName": ("file name",),
-    "destinationProcessName": ("file name",),
-    "deviceProcessName": ("file name",),
-    "filePath": ("file path",),
-    "sourceHostName": ("host name",),
-    "destinationHostName": ("host name",),
-    "deviceHostName": ("host name",),
-    "sourceNtDomain": ("domain",),
-    "destinationNtDomain": ("domain",),
-    "sourceDnsDomain": ("domain",),
-    "destinationDnsDomain": ("domain",),
-    "requestUrl": ("url",),
-    "sourceMacAddress": ("mac address",),
-    "destinationMacAddress": ("mac address",),
-    "deviceMacAddress": ("mac address",),
-    "sourcePort": ("port",),
-    "destinationPort": ("port",),
+# what a CEF field's value is, whatever its text: Rampart's one table of field types
+_BY_FIELD = CEF_CONTAINS
+_SETTLED = {
+    "file name",
+    "file path",
+    "process id",
+    "process name",
+    "port",
+    "mac address",
+    "user name",
+    "url",
 }
-_SETTLED = {"file name", "file path", "process id", "port", "mac address", "user name", "url"}
 # fields whose values are never observables: don't guess from a number or a word in them
 _NOT_OBSERVABLE = {
     "message",

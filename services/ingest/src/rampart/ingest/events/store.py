@@ -13,15 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from rampart.core.envelope import Envelope
+from rampart.core.deps import Conn
 from rampart.core.ids import uuid7
 from rampart.core.messages import EventIngested, EventUpdated, Message
-from rampart.core.outbox import enqueue
-from rampart.ingest import workbook
-from rampart.ingest.normalized import Artifact, NormalizedEvent, unique_labels
-
-SCHEMA = "ingest"
-SOURCE = "rampart/ingest"
+from rampart.core.outbox import Publisher
+from rampart.ingest import SCHEMA
+from rampart.ingest.events.normalized import Artifact, NormalizedEvent, unique_labels
+from rampart.ingest.workbook import service as workbook
+from rampart.ingest.workbook.templates import TEMPLATES
 
 
 class Replayed(Exception):
@@ -73,7 +72,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def write_batch(conn: Any, submissions: list[Submission]) -> list[list[Stored] | Replayed]:
+async def write_batch(
+    *, conn: Conn, submissions: list[Submission], publish: Publisher
+) -> list[list[Stored] | Replayed]:
     """Store every submission in one transaction; a replayed one gets ``Replayed``."""
     now = datetime.now(UTC)
     async with conn.transaction():
@@ -106,22 +107,12 @@ async def write_batch(conn: Any, submissions: list[Submission]) -> list[list[Sto
                 firsts.add((index, position))
                 row.append(candidate)
             slots.append(row)
-        messages: list[tuple[Message, UUID]] = []
         if candidates:
             candidates.sort(key=lambda c: (c.event.source, c.event.source_ref or "", c.id))
             await _insert_new(conn, candidates, now)
             await _merge_existing(conn, [c for c in candidates if not c.created], now)
             await _insert_artifacts(conn, candidates)
-            messages = await _announce(conn, candidates, now)
-        if messages:
-            await enqueue(
-                conn=conn,
-                schema=SCHEMA,
-                envelopes=[
-                    Envelope.wrap(m, source=SOURCE, subject=str(event_id))
-                    for m, event_id in messages
-                ],
-            )
+            await publish.each(conn, await _announce(conn, candidates, now))
     results: list[list[Stored] | Replayed] = []
     for index, slot in enumerate(slots):
         if slot is None:
@@ -136,7 +127,7 @@ async def write_batch(conn: Any, submissions: list[Submission]) -> list[list[Sto
     return results
 
 
-async def _claim_webhook_ids(conn: Any, submissions: list[Submission]) -> set[int]:
+async def _claim_webhook_ids(conn: Conn, submissions: list[Submission]) -> set[int]:
     wanted = [
         (i, s.source_id, s.webhook_id)
         for i, s in enumerate(submissions)
@@ -167,7 +158,7 @@ def _due(candidate: _Candidate, created_at: datetime) -> datetime:
     return created_at + timedelta(minutes=minutes)
 
 
-async def _insert_new(conn: Any, candidates: list[_Candidate], now: datetime) -> None:
+async def _insert_new(conn: Conn, candidates: list[_Candidate], now: datetime) -> None:
     rows = [
         {
             "id": str(c.id),
@@ -198,7 +189,7 @@ async def _insert_new(conn: Any, candidates: list[_Candidate], now: datetime) ->
         candidate.created = candidate.id in created
 
 
-async def _merge_existing(conn: Any, resent: list[_Candidate], now: datetime) -> None:
+async def _merge_existing(conn: Conn, resent: list[_Candidate], now: datetime) -> None:
     if not resent:
         return
     existing = await conn.fetch(
@@ -244,7 +235,7 @@ async def _merge_existing(conn: Any, resent: list[_Candidate], now: datetime) ->
     )
 
 
-async def _insert_artifacts(conn: Any, candidates: list[_Candidate]) -> None:
+async def _insert_artifacts(conn: Conn, candidates: list[_Candidate]) -> None:
     rows = [
         {
             "id": str(uuid7()),
@@ -275,9 +266,9 @@ async def _insert_artifacts(conn: Any, candidates: list[_Candidate]) -> None:
 
 
 async def _announce(
-    conn: Any, candidates: list[_Candidate], now: datetime
-) -> list[tuple[Message, UUID]]:
-    messages: list[tuple[Message, UUID]] = []
+    conn: Conn, candidates: list[_Candidate], now: datetime
+) -> list[tuple[Message, str]]:
+    messages: list[tuple[Message, str]] = []
     for c in candidates:
         event = c.event
         if c.created:
@@ -294,19 +285,21 @@ async def _announce(
                         due_at=_due(c, now),
                         artifact_count=c.artifacts_added,
                     ),
-                    c.id,
+                    str(c.id),
                 )
             )
-            template = workbook.TEMPLATES.get(c.workbook or "")
+            template = TEMPLATES.get(c.workbook or "")
             if template:
-                tasks = await workbook.add_phases(conn, event_id=c.id, phases=template, now=now)
-                messages.extend((t, c.id) for t in tasks)
+                tasks = await workbook.add_phases(
+                    conn=conn, event_id=c.id, phases=template, now=now
+                )
+                messages.extend((t, str(c.id)) for t in tasks)
             continue
         changes = dict(c.changes)
         if c.artifacts_added:
             changes["artifacts_added"] = c.artifacts_added
         if changes:
             messages.append(
-                (EventUpdated(event_id=c.id, changes=changes, updated_by=event.source), c.id)
+                (EventUpdated(event_id=c.id, changes=changes, updated_by=event.source), str(c.id))
             )
     return messages

@@ -7,12 +7,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from rampart.ingest.contains import contains_of
-
-Severity = Literal["low", "medium", "high", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+from rampart.core.vocabulary import SeverityName
+from rampart.ingest.events.contains import contains_of
 
 MAX_ARTIFACTS = 100
 MAX_LABELS = 50
@@ -60,7 +58,7 @@ class NormalizedEvent:
     name: str
     source: str
     source_ref: str | None
-    severity: Severity
+    severity: SeverityName
     occurred_at: datetime | None
     labels: list[str]
     data: dict[str, Any]

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rampart.ingest.adapters import arcsight, generic, qradar, splunk
-from rampart.ingest.normalized import NormalizedEvent, PayloadError, clean_json, loads
-from rampart.ingest.sources import SourceConfig
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, clean_json, loads
+from rampart.ingest.sources.config import SourceConfig
 
 _JSON_ADAPTERS = {
     "splunk": splunk.events_from_json,

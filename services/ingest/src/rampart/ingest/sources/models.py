@@ -10,7 +10,7 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from rampart.ingest.normalized import Severity
+from rampart.core.vocabulary import SeverityName
 
 SourceKind = Literal["splunk", "qradar", "arcsight", "generic"]
 AuthKind = Literal["bearer", "hmac"]
@@ -73,21 +73,21 @@ class _SourceFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_labels: list[str] = Field(default_factory=list, max_length=50)
-    default_severity: Severity = "medium"
-    severity_map: dict[str, Severity] = Field(
+    default_severity: SeverityName = "medium"
+    severity_map: dict[str, SeverityName] = Field(
         default_factory=dict, max_length=100, description="what the source says -> severity"
     )
-    sla_minutes: dict[Severity, int] = Field(default_factory=dict)
+    sla_minutes: dict[SeverityName, int] = Field(default_factory=dict)
     workbook: WorkbookTemplate | None = None
 
     @field_validator("severity_map")
     @classmethod
-    def _lower_keys(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+    def _lower_keys(cls, value: dict[str, SeverityName]) -> dict[str, SeverityName]:
         return {k.strip().lower(): v for k, v in value.items()}
 
     @field_validator("sla_minutes")
     @classmethod
-    def _positive(cls, value: dict[Severity, int]) -> dict[Severity, int]:
+    def _positive(cls, value: dict[SeverityName, int]) -> dict[SeverityName, int]:
         for severity, minutes in value.items():
             if not 1 <= minutes <= 525_600:
                 raise ValueError(f"{severity}: minutes must be between 1 and 525600")
@@ -106,7 +106,9 @@ class SourceCreate(_SourceFields):
 
     @model_validator(mode="after")
     def _fits_kind(self) -> SourceCreate:
-        check_kind(self.kind, self.mapping, self.qradar, self.qradar_token)
+        mismatch = kind_mismatch(self.kind, self.mapping, self.qradar, self.qradar_token)
+        if mismatch is not None:
+            raise ValueError(": ".join(mismatch))
         return self
 
 
@@ -117,30 +119,31 @@ class SourceUpdate(BaseModel):
 
     auth: AuthKind | None = None
     default_labels: list[str] | None = Field(default=None, max_length=50)
-    default_severity: Severity | None = None
-    severity_map: dict[str, Severity] | None = Field(default=None, max_length=100)
-    sla_minutes: dict[Severity, int] | None = None
+    default_severity: SeverityName | None = None
+    severity_map: dict[str, SeverityName] | None = Field(default=None, max_length=100)
+    sla_minutes: dict[SeverityName, int] | None = None
     workbook: WorkbookTemplate | None = None
     mapping: GenericMapping | None = None
     qradar: QRadarPolling | None = None
     qradar_token: SecretStr | None = None
 
 
-def check_kind(
+def kind_mismatch(
     kind: str,
     mapping: GenericMapping | None,
     qradar: QRadarPolling | None,
     qradar_token: SecretStr | None,
-) -> None:
-    """Raise ValueError when fields do not fit the source's kind."""
+) -> tuple[str, str] | None:
+    """The field that does not fit the source's kind and why, or None when all fit."""
     if kind == "generic" and mapping is None:
-        raise ValueError("mapping: a generic source needs a mapping")
+        return "mapping", "a generic source needs a mapping"
     if kind != "generic" and mapping is not None:
-        raise ValueError("mapping: only generic sources take a mapping")
+        return "mapping", "only generic sources take a mapping"
     if kind != "qradar" and (qradar is not None or qradar_token is not None):
-        raise ValueError("qradar: only qradar sources poll QRadar")
+        return "qradar", "only qradar sources poll QRadar"
     if qradar is not None and qradar_token is None:
-        raise ValueError("qradar_token: polling QRadar needs its SEC token")
+        return "qradar_token", "polling QRadar needs its SEC token"
+    return None
 
 
 class SecretInfo(BaseModel):
@@ -159,8 +162,8 @@ class SourcePublic(BaseModel):
     kind: SourceKind
     auth: AuthKind
     default_labels: list[str]
-    default_severity: Severity
-    severity_map: dict[str, Severity]
+    default_severity: SeverityName
+    severity_map: dict[str, SeverityName]
     sla_minutes: dict[str, int]
     workbook: str | None
     mapping: GenericMapping | None

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Request, Response
 from starlette.routing import Route
 
 from rampart.core.problems import Problem
-from rampart.ingest.intake import BodyError, parse_body
-from rampart.ingest.models import IngestAccepted, IngestError, IngestResult
-from rampart.ingest.normalized import NormalizedEvent, PayloadError
-from rampart.ingest.source_models import NAME_PATTERN
-from rampart.ingest.state import state_of
-from rampart.ingest.store import Replayed, Submission
-from rampart.ingest.webhook_auth import Unauthorized, check_bearer, check_signature
-from rampart.ingest.writer_errors import UNAVAILABLE, unavailable
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError
+from rampart.ingest.events.store import Replayed, Submission
+from rampart.ingest.events.unavailable import UNAVAILABLE, unavailable
+from rampart.ingest.sources.models import NAME_PATTERN
+from rampart.ingest.sources.webhook_auth import Unauthorized, check_bearer, check_signature
+from rampart.ingest.state import IngestDep, IngestState, ingest_of
+from rampart.ingest.webhook.intake import BodyError, parse_body
+from rampart.ingest.webhook.models import IngestAccepted, IngestError, IngestResult
 
 router = APIRouter(tags=["webhook"])
 
@@ -44,13 +44,13 @@ def _unauthorized(detail: str) -> Problem:
     summary="Receive events from a SIEM (the source's secret or signature, no token)",
     openapi_extra=_BODY,
 )
-async def ingest_webhook(request: Request, source: str) -> Response:
+async def ingest_webhook(request: Request, source: str, ingest: IngestDep) -> Response:
     """Store the events of a body; in a batch, good events are stored and bad ones listed."""
-    return await receive(request, source)
+    return await receive(request, source=source, ingest=ingest)
 
 
 async def _plain(request: Request) -> Response:
-    return await receive(request, request.path_params["source"])
+    return await receive(request, source=request.path_params["source"], ingest=ingest_of(request))
 
 
 # The plain route serves the requests; the one above documents them in OpenAPI. The body is
@@ -61,15 +61,12 @@ router.routes.insert(
 )
 
 
-async def receive(request: Request, source: str) -> Response:
+async def receive(request: Request, *, source: str, ingest: IngestState) -> Response:
     """Authenticate, parse and store one webhook request."""
-    state = state_of(request.state.resources)
     body = await request.body()
     config = None
     if _NAME.match(source):
-        config = await state.sources.get(
-            pool=request.state.pool, keyring=request.state.keyring, name=source
-        )
+        config = await ingest.sources.get(pool=ingest.pool, keyring=ingest.keyring, name=source)
     if config is None:
         # the same answer as a wrong secret, so names cannot be probed
         raise _unauthorized("the source or its secret is not valid")
@@ -77,7 +74,7 @@ async def receive(request: Request, source: str) -> Response:
     try:
         if config.auth == "hmac":
             webhook_id = check_signature(
-                request.headers, body, config.secrets, window_s=state.settings.replay_window_s
+                request.headers, body, config.secrets, window_s=ingest.settings.replay_window_s
             )
         else:
             check_bearer(request.headers.get("authorization"), config.secrets)
@@ -88,7 +85,7 @@ async def receive(request: Request, source: str) -> Response:
             config,
             request.headers.get("content-type", ""),
             body,
-            max_events=state.settings.max_events_per_request,
+            max_events=ingest.settings.max_events_per_request,
         )
     except BodyError as exc:
         raise Problem(exc.status, str(exc), field=exc.field) from None
@@ -110,13 +107,13 @@ async def receive(request: Request, source: str) -> Response:
         )
     submission = Submission(
         events=[event for _, event in good if isinstance(event, NormalizedEvent)],
-        sla_minutes=state.settings.sla_for(config.sla_minutes),
+        sla_minutes=ingest.settings.sla_for(config.sla_minutes),
         workbook=config.workbook,
         source_id=config.id,
         webhook_id=webhook_id,
     )
     try:
-        stored = await state.writer.write(submission)
+        stored = await ingest.writer.write(submission)
     except Replayed:
         raise _unauthorized("webhook-id was already delivered: a replay") from None
     except UNAVAILABLE:

@@ -10,14 +10,13 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from rampart.core.runtime import Resources
-from rampart.ingest import syslog_format
+from rampart.core.metrics import Metrics
 from rampart.ingest.adapters.arcsight import event_from_line
-from rampart.ingest.normalized import NormalizedEvent
-from rampart.ingest.settings import IngestSettings
-from rampart.ingest.sources import SourceConfig
-from rampart.ingest.state import IngestState, state_of
-from rampart.ingest.store import Submission
+from rampart.ingest.events.normalized import NormalizedEvent
+from rampart.ingest.events.store import Submission
+from rampart.ingest.listeners import syslog_format
+from rampart.ingest.sources.config import SourceConfig
+from rampart.ingest.state import IngestState
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +43,8 @@ def _default_source(name: str) -> SourceConfig:
 class SyslogSink:
     """Turns received syslog messages into events and writes them in batches."""
 
-    def __init__(self, resources: Resources, state: IngestState, counters: dict[str, Any]) -> None:
-        self._resources = resources
-        self._state = state
+    def __init__(self, ingest: IngestState, counters: dict[str, Any]) -> None:
+        self._ingest = ingest
         self._queue: asyncio.Queue[tuple[bytes, str]] = asyncio.Queue(QUEUE_SIZE)
         self._counters = counters
         self._task: asyncio.Task[None] | None = None
@@ -76,11 +74,11 @@ class SyslogSink:
             self._counters["dropped"].inc()
 
     async def _source(self) -> SourceConfig:
-        name = self._state.settings.syslog_source
+        name = self._ingest.settings.syslog_source
         if name is None:
             return _default_source("syslog")
-        config = await self._state.sources.get(
-            pool=self._resources.pool, keyring=self._resources.keyring, name=name
+        config = await self._ingest.sources.get(
+            pool=self._ingest.pool, keyring=self._ingest.keyring, name=name
         )
         return config or _default_source(name)
 
@@ -120,9 +118,9 @@ class SyslogSink:
                     "syslog message refused: %s", outcome, extra={"peer": peer, "rfc": message.rfc}
                 )
         if events:
-            sla = self._state.settings.sla_for(source.sla_minutes)
+            sla = self._ingest.settings.sla_for(source.sla_minutes)
             try:
-                await self._state.writer.write(
+                await self._ingest.writer.write(
                     Submission(events=events, sla_minutes=sla, workbook=source.workbook)
                 )
             except Exception:
@@ -141,24 +139,24 @@ class _Udp(asyncio.DatagramProtocol):
         self._sink.offer(data, f"{addr[0]}:{addr[1]}")
 
 
-def _counters(resources: Resources) -> dict[str, Any]:
+def _counters(metrics: Metrics) -> dict[str, Any]:
     counter = Counter(
         "rampart_ingest_syslog_messages_total",
         "Syslog messages by outcome",
         ["outcome"],
-        registry=resources.metrics.registry,
+        registry=metrics.registry,
     )
     return {k: counter.labels(k) for k in ("accepted", "rejected", "dropped")}
 
 
 @contextlib.asynccontextmanager
-async def syslog_listeners(resources: Resources) -> AsyncIterator[None]:
+async def syslog_listeners(ingest: IngestState) -> AsyncIterator[None]:
     """A worker: listen on the configured TCP and UDP ports while the service runs."""
-    settings = IngestSettings()
+    settings = ingest.settings
     if settings.syslog_tcp_port is None and settings.syslog_udp_port is None:
         yield
         return
-    sink = SyslogSink(resources, state_of(resources), _counters(resources))
+    sink = SyslogSink(ingest, _counters(ingest.metrics))
     sink.start()
     max_size = settings.syslog_max_message
 

@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
-from rampart.ingest.store import Replayed, Stored, Submission, write_batch
+from rampart.core.outbox import Publisher
+from rampart.core.store import Pool
+from rampart.ingest.events.store import Replayed, Stored, Submission, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,11 @@ class _Job:
 class EventWriter:
     """Writes submissions in shared transactions through ``flushers`` concurrent tasks."""
 
-    def __init__(self, pool: Any, *, max_events: int = 2000, flushers: int = 2) -> None:
+    def __init__(
+        self, pool: Pool, *, publish: Publisher, max_events: int = 2000, flushers: int = 2
+    ) -> None:
         self._pool = pool
+        self._publish = publish
         self._max_events = max_events
         self._flushers = flushers
         self._pending: list[_Job] = []
@@ -112,7 +116,9 @@ class EventWriter:
         for attempt in range(4):
             try:
                 async with self._pool.acquire() as conn:
-                    return await write_batch(conn, submissions)
+                    return await write_batch(
+                        conn=conn, submissions=submissions, publish=self._publish
+                    )
             except _RETRYABLE:
                 if attempt == 3:
                     raise

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rampart.ingest.normalized import SEVERITIES, Severity
+from rampart.core.vocabulary import SEVERITIES, SeverityName
 
-_NAMED: dict[str, Severity] = {
+_NAMED: dict[str, SeverityName] = {
     "informational": "low",
     "info": "low",
     "very-low": "low",
@@ -20,7 +20,9 @@ _NAMED: dict[str, Severity] = {
 }
 
 
-def map_severity(value: Any, *, severity_map: dict[str, Severity], default: Severity) -> Severity:
+def map_severity(
+    value: Any, *, severity_map: dict[str, SeverityName], default: SeverityName
+) -> SeverityName:
     """The source's map first, then Rampart's names, then a 0-10 scale; else ``default``.
 
     The 0-10 scale reads CEF severities and QRadar magnitudes alike: 0-3 low, 4-6 medium,
