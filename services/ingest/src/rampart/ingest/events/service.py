@@ -81,10 +81,10 @@ async def get(*, conn: Conn, event_id: UUID) -> EventPublic | None:
 async def get_detail(*, conn: Conn, event_id: UUID) -> EventDetail | None:
     """One event with its artifacts, notes and workbook, read from one snapshot."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await _detail(conn, event_id)
+        return await _detail(conn=conn, event_id=event_id)
 
 
-async def _detail(conn: Conn, event_id: UUID) -> EventDetail | None:
+async def _detail(*, conn: Conn, event_id: UUID) -> EventDetail | None:
     event = await get(conn=conn, event_id=event_id)
     if event is None:
         return None
@@ -224,7 +224,7 @@ async def apply_change(
         sets["severity"] = change.severity
         applied.changes["severity"] = change.severity
         if (sets.get("status") or row["status"]) != "closed":
-            minutes = await _sla_of(conn, row["source"], sla_minutes)
+            minutes = await _sla_of(conn=conn, source=row["source"], defaults=sla_minutes)
             due_at = row["created_at"] + timedelta(minutes=minutes[change.severity])
             sets["due_at"] = due_at
             applied.changes["due_at"] = due_at.isoformat()
@@ -271,7 +271,7 @@ async def apply_change(
             clean_text(change.note),
         )
         applied.changes["note_added"] = str(applied.note_id)
-    added = await _add_artifacts(conn, event_id, change.artifacts)
+    added = await _add_artifacts(conn=conn, event_id=event_id, artifacts=change.artifacts)
     if added:
         applied.changes["artifacts_added"] = added
     messages: list[Message] = []
@@ -348,7 +348,7 @@ def _labels(current: list[str], change: Change) -> list[str]:
     return [label for label in labels if label not in removed]
 
 
-async def _sla_of(conn: Conn, source: str, defaults: dict[str, int]) -> dict[str, int]:
+async def _sla_of(*, conn: Conn, source: str, defaults: dict[str, int]) -> dict[str, int]:
     overrides = await conn.fetchval(
         f"SELECT sla_minutes FROM {SCHEMA}.sources WHERE name = $1", source
     )
@@ -356,7 +356,7 @@ async def _sla_of(conn: Conn, source: str, defaults: dict[str, int]) -> dict[str
 
 
 async def _add_artifacts(
-    conn: Conn, event_id: UUID, artifacts: list[tuple[str, dict[str, Any]]]
+    *, conn: Conn, event_id: UUID, artifacts: list[tuple[str, dict[str, Any]]]
 ) -> int:
     made = [a for a in (make_artifact(name, clean_json(cef)) for name, cef in artifacts) if a]
     if not made:

@@ -78,7 +78,7 @@ async def write_batch(
     """Store every submission in one transaction; a replayed one gets ``Replayed``."""
     now = datetime.now(UTC)
     async with conn.transaction():
-        replayed = await _claim_webhook_ids(conn, submissions)
+        replayed = await _claim_webhook_ids(conn=conn, submissions=submissions)
         slots: list[list[_Candidate] | None] = []
         by_key: dict[tuple[str, str], _Candidate] = {}
         firsts: set[tuple[int, int]] = set()
@@ -109,10 +109,11 @@ async def write_batch(
             slots.append(row)
         if candidates:
             candidates.sort(key=lambda c: (c.event.source, c.event.source_ref or "", c.id))
-            await _insert_new(conn, candidates, now)
-            await _merge_existing(conn, [c for c in candidates if not c.created], now)
-            await _insert_artifacts(conn, candidates)
-            await publish.each(conn, await _announce(conn, candidates, now))
+            await _insert_new(conn=conn, candidates=candidates, now=now)
+            resent = [c for c in candidates if not c.created]
+            await _merge_existing(conn=conn, resent=resent, now=now)
+            await _insert_artifacts(conn=conn, candidates=candidates)
+            await publish.each(conn, await _announce(conn=conn, candidates=candidates, now=now))
     results: list[list[Stored] | Replayed] = []
     for index, slot in enumerate(slots):
         if slot is None:
@@ -127,7 +128,7 @@ async def write_batch(
     return results
 
 
-async def _claim_webhook_ids(conn: Conn, submissions: list[Submission]) -> set[int]:
+async def _claim_webhook_ids(*, conn: Conn, submissions: list[Submission]) -> set[int]:
     wanted = [
         (i, s.source_id, s.webhook_id)
         for i, s in enumerate(submissions)
@@ -158,7 +159,7 @@ def _due(candidate: _Candidate, created_at: datetime) -> datetime:
     return created_at + timedelta(minutes=minutes)
 
 
-async def _insert_new(conn: Conn, candidates: list[_Candidate], now: datetime) -> None:
+async def _insert_new(*, conn: Conn, candidates: list[_Candidate], now: datetime) -> None:
     rows = [
         {
             "id": str(c.id),
@@ -189,7 +190,7 @@ async def _insert_new(conn: Conn, candidates: list[_Candidate], now: datetime) -
         candidate.created = candidate.id in created
 
 
-async def _merge_existing(conn: Conn, resent: list[_Candidate], now: datetime) -> None:
+async def _merge_existing(*, conn: Conn, resent: list[_Candidate], now: datetime) -> None:
     if not resent:
         return
     existing = await conn.fetch(
@@ -235,7 +236,7 @@ async def _merge_existing(conn: Conn, resent: list[_Candidate], now: datetime) -
     )
 
 
-async def _insert_artifacts(conn: Conn, candidates: list[_Candidate]) -> None:
+async def _insert_artifacts(*, conn: Conn, candidates: list[_Candidate]) -> None:
     rows = [
         {
             "id": str(uuid7()),
@@ -266,7 +267,7 @@ async def _insert_artifacts(conn: Conn, candidates: list[_Candidate]) -> None:
 
 
 async def _announce(
-    conn: Conn, candidates: list[_Candidate], now: datetime
+    *, conn: Conn, candidates: list[_Candidate], now: datetime
 ) -> list[tuple[Message, str]]:
     messages: list[tuple[Message, str]] = []
     for c in candidates:

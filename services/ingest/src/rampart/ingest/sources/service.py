@@ -79,16 +79,16 @@ async def get(*, conn: Conn, name: str) -> SourcePublic | None:
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM {SCHEMA}.sources WHERE name = $1", name)
     if row is None:
         return None
-    return (await _public(conn, [row]))[0]
+    return (await _public(conn=conn, rows=[row]))[0]
 
 
 async def list_all(*, conn: Conn) -> list[SourcePublic]:
     """Every source by name."""
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM {SCHEMA}.sources ORDER BY name")
-    return await _public(conn, rows)
+    return await _public(conn=conn, rows=rows)
 
 
-async def _public(conn: Conn, rows: Sequence[Record]) -> list[SourcePublic]:
+async def _public(*, conn: Conn, rows: Sequence[Record]) -> list[SourcePublic]:
     ids = [r["id"] for r in rows]
     secret_rows = await conn.fetch(
         f"SELECT id, source_id, created_at, expires_at FROM {SCHEMA}.source_secrets "
