@@ -43,7 +43,7 @@ import aio_pika
 import asyncpg
 
 from rampart.core.auth import Role, create_token
-from rampart.ingest.webhook_auth import sign
+from rampart.ingest.sources.webhook_auth import sign
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"

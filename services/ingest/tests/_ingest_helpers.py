@@ -19,8 +19,8 @@ from rampart.core.auth import Role, create_token
 from rampart.core.bus import Delivery, MemoryBus, Topology
 from rampart.core.crypto import Keyring
 from rampart.core.settings import Settings
+from rampart.ingest.sources.webhook_auth import sign
 from rampart.ingest.spec import SPEC
-from rampart.ingest.webhook_auth import sign
 
 PROBLEM = "application/problem+json"
 # one installation: replicas started by the tests share the master key, as real ones must
@@ -82,6 +82,13 @@ class IngestApp:
         return await self.client.post(
             f"/api/v1/ingest/{source['name']}", content=body, headers=headers
         )
+
+    async def post_event(self, **fields: Any) -> str:
+        """Submit an event as Rampart JSON; its id."""
+        body = {"name": "an event", "source": "api-test", **fields}
+        response = await self.client.post("/api/v1/events", json=body, headers=self.auth())
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
 
     async def event(self, event_id: str) -> dict[str, Any]:
         response = await self.client.get(f"/api/v1/events/{event_id}", headers=self.auth())

@@ -23,7 +23,7 @@ from rampart.core.bus import Delivery, Topology
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.envelope import Envelope
 from rampart.core.messages import EventChangeRequested
-from rampart.ingest.webhook_auth import sign
+from rampart.ingest.sources.webhook_auth import sign
 from services.ingest.tests._fake_qradar import TOKEN, FakeQRadar, fake_qradar, offense
 from services.ingest.tests._ingest_helpers import MASTER_KEY
 from tests._bus import delete_namespace

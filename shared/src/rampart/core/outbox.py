@@ -72,6 +72,14 @@ class Publisher:
         await enqueue(conn=conn, schema=self.schema, envelopes=envelopes)
         return envelopes
 
+    async def each(
+        self, conn: Connection, items: Sequence[tuple[Message, str | None]]
+    ) -> list[Envelope]:
+        """Write messages that each have their own subject (a batch of events) in one insert."""
+        envelopes = [Envelope.wrap(m, source=self.source, subject=s) for m, s in items]
+        await enqueue(conn=conn, schema=self.schema, envelopes=envelopes)
+        return envelopes
+
 
 class OutboxRelay:
     """Publishes one schema's outbox to the bus, woken by LISTEN/NOTIFY, polling as a fallback."""

@@ -91,7 +91,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 title="Invalid request" if exc.status == 422 else None,
                 instance=request.url.path,
                 errors=[{"field": field, "message": message} for field, message in exc.errors],
-                **exc.extensions,
+                **{"field": exc.field, **exc.extensions},
             )
         return problem_response(exc.status, exc.detail, instance=request.url.path, **exc.extensions)
 

@@ -1,13 +1,18 @@
-"""The ingest service's own settings, read from ``RAMPART_INGEST_*`` when the service starts."""
+"""The ingest service's one settings object, read from ``RAMPART_INGEST_*`` at start."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rampart.ingest.normalized import Severity
+from rampart.core.vocabulary import SeverityName
 
-DEFAULT_SLA_MINUTES: dict[Severity, int] = {"critical": 30, "high": 60, "medium": 720, "low": 1440}
+DEFAULT_SLA_MINUTES: dict[SeverityName, int] = {
+    "critical": 30,
+    "high": 60,
+    "medium": 720,
+    "low": 1440,
+}
 
 
 class IngestSettings(BaseSettings):
@@ -15,7 +20,7 @@ class IngestSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAMPART_INGEST_", extra="ignore")
 
-    sla_minutes: dict[Severity, int] = Field(
+    sla_minutes: dict[SeverityName, int] = Field(
         default_factory=lambda: dict(DEFAULT_SLA_MINUTES),
         description='minutes to the due time by severity, JSON: {"critical": 30, ...}',
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from rampart.ingest.normalized import Artifact, Severity, make_artifact
-from rampart.ingest.severity import map_severity
-from rampart.ingest.sources import SourceConfig
+from rampart.core.vocabulary import SeverityName
+from rampart.ingest.adapters.severity import map_severity
+from rampart.ingest.events.normalized import Artifact, make_artifact
+from rampart.ingest.sources.config import SourceConfig
 
 
 def artifacts_from_fields(name: str, fields: dict[str, Any]) -> list[Artifact]:
@@ -34,7 +35,7 @@ def artifacts_from_fields(name: str, fields: dict[str, Any]) -> list[Artifact]:
     return out
 
 
-def severity_of(value: Any, source: SourceConfig) -> Severity:
+def severity_of(value: Any, source: SourceConfig) -> SeverityName:
     """``value`` through the source's severity map, or the source's default."""
     return map_severity(value, severity_map=source.severity_map, default=source.default_severity)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from rampart.ingest.adapters import cef
 from rampart.ingest.adapters._common import artifacts_from_fields, severity_of
-from rampart.ingest.normalized import NormalizedEvent, PayloadError, clean_text, parse_time
-from rampart.ingest.sources import SourceConfig
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, clean_text, parse_time
+from rampart.ingest.sources.config import SourceConfig
 
 _TIME_FIELDS = ("rt", "end", "start")
 

@@ -46,7 +46,7 @@ FULL_NAMES = {
     "out": "bytesOut",
     "outcome": "eventOutcome",
     "proto": "transportProtocol",
-    "request": "requestUrl",
+    "request": "requestURL",
     "rt": "deviceReceiptTime",
     "shost": "sourceHostName",
     "smac": "sourceMacAddress",

@@ -7,8 +7,8 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from rampart.ingest.adapters._common import artifacts_from_fields, severity_of
-from rampart.ingest.normalized import NormalizedEvent, PayloadError, parse_time
-from rampart.ingest.sources import SourceConfig
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, parse_time
+from rampart.ingest.sources.config import SourceConfig
 
 
 def events_from_json(payload: Any, source: SourceConfig) -> list[NormalizedEvent | PayloadError]:

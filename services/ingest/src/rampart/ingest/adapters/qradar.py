@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 from rampart.ingest.adapters._common import artifacts_from_fields, severity_of
-from rampart.ingest.normalized import NormalizedEvent, PayloadError, parse_time
-from rampart.ingest.sources import SourceConfig
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, parse_time
+from rampart.ingest.sources.config import SourceConfig
 
 # the built-in offense types (GET /api/siem/offense_types) whose source is an observable
 OFFENSE_SOURCE_FIELD = {

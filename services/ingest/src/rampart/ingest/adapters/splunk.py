@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from rampart.ingest.adapters._common import address_or_host, artifacts_from_fields, severity_of
-from rampart.ingest.normalized import NormalizedEvent, PayloadError, parse_time
-from rampart.ingest.sources import SourceConfig
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, parse_time
+from rampart.ingest.sources.config import SourceConfig
 
 # CIM field -> CEF field, for fields whose meaning does not depend on the value
 _CIM_TO_CEF = {
@@ -25,7 +25,7 @@ _CIM_TO_CEF = {
     "dest_nt_host": "destinationHostName",
     "src_host": "sourceHostName",
     "dest_host": "destinationHostName",
-    "url": "requestUrl",
+    "url": "requestURL",
     "file_name": "fileName",
     "file_path": "filePath",
     "file_hash": "fileHash",

@@ -1,0 +1,1 @@
+"""Events that ingest receives or fetches itself: syslog CEF listeners and QRadar pollers."""

@@ -1,0 +1,77 @@
+"""From a webhook's bytes to normalized events, by the source's kind and the content type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rampart.ingest.adapters import arcsight, generic, qradar, splunk
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, clean_json, loads
+from rampart.ingest.sources.config import SourceConfig
+
+_JSON_ADAPTERS = {
+    "splunk": splunk.events_from_json,
+    "qradar": qradar.events_from_json,
+    "arcsight": arcsight.events_from_json,
+    "generic": generic.events_from_json,
+}
+
+
+class BodyError(ValueError):
+    """The body as a whole cannot be read; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.status = status
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One item of a body: its index, its line for text bodies, and the event or the error."""
+
+    index: int
+    line: int | None
+    outcome: NormalizedEvent | PayloadError
+
+
+def parse_body(
+    source: SourceConfig, content_type: str, body: bytes, *, max_events: int
+) -> list[Parsed]:
+    """Every event in the body, or the reason each one cannot be read."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(400, "body", f"not UTF-8 at byte {exc.start}") from None
+    if media in ("text/plain", "application/cef", "text/cef"):
+        items = arcsight.events_from_text(text, source)
+        if not items:
+            raise BodyError(422, "body", "no CEF line in the body")
+        parsed = [Parsed(i, line, outcome) for i, (line, outcome) in enumerate(items)]
+    elif media == "application/json" or media.endswith("+json") or media == "":
+        payload = _json(text)
+        outcomes = _JSON_ADAPTERS[source.kind](payload, source)
+        parsed = [Parsed(i, None, outcome) for i, outcome in enumerate(outcomes)]
+    else:
+        raise BodyError(
+            415, "content-type", f"{media!r} is not accepted; send application/json or text/plain"
+        )
+    if not parsed:
+        raise BodyError(422, "body", "the body holds no event")
+    if len(parsed) > max_events:
+        raise BodyError(413, "body", f"more than {max_events} events in one request")
+    return parsed
+
+
+def _json(text: str) -> Any:
+    if not text.strip():
+        raise BodyError(422, "body", "the body is empty")
+    try:
+        return clean_json(loads(text))
+    except ValueError as exc:
+        detail = str(exc)
+        raise BodyError(422, "body", f"malformed JSON: {detail[:200]}") from None
+    except RecursionError:
+        raise BodyError(400, "body", "JSON nested too deeply") from None

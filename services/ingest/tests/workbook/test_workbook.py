@@ -1,0 +1,105 @@
+"""An event's workbook: the NIST 800-61 template, tasks added and completed with a note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rampart.core.messages import TaskCompleted, TaskCreated
+from services.ingest.tests._ingest_helpers import IngestApp
+
+
+@pytest.fixture
+async def nist(ingest: IngestApp) -> tuple[str, list[dict[str, Any]]]:
+    """An event given the NIST 800-61 workbook owned by soc-team: its id and its phases."""
+    event_id = await ingest.post_event()
+    workbook = await ingest.client.post(
+        f"/api/v1/events/{event_id}/workbook",
+        json={"template": "nist-800-61", "owner": "soc-team"},
+        headers=ingest.auth(),
+    )
+    assert workbook.status_code == 201, workbook.text
+    phases: list[dict[str, Any]] = workbook.json()
+    return event_id, phases
+
+
+async def _complete(ingest: IngestApp, event_id: str, task_id: str, body: dict[str, Any]) -> Any:
+    return await ingest.client.post(
+        f"/api/v1/events/{event_id}/tasks/{task_id}/complete", json=body, headers=ingest.auth()
+    )
+
+
+async def test_the_nist_template_gives_its_five_phases_with_owner_and_due_times(
+    nist: tuple[str, list[dict[str, Any]]],
+) -> None:
+    _, phases = nist
+    assert [p["name"] for p in phases] == [
+        "Detection & Analysis",
+        "Containment",
+        "Eradication",
+        "Recovery",
+        "Post-Incident Activity",
+    ]
+    assert all(p["owner"] == "soc-team" and p["due_at"] for p in phases)
+    first_task = phases[0]["tasks"][0]
+    assert first_task["sla_minutes"] == 30
+    assert first_task["status"] == "open"
+
+
+async def test_each_template_task_is_announced_with_its_due_time(
+    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+) -> None:
+    event_id, _ = nist
+    created = [m for m in await ingest.wait_for("task.created", 12) if str(m.event_id) == event_id]
+    assert len(created) == 12
+    assert all(isinstance(m, TaskCreated) and m.due_at for m in created)
+
+
+async def test_completing_a_task_records_its_note_and_announces_it(
+    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+) -> None:
+    event_id, phases = nist
+    first_task = phases[0]["tasks"][0]
+    done = await _complete(ingest, event_id, first_task["id"], {"note": "confirmed: real"})
+    assert done.status_code == 200, done.text
+    task = done.json()[0]["tasks"][0]
+    assert task["status"] == "done"
+    assert task["note"] == "confirmed: real"
+    assert task["completed_by"] == "t-analyst"
+    [completed] = await ingest.wait_for("task.completed")
+    assert isinstance(completed, TaskCompleted)
+    assert str(completed.task_id) == first_task["id"]
+    detail = await ingest.event(event_id)
+    assert detail["workbook"][0]["tasks"][0]["status"] == "done"
+
+
+async def test_completing_a_task_again_changes_nothing(
+    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+) -> None:
+    event_id, phases = nist
+    task_id = phases[0]["tasks"][0]["id"]
+    await _complete(ingest, event_id, task_id, {"note": "confirmed: real"})
+    again = await _complete(ingest, event_id, task_id, {"note": "twice"})
+    assert again.status_code == 200
+    assert again.json()[0]["tasks"][0]["note"] == "confirmed: real"
+
+
+async def test_completing_a_task_needs_a_note(
+    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+) -> None:
+    event_id, phases = nist
+    no_note = await _complete(ingest, event_id, phases[0]["tasks"][0]["id"], {})
+    assert no_note.status_code == 422
+
+
+async def test_a_task_joins_the_phase_of_its_name(
+    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+) -> None:
+    event_id, _ = nist
+    custom = await ingest.client.post(
+        f"/api/v1/events/{event_id}/tasks",
+        json={"phase": "Containment", "name": "Call the ISP", "owner": "bob", "sla_minutes": 15},
+        headers=ingest.auth(),
+    )
+    assert any(t["name"] == "Call the ISP" for t in custom.json()[1]["tasks"])
