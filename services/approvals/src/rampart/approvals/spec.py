@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from rampart.approvals import timers
+from rampart.approvals import clock, service, timers
+from rampart.approvals.state import ApprovalsState, state_factory
 from rampart.approvals.views import router
-from rampart.core.runtime import ServiceSpec, platform_only
+from rampart.core.clock import Clock
+from rampart.core.runtime import ServiceSpec
 
-SPEC = ServiceSpec(
-    name="approvals",
-    schema=timers.SCHEMA,
-    migrations_package="rampart.approvals",
-    state=platform_only,
-    routers=(router,),
-    queues=(timers.sla_queue,),
-    workers=(timers.timer_loop,),
-)
+
+def build_spec(*, clock: Clock | None = None) -> ServiceSpec[ApprovalsState]:
+    """The service's spec; ``clock`` replaces the system clock."""
+    return ServiceSpec(
+        name="approvals",
+        schema=timers.SCHEMA,
+        migrations_package="rampart.approvals",
+        state=state_factory(clock),
+        routers=(router,),
+        queues=(timers.sla_queue, service.requests),
+        workers=(clock_loop,),
+    )
+
+
+clock_loop = clock.timer_loop
+SPEC = build_spec()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -16,13 +15,11 @@ from rampart.core.ids import uuid7
 from rampart.core.messages import (
     EventClosed,
     EventIngested,
-    SlaBreached,
     TaskCompleted,
     TaskCreated,
 )
 from rampart.core.outbox import Publisher
-from rampart.core.runtime import Resources
-from rampart.core.workers import periodic
+from rampart.core.store import Record
 
 log = logging.getLogger(__name__)
 
@@ -87,51 +84,44 @@ async def list_timers(*, conn: Conn, subject_id: UUID | None, limit: int) -> lis
     return [SlaTimer(**dict(r)) for r in rows]
 
 
-async def fire_due(*, conn: Conn, batch: int = 100) -> int:
-    """Mark due timers breached and announce each through the outbox; returns how many."""
-    async with conn.transaction():
-        rows = await conn.fetch(
-            f"SELECT id, subject_kind, subject_id, event_id, due_at FROM {SCHEMA}.sla_timers "
-            "WHERE status = 'pending' AND due_at <= now() ORDER BY due_at "
-            "LIMIT $1 FOR UPDATE SKIP LOCKED",
-            batch,
-        )
-        if not rows:
-            return 0
-        now = datetime.now(UTC)
+async def restart_timer(
+    *,
+    conn: Conn,
+    subject_kind: SubjectKind,
+    subject_id: UUID,
+    event_id: UUID | None,
+    due_at: datetime,
+) -> None:
+    """Run a subject's clock anew from ``due_at``, whatever state it was in (a new stage)."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.sla_timers (id, subject_kind, subject_id, event_id, due_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject_kind, subject_id) "
+        "DO UPDATE SET due_at = EXCLUDED.due_at, status = 'pending', fired_at = NULL",
+        uuid7(),
+        subject_kind,
+        subject_id,
+        event_id,
+        due_at,
+    )
+
+
+async def claim_due(*, conn: Conn, now: datetime, batch: int = 100) -> list[Record]:
+    """Mark up to ``batch`` timers due by ``now`` breached, in the caller's transaction."""
+    rows = await conn.fetch(
+        f"SELECT id, subject_kind, subject_id, event_id, due_at FROM {SCHEMA}.sla_timers "
+        "WHERE status = 'pending' AND due_at <= $2 ORDER BY due_at "
+        "LIMIT $1 FOR UPDATE SKIP LOCKED",
+        batch,
+        now,
+    )
+    if rows:
         await conn.execute(
             f"UPDATE {SCHEMA}.sla_timers SET status = 'breached', fired_at = $2 "
             "WHERE id = ANY($1::uuid[])",
             [r["id"] for r in rows],
             now,
         )
-        for r in rows:
-            await publish(
-                conn,
-                SlaBreached(
-                    subject_kind=r["subject_kind"],
-                    subject_id=r["subject_id"],
-                    event_id=r["event_id"],
-                    due_at=r["due_at"],
-                    breached_at=now,
-                ),
-                subject=str(r["subject_id"]),
-                correlation_id=str(r["event_id"] or r["subject_id"]),
-            )
-        return len(rows)
-
-
-def timer_loop(
-    resources: Resources, *, interval_s: float = 1.0
-) -> contextlib.AbstractAsyncContextManager[None]:
-    """Fire due timers every ``interval_s`` while the service runs."""
-
-    async def fire_all() -> None:
-        async with resources.pool.acquire() as conn:
-            while await fire_due(conn=conn) > 0:
-                pass
-
-    return periodic(fire_all, interval_s=interval_s, name="sla-timers")
+    return list(rows)
 
 
 @sla_queue.on(EventIngested)

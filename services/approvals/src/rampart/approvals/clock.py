@@ -1,0 +1,47 @@
+"""The SLA clock: due timers fire once, on whichever replica claims them first."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+
+from rampart.approvals import service, timers
+from rampart.approvals.state import ApprovalsState
+from rampart.core.deps import Conn
+from rampart.core.messages import SlaBreached
+from rampart.core.workers import periodic
+
+
+async def fire_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
+    """Breach timers due by ``now``, announce each, move breached approvals on; how many."""
+    async with conn.transaction():
+        rows = await timers.claim_due(conn=conn, now=now, batch=batch)
+        for r in rows:
+            await timers.publish(
+                conn,
+                SlaBreached(
+                    subject_kind=r["subject_kind"],
+                    subject_id=r["subject_id"],
+                    event_id=r["event_id"],
+                    due_at=r["due_at"],
+                    breached_at=now,
+                ),
+                subject=str(r["subject_id"]),
+                correlation_id=str(r["event_id"] or r["subject_id"]),
+            )
+            if r["subject_kind"] == "approval":
+                await service.breached(conn=conn, approval_id=r["subject_id"], at=now)
+        return len(rows)
+
+
+def timer_loop(
+    state: ApprovalsState, *, interval_s: float = 1.0
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """Fire due timers every ``interval_s`` while the service runs."""
+
+    async def fire_all() -> None:
+        async with state.pool.acquire() as conn:
+            while await fire_due(conn=conn, now=state.clock.now()) > 0:
+                pass
+
+    return periodic(fire_all, interval_s=interval_s, name="sla-timers")
