@@ -8,8 +8,28 @@ from datetime import datetime
 from rampart.approvals import service, timers
 from rampart.approvals.state import ApprovalsState
 from rampart.core.deps import Conn
-from rampart.core.messages import SlaBreached
+from rampart.core.messages import SlaBreached, SlaWarning
 from rampart.core.workers import periodic
+
+
+async def warn_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
+    """Warn of timers past their warning point by ``now``; returns how many."""
+    async with conn.transaction():
+        rows = await timers.claim_warnings(conn=conn, now=now, batch=batch)
+        for r in rows:
+            await timers.publish(
+                conn,
+                SlaWarning(
+                    subject_kind=r["subject_kind"],
+                    subject_id=r["subject_id"],
+                    event_id=r["event_id"],
+                    due_at=r["due_at"],
+                    warned_at=now,
+                ),
+                subject=str(r["subject_id"]),
+                correlation_id=str(r["event_id"] or r["subject_id"]),
+            )
+        return len(rows)
 
 
 async def fire_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
@@ -42,6 +62,8 @@ def timer_loop(
     async def fire_all() -> None:
         async with state.pool.acquire() as conn:
             while await fire_due(conn=conn, now=state.clock.now()) > 0:
+                pass
+            while await warn_due(conn=conn, now=state.clock.now()) > 0:
                 pass
 
     return periodic(fire_all, interval_s=interval_s, name="sla-timers")

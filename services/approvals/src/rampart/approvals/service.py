@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from rampart.approvals import timers
+from rampart.approvals import policies, timers
 from rampart.approvals.directory import OwnerDirectory
 from rampart.approvals.models import (
     ApprovalDetail,
@@ -53,7 +53,8 @@ async def create(
         return UUID(str(existing))
     approval_id = uuid7()
     first = request.stages[0]
-    due_at = now + timedelta(minutes=first.sla_minutes)
+    plan = await _stage_plan(conn=conn, minutes=first.sla_minutes, now=now)
+    due_at = plan.due_at
     await conn.execute(
         f"INSERT INTO {SCHEMA}.approvals (id, action_run_id, request_key, action, asset, "
         "connector, params, fingerprint, requested_by, event_id, required_approvals, stages, "
@@ -74,9 +75,9 @@ async def create(
         due_at,
     )
     rows: list[tuple[UUID, int, UUID, UUID | None]] = []
-    for index, plan in enumerate(request.stages):
+    for index, stage in enumerate(request.stages):
         seen: set[UUID] = set()
-        for assignee in plan.assignees:
+        for assignee in stage.assignees:
             owner_id = UUID(assignee)
             people = await owners.people(owner_id)
             for person in people:
@@ -97,12 +98,13 @@ async def create(
         actor=request.requested_by,
         detail={"stage": first.stage, "due_at": due_at.isoformat()},
     )
-    await timers.restart_timer(
+    await timers.start_timer(
         conn=conn,
         subject_kind="approval",
         subject_id=approval_id,
         event_id=request.event_id,
-        due_at=due_at,
+        plan=plan,
+        restart=True,
     )
     return approval_id
 
@@ -228,7 +230,8 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
         await _finish(conn=conn, row=row, status="expired", by=None, comment="", now=at)
         return
     plan = stages[following]
-    due_at = at + timedelta(minutes=int(plan["sla_minutes"]))
+    timer = await _stage_plan(conn=conn, minutes=int(plan["sla_minutes"]), now=at)
+    due_at = timer.due_at
     await conn.execute(
         f"UPDATE {SCHEMA}.approvals SET stage_index = $2, stage = $3, due_at = $4 WHERE id = $1",
         approval_id,
@@ -248,12 +251,13 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
         kind="escalated",
         detail={"from": row["stage"], "to": plan["stage"], "due_at": due_at.isoformat()},
     )
-    await timers.restart_timer(
+    await timers.start_timer(
         conn=conn,
         subject_kind="approval",
         subject_id=approval_id,
         event_id=row["event_id"],
-        due_at=due_at,
+        plan=timer,
+        restart=True,
     )
     await publish(
         conn,
@@ -287,7 +291,7 @@ async def _finish(
         now,
         by,
     )
-    await timers.cancel_timer(conn=conn, subject_kind="approval", subject_id=row["id"])
+    await timers.stop_timer(conn=conn, subject_kind="approval", subject_id=row["id"], now=now)
     await publish(
         conn,
         ApprovalDecided(
@@ -303,6 +307,18 @@ async def _finish(
         subject=str(row["id"]),
         correlation_id=str(row["event_id"] or row["id"]),
     )
+
+
+async def _stage_plan(*, conn: Conn, minutes: int, now: datetime) -> policies.TimerPlan:
+    plan = await policies.plan(
+        conn=conn,
+        subject_kind="approval",
+        severity=None,
+        started_at=now,
+        budget=timedelta(minutes=minutes),
+    )
+    assert plan is not None  # a budget always makes a plan
+    return plan
 
 
 def owner_of(who: Principal) -> UUID | None:

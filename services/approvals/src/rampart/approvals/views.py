@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from rampart.approvals import service
+from rampart.approvals import policies, service, timers
+from rampart.approvals.calendars import CalendarSpec
 from rampart.approvals.models import ApprovalDetail, ApprovalPublic, ApprovalStatus, DecisionCreate
+from rampart.approvals.policies import CalendarPublic, PolicyPublic, PolicySpec, SubjectKind
 from rampart.approvals.state import Approvals
-from rampart.approvals.timers import SlaTimer, list_timers
-from rampart.core.auth import Decider, Reader
+from rampart.approvals.timers import SlaTimer, TimerStatus
+from rampart.core.auth import Admin, Analyst, Decider, Reader
 from rampart.core.deps import Conn
 from rampart.core.errors import FieldError, NotFoundError
 from rampart.core.messages.approvals import ApprovalStage
@@ -66,12 +68,70 @@ async def post_decision(
     )
 
 
-@router.get("/sla-timers", summary="List SLA timers, soonest due first", tags=["sla"])
-async def get_sla_timers(
+@router.get("/slas", summary="List SLA timers, soonest due first", tags=["sla"])
+async def get_slas(
     conn: Conn,
     _who: Reader,
     subject_id: UUID | None = None,
+    subject_kind: SubjectKind | None = None,
+    event_id: UUID | None = None,
+    status: TimerStatus | None = None,
+    warned: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[SlaTimer]:
-    """SLA timers, optionally of one event, approval, phase or task."""
-    return await list_timers(conn=conn, subject_id=subject_id, limit=limit)
+    """Running, paused, warned and breached SLA timers of events, approvals, phases and tasks."""
+    return await timers.list_timers(
+        conn=conn,
+        subject_id=subject_id,
+        subject_kind=subject_kind,
+        event_id=event_id,
+        status=status,
+        warned=warned,
+        limit=limit,
+    )
+
+
+@router.post("/slas/{timer_id}/pause", summary="Pause an SLA clock", tags=["sla"])
+async def post_pause(timer_id: UUID, conn: Conn, _who: Analyst, state: Approvals) -> SlaTimer:
+    """Stop the clock (an event on hold); the time left waits for resume."""
+    return await timers.pause(conn=conn, timer_id=timer_id, now=state.clock.now())
+
+
+@router.post("/slas/{timer_id}/resume", summary="Resume a paused SLA clock", tags=["sla"])
+async def post_resume(timer_id: UUID, conn: Conn, _who: Analyst, state: Approvals) -> SlaTimer:
+    """Run the clock again with the time it had left."""
+    return await timers.resume(conn=conn, timer_id=timer_id, now=state.clock.now())
+
+
+@router.get("/sla-policies", summary="List SLA policies (admin)", tags=["sla"])
+async def get_policies(conn: Conn, _who: Admin) -> list[PolicyPublic]:
+    """Every SLA policy."""
+    return await policies.list_policies(conn=conn)
+
+
+@router.post("/sla-policies", status_code=201, summary="Add an SLA policy (admin)", tags=["sla"])
+async def post_policy(body: PolicySpec, conn: Conn, _who: Admin) -> PolicyPublic:
+    """A policy for one subject kind (and severity): length, calendar, warning share."""
+    return await policies.create_policy(conn=conn, spec=body)
+
+
+@router.delete(
+    "/sla-policies/{policy_id}", status_code=204, summary="Remove an SLA policy (admin)",
+    tags=["sla"],
+)  # fmt: skip
+async def delete_policy(policy_id: UUID, conn: Conn, _who: Admin) -> Response:
+    """Remove a policy; running timers keep their due times."""
+    await policies.delete_policy(conn=conn, policy_id=policy_id)
+    return Response(status_code=204)
+
+
+@router.get("/calendars", summary="List business-hours calendars (admin)", tags=["sla"])
+async def get_calendars(conn: Conn, _who: Admin) -> list[CalendarPublic]:
+    """Every calendar."""
+    return await policies.list_calendars(conn=conn)
+
+
+@router.post("/calendars", status_code=201, summary="Add a calendar (admin)", tags=["sla"])
+async def post_calendar(body: CalendarSpec, conn: Conn, _who: Admin) -> CalendarPublic:
+    """Working hours per weekday in a time zone, and holidays."""
+    return await policies.create_calendar(conn=conn, spec=body)

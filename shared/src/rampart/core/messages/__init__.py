@@ -22,6 +22,7 @@ from rampart.core.messages.approvals import (
     ApprovalRequested,
     ApprovalStagePlan,
     SlaBreached,
+    SlaWarning,
 )
 from rampart.core.messages.assets import (
     AssetCreated,
@@ -76,6 +77,7 @@ __all__ = [
     "PlaybookRunFailed",
     "PlaybookRunStarted",
     "SlaBreached",
+    "SlaWarning",
     "TaskCompleted",
     "TaskCompletion",
     "TaskCreated",

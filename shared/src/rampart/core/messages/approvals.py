@@ -88,6 +88,18 @@ class ApprovalDecided(Message):
     )
 
 
+class SlaWarning(Message):
+    """A due time is near: the configured share of an SLA has passed without it being met."""
+
+    message_type: ClassVar[str] = "rampart.sla.warning.v1"
+
+    subject_kind: Literal["event", "approval", "phase", "task"]
+    subject_id: UUID
+    event_id: UUID | None = None
+    due_at: datetime
+    warned_at: datetime
+
+
 class SlaBreached(Message):
     """A due time passed on an event, an approval stage, a workbook phase or a task."""
 
