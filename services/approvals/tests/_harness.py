@@ -176,7 +176,7 @@ async def rampart(
             async def capture(delivery: Delivery) -> None:
                 running.seen.append(delivery)
 
-            await bus.subscribe(CAPTURE, ["approval.#", "sla.breached"], capture)
+            await bus.subscribe(CAPTURE, ["approval.#", "sla.#"], capture)
             yield running
     finally:
         server.should_exit = True
