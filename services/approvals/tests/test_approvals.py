@@ -211,3 +211,38 @@ async def test_bad_requests_get_problem_details(rampart: Rampart) -> None:
     assert not_owner.json()["errors"][0]["field"] == "mine"
     stage = await rampart.admin.get("/api/v1/approvals", params={"stage": "tertiary"})
     assert stage.status_code == 422
+
+
+async def test_an_assignee_delegates_and_the_delegate_decides(rampart: Rampart) -> None:
+    alice = await rampart.owner(f"alice-{uuid4().hex[:6]}")
+    dave = await rampart.owner(f"dave-{uuid4().hex[:6]}")
+    opened = await _opened(rampart, approval_request(("primary", [alice.id], 30)), alice)
+    async with rampart.as_owner(alice) as client:
+        handed = await client.post(
+            f"/api/v1/approvals/{opened['id']}/delegate",
+            json={"to": str(dave.id), "comment": "on leave"},
+        )
+    assert handed.status_code == 200, handed.text
+    assert handed.json()["stages"][0]["assignees"] == [str(dave.id)]
+    assert handed.json()["history"][-1]["kind"] == "delegated"
+    assert handed.json()["history"][-1]["actor"] == str(alice.id)
+    assert (await _decide(rampart, alice, opened["id"], "approve")).status_code == 403
+    answer = await _decide(rampart, dave, opened["id"], "approve")
+    assert answer.json()["status"] == "approved"
+
+
+async def test_only_an_assignee_delegates_and_only_to_an_owner(rampart: Rampart) -> None:
+    alice = await rampart.owner(f"alice-{uuid4().hex[:6]}")
+    mallory = await rampart.owner(f"mallory-{uuid4().hex[:6]}")
+    opened = await _opened(rampart, approval_request(("primary", [alice.id], 30)), alice)
+    async with rampart.as_owner(mallory) as client:
+        stolen = await client.post(
+            f"/api/v1/approvals/{opened['id']}/delegate", json={"to": str(mallory.id)}
+        )
+    assert stolen.status_code == 403
+    async with rampart.as_owner(alice) as client:
+        nobody = await client.post(
+            f"/api/v1/approvals/{opened['id']}/delegate", json={"to": str(uuid4())}
+        )
+    assert nobody.status_code == 422
+    assert nobody.json()["errors"][0]["field"] == "to"

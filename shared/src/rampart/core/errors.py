@@ -12,7 +12,8 @@ Exception hierarchy::
         ├── FieldError     one field's value is wrong (422, naming the field)
         ├── NotFoundError  the thing named does not exist (404)
         ├── ConflictError  the request contradicts what is stored (409)
-        └── ForbiddenError the caller may not do this to this object (403)
+        ├── ForbiddenError the caller may not do this to this object (403)
+        └── UnavailableError another service it needs does not answer now (503)
 
 Any other exception raised by a handler is treated as transient: a bug may be fixed and the
 message replayed, so nothing is dropped and no consumer loop stops. Services raise
@@ -77,3 +78,9 @@ class ForbiddenError(DomainError):
     """The caller's role allows the route but not this object."""
 
     status = 403
+
+
+class UnavailableError(DomainError):
+    """Another service or product the request needs does not answer now; try again later."""
+
+    status = 503

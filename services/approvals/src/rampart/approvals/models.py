@@ -79,3 +79,12 @@ class DecisionCreate(BaseModel):
 
     decision: Literal["approve", "deny"]
     comment: str = Field(default="", max_length=4000)
+
+
+class DelegationCreate(BaseModel):
+    """Hand one's part of the current stage to another owner (a person or a group)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: UUID
+    comment: str = Field(default="", max_length=4000)

@@ -20,6 +20,7 @@ from rampart.approvals.models import (
     ApprovalPublic,
     DecisionCreate,
     DecisionPublic,
+    DelegationCreate,
     HistoryEntry,
     StagePublic,
 )
@@ -27,7 +28,15 @@ from rampart.approvals.state import ApprovalsState
 from rampart.core.auth import Principal
 from rampart.core.consumers import Queue
 from rampart.core.deps import Conn
-from rampart.core.errors import ConflictError, ForbiddenError, NotFoundError
+from rampart.core.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    NotFoundError,
+    PermanentError,
+    TransientError,
+    UnavailableError,
+)
 from rampart.core.ids import uuid7
 from rampart.core.messages import ApprovalDecided, ApprovalEscalated, ApprovalRequested
 from rampart.core.store import Record
@@ -209,6 +218,71 @@ async def _answer(
             now=now,
         )
     return True
+
+
+async def delegate(
+    *,
+    conn: Conn,
+    approval_id: UUID,
+    who: Principal,
+    delegation: DelegationCreate,
+    owners: OwnerDirectory,
+) -> ApprovalDetail:
+    """A current assignee hands their part of the stage to another owner (recorded)."""
+    try:
+        people = await owners.people(delegation.to)
+    except PermanentError:
+        raise FieldError("to", f"no owner {delegation.to}") from None
+    except TransientError as exc:
+        raise UnavailableError(str(exc)) from None
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM {SCHEMA}.approvals WHERE id = $1 FOR UPDATE", approval_id
+        )
+        if row is None:
+            raise NotFoundError(f"no approval {approval_id}")
+        if row["status"] != "pending":
+            raise ConflictError(f"approval {approval_id} is {row['status']} already")
+        owner_id = owner_of(who)
+        if owner_id is None or not await _assigned(
+            conn=conn, approval_id=approval_id, stage_index=row["stage_index"], owner_id=owner_id
+        ):
+            raise ForbiddenError(
+                f"you are not an assignee of the {row['stage']} stage of this approval"
+            )
+        if owner_id in people:
+            raise FieldError("to", "an approval cannot be delegated to yourself")
+        await conn.execute(
+            f"DELETE FROM {SCHEMA}.approval_assignees WHERE approval_id = $1 "
+            "AND stage_index = $2 AND owner_id = $3",
+            approval_id,
+            row["stage_index"],
+            owner_id,
+        )
+        await conn.executemany(
+            f"INSERT INTO {SCHEMA}.approval_assignees (approval_id, stage_index, owner_id, "
+            "via_group) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            [
+                (approval_id, row["stage_index"], p, None if p == delegation.to else delegation.to)
+                for p in people
+            ],
+        )
+        await _record(
+            conn=conn,
+            approval_id=approval_id,
+            kind="delegated",
+            actor=str(owner_id),
+            channel="api",
+            detail={
+                "stage": row["stage"],
+                "to": str(delegation.to),
+                "people": [str(p) for p in people],
+                "comment": delegation.comment,
+            },
+        )
+    detail = await get(conn=conn, approval_id=approval_id)
+    assert detail is not None
+    return detail
 
 
 async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query, Response
 
 from rampart.approvals import policies, service, timers
 from rampart.approvals.calendars import CalendarSpec
-from rampart.approvals.models import ApprovalDetail, ApprovalPublic, ApprovalStatus, DecisionCreate
+from rampart.approvals.models import (
+    ApprovalDetail,
+    ApprovalPublic,
+    ApprovalStatus,
+    DecisionCreate,
+    DelegationCreate,
+)
 from rampart.approvals.policies import CalendarPublic, PolicyPublic, PolicySpec, SubjectKind
 from rampart.approvals.state import Approvals
 from rampart.approvals.timers import SlaTimer, TimerStatus
@@ -65,6 +71,16 @@ async def post_decision(
     """An assignee of the current stage approves or denies; 403 for anyone else, 409 if done."""
     return await service.decide(
         conn=conn, approval_id=approval_id, who=who, decision=body, now=state.clock.now()
+    )
+
+
+@router.post("/approvals/{approval_id}/delegate", summary="Delegate to another owner")
+async def post_delegate(
+    approval_id: UUID, body: DelegationCreate, conn: Conn, who: Decider, state: Approvals
+) -> ApprovalDetail:
+    """A current assignee hands their part of the stage to another owner; recorded."""
+    return await service.delegate(
+        conn=conn, approval_id=approval_id, who=who, delegation=body, owners=state.owners
     )
 
 
