@@ -148,7 +148,8 @@ async def rampart(
 
         bus = MemoryBus(topology=topology, retry_delay_ms=10, delivery_limit=3)
     clock = ManualClock()
-    specs = [build_spec(clock=clock) if s.name == "approvals" else s for s in all_specs()]
+    approvals = build_spec(clock=clock, report_interval_s=0.2)
+    specs = [approvals if s.name == "approvals" else s for s in all_specs()]
     settings = Settings(
         database_url=SecretStr(database_url),
         master_key=SecretStr(Keyring.generate_key_text()),

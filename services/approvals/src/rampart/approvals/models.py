@@ -88,3 +88,46 @@ class DelegationCreate(BaseModel):
 
     to: UUID
     comment: str = Field(default="", max_length=4000)
+
+
+class Durations(BaseModel):
+    """How long something took, in seconds, over the items that got there."""
+
+    count: int
+    mean_s: float | None
+    p50_s: float | None
+    p90_s: float | None
+
+
+class SlaFigures(BaseModel):
+    """Events of one group: how many, how fast, how often within their SLA."""
+
+    events: int
+    time_to_acknowledge: Durations
+    time_to_resolve: Durations
+    slas_met: int
+    slas_breached: int
+    compliance: float | None
+    """Share of finished SLAs that were met (None when none finished)."""
+
+
+class ApprovalFigures(BaseModel):
+    """Approvals opened in the range."""
+
+    approvals: int
+    approved: int
+    denied: int
+    expired: int
+    pending: int
+    escalations: int
+    time_to_decide: Durations
+
+
+class SlaReport(BaseModel):
+    """The SLA report of one time range (events and approvals created in it)."""
+
+    since: datetime
+    until: datetime
+    by_severity: dict[str, SlaFigures]
+    by_owner: dict[str, SlaFigures]
+    approvals: ApprovalFigures

@@ -67,7 +67,8 @@ async def create(
     await conn.execute(
         f"INSERT INTO {SCHEMA}.approvals (id, action_run_id, request_key, action, asset, "
         "connector, params, fingerprint, requested_by, event_id, required_approvals, stages, "
-        "stage, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "stage, due_at, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         approval_id,
         request.action_run_id,
         request.request_key,
@@ -82,6 +83,7 @@ async def create(
         [s.model_dump(mode="json") for s in request.stages],
         first.stage,
         due_at,
+        now,
     )
     rows: list[tuple[UUID, int, UUID, UUID | None]] = []
     for index, stage in enumerate(request.stages):

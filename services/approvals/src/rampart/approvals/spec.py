@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from rampart.approvals import clock, service, timers
+from functools import partial
+
+from rampart.approvals import reports, service, timers
+from rampart.approvals.clock import timer_loop
 from rampart.approvals.state import ApprovalsState, state_factory
 from rampart.approvals.views import router
 from rampart.core.clock import Clock
 from rampart.core.runtime import ServiceSpec
 
 
-def build_spec(*, clock: Clock | None = None) -> ServiceSpec[ApprovalsState]:
+def build_spec(
+    *, clock: Clock | None = None, report_interval_s: float = 30.0
+) -> ServiceSpec[ApprovalsState]:
     """The service's spec; ``clock`` replaces the system clock."""
     return ServiceSpec(
         name="approvals",
@@ -18,9 +23,8 @@ def build_spec(*, clock: Clock | None = None) -> ServiceSpec[ApprovalsState]:
         state=state_factory(clock),
         routers=(router,),
         queues=(timers.sla_queue, service.requests),
-        workers=(clock_loop,),
+        workers=(timer_loop, partial(reports.report_gauges, interval_s=report_interval_s)),
     )
 
 
-clock_loop = clock.timer_loop
 SPEC = build_spec()

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from rampart.approvals import policies
+from rampart.approvals import policies, reports
 from rampart.approvals.calendars import Calendar
 from rampart.approvals.policies import SubjectKind, TimerPlan
 from rampart.approvals.state import ApprovalsState
@@ -246,11 +246,15 @@ async def claim_warnings(*, conn: Conn, now: datetime, batch: int = 100) -> list
 @sla_queue.on(EventIngested)
 async def start_event_timer(conn: Conn, message: EventIngested, state: ApprovalsState) -> None:
     """An ingested event starts its SLA clock: its policy's, or the due time it came with."""
+    now = state.clock.now()
+    await reports.event_ingested(
+        conn=conn, event_id=message.event_id, severity=message.severity, at=now
+    )
     plan = await policies.plan(
         conn=conn,
         subject_kind="event",
         severity=message.severity,
-        started_at=state.clock.now(),
+        started_at=now,
         due_at=message.due_at,
     )
     if plan is not None:
@@ -268,6 +272,9 @@ async def start_event_timer(conn: Conn, message: EventIngested, state: Approvals
 async def follow_event(conn: Conn, message: EventUpdated, state: ApprovalsState) -> None:
     """A severity change moves the event's due time; a reopened event's clock starts again."""
     changes = message.changes
+    await reports.event_changed(
+        conn=conn, event_id=message.event_id, changes=changes, at=state.clock.now()
+    )
     reopened = changes.get("status") in ("new", "open")
     if not reopened and "severity" not in changes and "due_at" not in changes:
         return
@@ -328,6 +335,7 @@ def _parse_time(value: object) -> datetime | None:
 @sla_queue.on(EventClosed)
 async def stop_event_timer(conn: Conn, message: EventClosed) -> None:
     """A closed event stops its SLA clock."""
+    await reports.event_closed(conn=conn, event_id=message.event_id, at=message.closed_at)
     await stop_timer(
         conn=conn, subject_kind="event", subject_id=message.event_id, now=message.closed_at
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from rampart.approvals import policies, service, timers
+from rampart.approvals import policies, reports, service, timers
 from rampart.approvals.calendars import CalendarSpec
 from rampart.approvals.models import (
     ApprovalDetail,
@@ -15,6 +16,7 @@ from rampart.approvals.models import (
     ApprovalStatus,
     DecisionCreate,
     DelegationCreate,
+    SlaReport,
 )
 from rampart.approvals.policies import CalendarPublic, PolicyPublic, PolicySpec, SubjectKind
 from rampart.approvals.state import Approvals
@@ -139,6 +141,19 @@ async def delete_policy(policy_id: UUID, conn: Conn, _who: Admin) -> Response:
     """Remove a policy; running timers keep their due times."""
     await policies.delete_policy(conn=conn, policy_id=policy_id)
     return Response(status_code=204)
+
+
+@router.get("/reports/sla", summary="SLA report of a time range", tags=["sla"])
+async def get_sla_report(
+    conn: Conn,
+    _who: Analyst,
+    state: Approvals,
+    since: datetime,
+    until: datetime | None = None,
+) -> SlaReport:
+    """Time to acknowledge and resolve, SLA compliance and breaches by severity and owner, and
+    approvals' time to decide, for events and approvals created in ``[since, until)``."""
+    return await reports.sla_report(conn=conn, since=since, until=until or state.clock.now())
 
 
 @router.get("/calendars", summary="List business-hours calendars (admin)", tags=["sla"])
