@@ -90,10 +90,13 @@ async def test_every_timer_fires_once_and_never_early_across_a_sigkill(
 ) -> None:
     bus: RabbitBus = replicas["bus"]
     seen: dict[uuid.UUID, set[str]] = {}
+    announced: dict[uuid.UUID, datetime] = {}
 
     async def capture(delivery: Delivery) -> None:
         assert isinstance(delivery.message, SlaBreached)
         seen.setdefault(delivery.message.subject_id, set()).add(delivery.envelope.id)
+        # when the replica wrote the breach, by its own clock
+        announced[delivery.message.subject_id] = delivery.envelope.time
 
     await bus.subscribe(CAPTURE, ["sla.breached"], capture)
     start = datetime.now(UTC)
@@ -143,6 +146,8 @@ async def test_every_timer_fires_once_and_never_early_across_a_sigkill(
     assert len(rows) == TIMERS
     assert all(r["status"] == "breached" for r in rows)
     assert all(r["fired_at"] >= r["due_at"] for r in rows), "a timer fired before it was due"
+    early = [r["subject_id"] for r in rows if announced[r["subject_id"]] < r["due_at"]]
+    assert early == [], "a breach was announced before its due time"
     assert {len(ids) for ids in seen.values()} == {1}, "a timer fired twice"
     assert second.process is not None
     assert second.process.poll() is None, "the other replica kept running"
