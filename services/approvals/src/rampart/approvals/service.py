@@ -433,8 +433,8 @@ async def _record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.approval_history (approval_id, kind, actor, channel, detail) "
-        "VALUES ($1, $2, $3, $4, $5)",
+        f"INSERT INTO {SCHEMA}.approval_history (approval_id, at, kind, actor, channel, detail) "
+        "VALUES ($1, clock_timestamp(), $2, $3, $4, $5)",
         approval_id,
         kind,
         actor,
