@@ -217,7 +217,7 @@ async def test_event_flows_from_ingest_to_engine_and_approvals(
     assert again.json() == {"id": event_id, "created": False}
 
     async def timer() -> Any:
-        r = await client.get(f"/api/v1/sla-timers?subject_id={event_id}", headers=analyst)
+        r = await client.get(f"/api/v1/slas?subject_id={event_id}", headers=analyst)
         return r.json()
 
     timers = await _eventually(timer)

@@ -72,7 +72,7 @@ async def cluster(
 
 
 async def _timers(client: httpx.AsyncClient, url: str) -> set[str]:
-    response = await client.get(f"{url}/api/v1/sla-timers", params={"limit": 500})
+    response = await client.get(f"{url}/api/v1/slas", params={"limit": 500})
     assert response.status_code == 200, response.text
     return {t["subject_id"] for t in response.json()}
 

@@ -36,7 +36,7 @@ async def test_run_prints_token_once_keeps_data_and_stops_cleanly(tmp_path: Path
             paths = docs.json()["paths"]
             for path in (
                 "/api/v1/events",
-                "/api/v1/sla-timers",
+                "/api/v1/slas",
                 "/api/v1/playbooks",
                 "/api/v1/action-runs",
                 "/api/v1/assets",

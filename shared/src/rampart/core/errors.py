@@ -13,7 +13,8 @@ Exception hierarchy::
         │   └── FieldConflict  a field's value clashes with what is stored: a name taken (409)
         ├── NotFoundError  the thing named does not exist (404)
         ├── ConflictError  the request contradicts what is stored (409)
-        └── ForbiddenError the caller may not do this to this object (403)
+        ├── ForbiddenError the caller may not do this to this object (403)
+        └── UnavailableError another service it needs does not answer now (503)
 
 Any other exception raised by a handler is treated as transient: a bug may be fixed and the
 message replayed, so nothing is dropped and no consumer loop stops. Services raise
@@ -94,3 +95,9 @@ class FieldConflict(FieldError, ConflictError):
     """A field's value clashes with what is stored, such as a name already taken (409)."""
 
     status = 409
+
+
+class UnavailableError(DomainError):
+    """Another service or product the request needs does not answer now; try again later."""
+
+    status = 503

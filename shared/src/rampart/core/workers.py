@@ -20,20 +20,24 @@ async def periodic(
 ) -> AsyncIterator[None]:
     """Run ``work`` every ``interval_s`` until the context exits.
 
-    A failing round is logged and the next one runs on schedule. On exit the round in
-    progress may finish (up to ``grace_s``) so no query or connection attempt is cancelled
-    half-way.
+    A round that returns a number of seconds is followed sooner when that is shorter than
+    ``interval_s`` (a timer loop that knows when the next timer is due). A failing round is
+    logged and the next one runs on schedule. On exit the round in progress may finish (up
+    to ``grace_s``) so no query or connection attempt is cancelled half-way.
     """
     stop = asyncio.Event()
 
     async def loop() -> None:
         while not stop.is_set():
+            wait = interval_s
             try:
-                await work()
+                sooner = await work()
+                if isinstance(sooner, int | float) and not isinstance(sooner, bool):
+                    wait = min(interval_s, max(0.0, float(sooner)))
             except Exception:
                 log.exception("background work failed; retrying", extra={"worker": name})
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+                await asyncio.wait_for(stop.wait(), wait)
 
     task = asyncio.create_task(loop(), name=name)
     try:

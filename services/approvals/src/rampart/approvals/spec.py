@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from rampart.approvals import timers
-from rampart.approvals.views import router
-from rampart.core.runtime import ServiceSpec, platform_only
+from functools import partial
 
-SPEC = ServiceSpec(
-    name="approvals",
-    schema=timers.SCHEMA,
-    migrations_package="rampart.approvals",
-    state=platform_only,
-    routers=(router,),
-    queues=(timers.sla_queue,),
-    workers=(timers.timer_loop,),
-)
+from rampart.approvals import reports, service, timers
+from rampart.approvals.clock import timer_loop
+from rampart.approvals.state import ApprovalsState, state_factory
+from rampart.approvals.views import router
+from rampart.core.clock import Clock
+from rampart.core.runtime import ServiceSpec
+
+
+def build_spec(
+    *, clock: Clock | None = None, report_interval_s: float = 30.0
+) -> ServiceSpec[ApprovalsState]:
+    """The service's spec; ``clock`` replaces the system clock."""
+    return ServiceSpec(
+        name="approvals",
+        schema=timers.SCHEMA,
+        migrations_package="rampart.approvals",
+        state=state_factory(clock),
+        routers=(router,),
+        queues=(timers.sla_queue, service.requests),
+        workers=(timer_loop, partial(reports.report_gauges, interval_s=report_interval_s)),
+    )
+
+
+SPEC = build_spec()

@@ -9,6 +9,7 @@ from rampart.core.messages._base import (
 )
 from rampart.core.messages.actions import (
     ActionCompleted,
+    ActionDispatched,
     ActionRequested,
     ActionStarted,
     ActionTarget,
@@ -21,6 +22,7 @@ from rampart.core.messages.approvals import (
     ApprovalRequested,
     ApprovalStagePlan,
     SlaBreached,
+    SlaWarning,
 )
 from rampart.core.messages.assets import (
     AssetCreated,
@@ -49,6 +51,7 @@ from rampart.core.messages.runs import (
 
 __all__ = [
     "ActionCompleted",
+    "ActionDispatched",
     "ActionRequested",
     "ActionStarted",
     "ActionTarget",
@@ -74,6 +77,7 @@ __all__ = [
     "PlaybookRunFailed",
     "PlaybookRunStarted",
     "SlaBreached",
+    "SlaWarning",
     "TaskCompleted",
     "TaskCompletion",
     "TaskCreated",

@@ -1,0 +1,333 @@
+"""``python -m bench.approvals``: escalation delay with 100,000 pending approvals, and decisions/s.
+
+Real ``rampart serve approvals`` processes (one, then two) on RabbitMQ and PostgreSQL. The
+bench loads ``RAMPART_BENCH_APPROVALS`` pending approvals (default 100,000) whose primary
+stages come due one after another at ``RAMPART_BENCH_DUE_RATE`` per second, and measures, for
+every approval that came due in the measured window, the delay from its due time to the
+moment a replica escalated it (the escalation's own history row). Then it measures decisions
+per second through the HTTP API beside a raw ``/healthz`` request rate from the same client.
+Each figure is the median of ``--repeat`` passes, with min and max. Nothing asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench._common import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, exit_code_of
+from rampart.core.auth import Role, create_token
+from rampart.core.crypto import Keyring
+from rampart.core.store import connect_pool
+
+RAMPART = str(Path(sys.executable).with_name("rampart"))
+LEAD_S = 15.0
+
+
+def _settings(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.approvals", description=__doc__)
+    parser.add_argument(
+        "--approvals", type=int, default=int(os.environ.get("RAMPART_BENCH_APPROVALS", "100000"))
+    )
+    parser.add_argument(
+        "--due-rate", type=float, default=float(os.environ.get("RAMPART_BENCH_DUE_RATE", "200"))
+    )
+    parser.add_argument(
+        "--window", type=float, default=float(os.environ.get("RAMPART_BENCH_WINDOW_S", "20"))
+    )
+    parser.add_argument(
+        "--decisions", type=int, default=int(os.environ.get("RAMPART_BENCH_DECISIONS", "1000"))
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=int(os.environ.get("RAMPART_BENCH_REPEAT", "5"))
+    )
+    parser.add_argument(
+        "--amqp-url", default=os.environ.get("RAMPART_BENCH_AMQP_URL", DEFAULT_AMQP_URL)
+    )
+    parser.add_argument(
+        "--database-url", default=os.environ.get("RAMPART_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    return parser.parse_args(argv)
+
+
+def _with_database(url: str, database: str) -> str:
+    base, sep, query = url.partition("?")
+    return f"{base.rpartition('/')[0]}/{database}{sep}{query}"
+
+
+@asynccontextmanager
+async def _database(server_url: str) -> AsyncIterator[str]:
+    name = f"rampart_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(server_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        conn = await asyncpg.connect(server_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def _replicas(count: int, env: dict[str, str], logs: Path) -> AsyncIterator[list[str]]:
+    procs: list[asyncio.subprocess.Process] = []
+    urls: list[str] = []
+    for i in range(count):
+        port = _free_port()
+        with (logs / f"approvals-{count}-{i}.log").open("ab") as log:
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    RAMPART, "serve", "approvals", "--port", str(port),
+                    env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                )
+            )  # fmt: skip
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            for url in urls:
+                for _ in range(400):
+                    try:
+                        if (await client.get(f"{url}/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.25)
+                else:
+                    raise RuntimeError(f"{url} did not get ready; see {logs}")
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            await asyncio.wait_for(proc.wait(), 60)
+
+
+async def _seed(
+    pool: Any, *, count: int, first_due: datetime, rate: float, owners: tuple[uuid.UUID, uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """Load ``count`` pending approvals due one after another at ``rate`` per second."""
+    stages = [
+        {"stage": "primary", "assignees": [str(owners[0])], "sla_minutes": 1},
+        {"stage": "secondary", "assignees": [str(owners[1])], "sla_minutes": 60},
+    ]
+    approvals, assignees, timers = [], [], []
+    due: dict[uuid.UUID, datetime] = {}
+    for i in range(count):
+        approval_id = uuid.uuid4()
+        at = first_due + timedelta(seconds=i / rate)
+        created = at - timedelta(minutes=1)
+        due[approval_id] = at
+        approvals.append((
+            approval_id, uuid.uuid4(), f"bench-{i}", "terminate process", "web-01", "ssh",
+            {"pid": i}, "f" * 64, "playbook:bench", None, 1, stages,
+            0, "primary", "pending", at, created,
+        ))  # fmt: skip
+        assignees.append((approval_id, 0, owners[0], None))
+        assignees.append((approval_id, 1, owners[1], None))
+        timers.append((
+            uuid.uuid4(), "approval", approval_id, None, "pending", created,
+            timedelta(minutes=1), at, at,
+        ))  # fmt: skip
+    async with pool.acquire() as conn, conn.transaction():
+        # jsonb columns take the pool's text codec, which COPY's binary format cannot use
+        await conn.executemany(
+            "INSERT INTO approvals.approvals (id, action_run_id, request_key, action, asset, "
+            "connector, params, fingerprint, requested_by, event_id, required_approvals, stages, "
+            "stage_index, stage, status, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            approvals,
+        )
+        await conn.copy_records_to_table(
+            "approval_assignees", schema_name="approvals", records=assignees,
+            columns=["approval_id", "stage_index", "owner_id", "via_group"],
+        )  # fmt: skip
+        await conn.copy_records_to_table(
+            "sla_timers", schema_name="approvals", records=timers,
+            columns=["id", "subject_kind", "subject_id", "event_id", "status", "started_at",
+                     "budget", "due_at", "warn_at"],
+        )  # fmt: skip
+        await conn.execute("ANALYZE approvals.sla_timers")
+    return due
+
+
+async def _escalation_delays(
+    pool: Any, urls_ready: list[str], due: dict[uuid.UUID, datetime], *, until: datetime
+) -> list[float]:
+    """Seconds from each due time up to ``until`` to its escalation, once all are escalated."""
+    expected = {a for a, at in due.items() if at <= until}
+    deadline = time.monotonic() + 120
+    while True:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT approval_id, at FROM approvals.approval_history WHERE kind = 'escalated' "
+                "AND approval_id = ANY($1::uuid[])",
+                list(expected),
+            )
+        if len(rows) >= len(expected) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    del urls_ready
+    return [(r["at"] - due[r["approval_id"]]).total_seconds() for r in rows]
+
+
+async def _empty(pool: Any) -> None:
+    """Forget one pass's approvals once its replicas have stopped (no lock to wait for)."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "TRUNCATE approvals.approvals, approvals.approval_assignees, "
+            "approvals.approval_history, approvals.approval_decisions, approvals.sla_timers, "
+            "approvals.outbox"
+        )
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def _escalation_pass(
+    settings: argparse.Namespace, env: dict[str, str], database_url: str, replicas: int, logs: Path
+) -> tuple[float, float, int]:
+    pool = await connect_pool(database_url, min_size=1, max_size=4)
+    try:
+        async with _replicas(replicas, env, logs) as urls:
+            owners = (uuid.uuid4(), uuid.uuid4())
+            first_due = datetime.now(UTC) + timedelta(seconds=LEAD_S)
+            due = await _seed(
+                pool, count=settings.approvals, first_due=first_due, rate=settings.due_rate,
+                owners=owners,
+            )  # fmt: skip
+            until = first_due + timedelta(seconds=settings.window)
+            await asyncio.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
+            delays = await _escalation_delays(pool, urls, due, until=until)
+        await _empty(pool)
+    finally:
+        await pool.close()
+    return _percentile(delays, 0.99), statistics.median(delays), len(delays)
+
+
+async def _decision_pass(
+    settings: argparse.Namespace, env: dict[str, str], database_url: str, logs: Path
+) -> tuple[float, float]:
+    """Decisions/s through the API, and raw /healthz requests/s from the same client."""
+    pool = await connect_pool(database_url, min_size=1, max_size=4)
+    try:
+        async with _replicas(1, env, logs) as urls:
+            owner = uuid.uuid4()
+            async with pool.acquire() as conn:
+                _, token = await create_token(
+                    conn=conn, name=f"bench-{owner}", role=Role.APPROVER, subject=str(owner)
+                )
+            due = await _seed(
+                pool, count=settings.decisions, first_due=datetime.now(UTC) + timedelta(hours=6),
+                rate=1000.0, owners=(owner, owner),
+            )  # fmt: skip
+            ids = list(due)
+            headers = {"Authorization": f"Bearer {token}"}
+            limits = httpx.Limits(max_connections=16)
+            async with httpx.AsyncClient(base_url=urls[0], headers=headers, limits=limits) as c:
+                sem = asyncio.Semaphore(16)
+
+                async def decide(approval_id: uuid.UUID) -> None:
+                    async with sem:
+                        r = await c.post(
+                            f"/api/v1/approvals/{approval_id}/decision",
+                            json={"decision": "approve"},
+                        )
+                        r.raise_for_status()
+
+                async def probe() -> None:
+                    async with sem:
+                        (await c.get("/healthz")).raise_for_status()
+
+                began = time.perf_counter()
+                await asyncio.gather(*(probe() for _ in ids))
+                raw = len(ids) / (time.perf_counter() - began)
+                began = time.perf_counter()
+                await asyncio.gather(*(decide(a) for a in ids))
+                decisions = len(ids) / (time.perf_counter() - began)
+        await _empty(pool)
+    finally:
+        await pool.close()
+    return decisions, raw
+
+
+def _spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f})"
+
+
+async def main(argv: Sequence[str] | None = None) -> None:
+    """Run every pass and print the figures and one TARGET line per target."""
+    settings = _settings(argv)
+    logs = Path(tempfile.mkdtemp(prefix="rampart-bench-approvals-"))
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    print(
+        f"rampart bench.approvals: {settings.approvals:,} pending approvals coming due at "
+        f"{settings.due_rate:g}/s, measured over {settings.window:g} s; "
+        f"{settings.repeat} passes; logs in {logs}",
+        flush=True,
+    )
+    p99s: dict[int, list[float]] = {1: [], 2: []}
+    async with _database(settings.database_url) as database_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
+        env.update(
+            {
+                "RAMPART_MODE": "distributed",
+                "RAMPART_DATABASE_URL": database_url,
+                "RAMPART_AMQP_URL": settings.amqp_url,
+                "RAMPART_MASTER_KEY": Keyring.generate_key_text(),
+                "RAMPART_BUS_NAMESPACE": namespace,
+                "RAMPART_LOG_LEVEL": "WARNING",
+            }
+        )
+        for _ in range(settings.repeat):
+            for replicas in (1, 2):
+                p99, p50, count = await _escalation_pass(
+                    settings, env, database_url, replicas, logs
+                )
+                p99s[replicas].append(p99)
+                print(
+                    f"  {replicas} replica(s): {count:,} escalations, delay p50 {p50:.3f} s, "
+                    f"p99 {p99:.3f} s",
+                    flush=True,
+                )
+        decision_rates, raw_rates = [], []
+        for _ in range(settings.repeat):
+            decisions, raw = await _decision_pass(settings, env, database_url, logs)
+            decision_rates.append(decisions)
+            raw_rates.append(raw)
+    print(f"escalation delay p99, one replica (s): {_spread(p99s[1])}")
+    print(f"escalation delay p99, two replicas (s): {_spread(p99s[2])}")
+    print(f"decisions/s: {_spread(decision_rates)}; raw /healthz req/s: {_spread(raw_rates)}")
+    ratios = [d / r for d, r in zip(decision_rates, raw_rates, strict=True)]
+    print(f"decisions ÷ raw requests: {_spread(ratios)}")
+    for replicas, label in ((1, "one-replica"), (2, "two-replicas")):
+        value = statistics.median(p99s[replicas])
+        verdict = "met" if value < 1.0 else "not met"
+        print(f"TARGET approvals-escalation-p99-{label}: {value:.3f} s (goal < 1 s) {verdict}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(exit_code_of(main()))
