@@ -9,6 +9,7 @@ from rampart.core.messages._base import (
 )
 from rampart.core.messages.actions import (
     ActionCompleted,
+    ActionDispatched,
     ActionRequested,
     ActionStarted,
     ActionTarget,
@@ -49,6 +50,7 @@ from rampart.core.messages.runs import (
 
 __all__ = [
     "ActionCompleted",
+    "ActionDispatched",
     "ActionRequested",
     "ActionStarted",
     "ActionTarget",

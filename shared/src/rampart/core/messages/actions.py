@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
@@ -39,6 +40,24 @@ class ActionRequested(Message):
     event_id: UUID | None = None
     run_id: UUID | None = None
     requested_by: str
+    not_before: datetime | None = None
+
+
+class ActionDispatched(Message):
+    """A ready action run, sent to its connector's own queue (topic: the connector's name).
+
+    Runners take the run from the broker's store; the message only wakes one of them.
+    """
+
+    message_type: ClassVar[str] = "rampart.action.dispatched.v1"
+
+    action_run_id: UUID
+    request_key: str
+    action: str
+    asset_id: UUID
+    asset: str
+    connector: str
+    fingerprint: str
 
 
 class ActionStarted(Message):
@@ -60,10 +79,12 @@ class AssetResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     asset: str
-    status: Literal["success", "failed", "denied", "expired", "cancelled"]
+    status: Literal["success", "failed", "denied", "expired", "cancelled", "unknown"]
     summary: dict[str, Any] = Field(default_factory=dict)
     data: list[dict[str, Any]] = Field(default_factory=list)
     message: str = ""
+    action_run_id: UUID | None = None
+    vault_ids: list[UUID] = Field(default_factory=list)
 
 
 class ActionCompleted(Message):
@@ -73,7 +94,7 @@ class ActionCompleted(Message):
 
     request_key: str
     action: str
-    status: Literal["success", "failed", "partial", "denied", "expired", "cancelled"]
+    status: Literal["success", "failed", "partial", "denied", "expired", "cancelled", "unknown"]
     results: list[AssetResult] = Field(default_factory=list)
     event_id: UUID | None = None
     run_id: UUID | None = None

@@ -37,6 +37,12 @@ class ApprovalRequested(Message):
     event_id: UUID | None = None
     required_approvals: int = Field(default=1, ge=1)
     stages: list[ApprovalStagePlan] = Field(min_length=1)
+    connector: str | None = None
+    fingerprint: str | None = Field(
+        default=None,
+        description="sha256 of the canonical JSON of action, asset, connector and parameters: "
+        "exactly what will run on this approval's strength",
+    )
 
 
 class ApprovalNotified(Message):
@@ -77,6 +83,9 @@ class ApprovalDecided(Message):
     decided_by: str | None = None
     decided_at: datetime
     comment: str = ""
+    fingerprint: str | None = Field(
+        default=None, description="the fingerprint of the approval.requested decided on"
+    )
 
 
 class SlaBreached(Message):
