@@ -99,4 +99,6 @@ def _implementation(
 
 
 for _name, _spec in CATALOG.items():
-    setattr(NoopConnector, "act_" + _name.replace(" ", "_"), _implementation(_name, _spec.parameters))
+    setattr(
+        NoopConnector, "act_" + _name.replace(" ", "_"), _implementation(_name, _spec.parameters)
+    )

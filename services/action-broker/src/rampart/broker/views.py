@@ -1,21 +1,97 @@
-"""HTTP routes of the action broker."""
+"""HTTP routes of action runs: analysts run actions by hand, read runs and cancel them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
+from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
 
-from rampart.broker import service
-from rampart.core.auth import Reader
-from rampart.core.deps import Conn
+from rampart.broker import requests, runs
+from rampart.broker.models import (
+    ActionRequestAccepted,
+    ActionRunCreate,
+    ActionRunDetail,
+    ActionRunPage,
+    RunStatus,
+)
+from rampart.broker.state import BrokerState
+from rampart.core.auth import Analyst, Reader
+from rampart.core.deps import Conn, service_state
+from rampart.core.messages import ActionRequested
 
 router = APIRouter(tags=["actions"])
 
+Broker = Annotated[BrokerState, Depends(service_state(BrokerState))]
 
-@router.get("/action-runs", summary="List action requests and their status")
+
+@router.post("/action-runs", status_code=202, summary="Run an action by hand", response_model=None)
+async def post_action_run(
+    body: ActionRunCreate, conn: Conn, who: Analyst, broker: Broker, response: Response
+) -> ActionRequestAccepted:
+    """Resolve the target, validate the parameters and gate or route each run, as for a
+    playbook's request; a resend with the same ``request_key`` answers with the same runs."""
+    request = ActionRequested(
+        request_key=body.request_key or f"api:{uuid4()}",
+        action=body.action,
+        target=body.target,
+        params=body.params,
+        event_id=body.event_id,
+        requested_by=who.subject or who.name,
+        not_before=body.not_before,
+    )
+    known = await runs.runs_of_request(conn=conn, request_key=request.request_key)
+    if known:
+        response.status_code = 200
+        return ActionRequestAccepted(request_key=request.request_key, created=False, runs=known)
+    resolved = await requests.resolve(state=broker, request=request)
+    created, made = await requests.create_runs(
+        conn=conn, state=broker, request=request, resolved=resolved, cause=None
+    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/action-runs?request_key={request.request_key}"
+    return ActionRequestAccepted(request_key=request.request_key, created=created, runs=made)
+
+
+@router.get("/action-runs", summary="List action runs")
 async def get_action_runs(
-    conn: Conn, _who: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50
-) -> list[service.ActionRequestPublic]:
-    """Action requests, newest first."""
-    return await service.list_requests(conn=conn, limit=limit)
+    conn: Conn,
+    _who: Reader,
+    event_id: UUID | None = None,
+    playbook_run_id: UUID | None = None,
+    asset: str | None = None,
+    action: str | None = None,
+    status: RunStatus | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ActionRunPage:
+    """Runs matching every filter, newest first; ``next_cursor`` pages on."""
+    items, next_cursor = await runs.list_runs(
+        conn=conn,
+        event_id=event_id,
+        playbook_run_id=playbook_run_id,
+        asset=asset,
+        action=action,
+        status=status,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+    )
+    return ActionRunPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/action-runs/{run_id}", summary="Get one action run with its attempts")
+async def get_action_run(run_id: UUID, conn: Conn, _who: Reader) -> ActionRunDetail:
+    """The run, its approval, every attempt and its result."""
+    return await runs.get_run(conn=conn, run_id=run_id)
+
+
+@router.post("/action-runs/{run_id}/cancel", summary="Cancel a run not started yet")
+async def post_cancel(run_id: UUID, conn: Conn, who: Analyst, broker: Broker) -> ActionRunDetail:
+    """End a run that waits for approval, its time or a runner as ``cancelled``."""
+    return await runs.cancel(conn=conn, state=broker, run_id=run_id, who=who.subject or who.name)
