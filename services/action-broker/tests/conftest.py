@@ -46,6 +46,7 @@ class Broker:
         self.tokens = tokens
         self.bus = bus
         self.seen: list[Delivery] = []
+        self.queues: list[str] = [CAPTURE]
         self.suffix = uuid.uuid4().hex[:8]
 
     def auth(self, role: Role = Role.ADMIN) -> dict[str, str]:
@@ -181,6 +182,7 @@ async def broker(
         uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
     )
     serving = asyncio.create_task(server.serve())
+    extra: list[str] = [CAPTURE]
     try:
         for _ in range(1200):
             if server.started or serving.done():
@@ -207,9 +209,10 @@ async def broker(
                 capture,
             )
             yield harness
+            extra = harness.queues
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 60)
         if amqp is not None:
-            queues = [CAPTURE, *(q for s in specs for q in s.queue_names)]
+            queues = [*extra, *(q for s in specs for q in s.queue_names)]
             await delete_namespace(amqp, namespace, queues)

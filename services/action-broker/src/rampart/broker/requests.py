@@ -29,6 +29,7 @@ from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
 from rampart.core.errors import DomainError, FieldError, NotFoundError
 from rampart.core.ids import uuid7
+from rampart.core.inbox import first_delivery
 from rampart.core.messages import (
     ActionCompleted,
     ActionRequested,
@@ -37,6 +38,7 @@ from rampart.core.messages import (
     ApprovalRequested,
     ApprovalStagePlan,
 )
+from rampart.core.store import Pool
 from rampart.sdk.catalog import CATALOG, InvalidParameters, validate_params
 from rampart.sdk.connectors import Connector
 
@@ -222,21 +224,41 @@ async def create_runs(
 
 
 async def accept(
-    *, conn: Conn, state: BrokerState, request: ActionRequested, cause: Envelope | None
+    *, pool: Pool, state: BrokerState, request: ActionRequested, envelope: Envelope
 ) -> None:
-    """A request from the bus: create its runs, or complete it at once as failed with why."""
-    if await conn.fetchval(
-        f"SELECT 1 FROM {SCHEMA}.requests WHERE request_key = $1", request.request_key
-    ):
-        return
+    """A request from the bus: create its runs, or complete it at once as failed with why.
+
+    The target is resolved over HTTP before any connection is taken, so requests waiting on
+    the registry never hold the pool the registry itself may need.
+    """
+    async with pool.acquire() as conn:
+        if await conn.fetchval(
+            f"SELECT 1 FROM {SCHEMA}.requests WHERE request_key = $1", request.request_key
+        ):
+            return
+    refused: DomainError | None = None
+    resolved: list[Resolved] = []
     try:
         resolved = await resolve(state=state, request=request)
     except DomainError as exc:
+        refused = exc
+    async with pool.acquire() as conn, conn.transaction():
+        if not await first_delivery(
+            conn=conn, schema=SCHEMA, consumer=requests.name, message_id=envelope.id
+        ):
+            return
+        if refused is None:
+            await create_runs(
+                conn=conn, state=state, request=request, resolved=resolved, cause=envelope
+            )
+            return
         log.info(
             "action request refused",
-            extra={"request_key": request.request_key, "reason": exc.detail},
+            extra={"request_key": request.request_key, "reason": refused.detail},
         )
-        if await _store_request(conn=conn, request=request, status="completed", message=exc.detail):
+        if await _store_request(
+            conn=conn, request=request, status="completed", message=refused.detail
+        ):
             await state.publish(
                 conn,
                 ActionCompleted(
@@ -245,21 +267,19 @@ async def accept(
                     status="failed",
                     event_id=request.event_id,
                     run_id=request.run_id,
-                    message=exc.detail,
+                    message=refused.detail,
                 ),
                 subject=request.request_key,
-                cause=cause,
+                cause=envelope,
             )
-        return
-    await create_runs(conn=conn, state=state, request=request, resolved=resolved, cause=cause)
 
 
-@requests.on(ActionRequested)
+@requests.on(ActionRequested, transaction=False)
 async def on_action_requested(
-    conn: Conn, message: ActionRequested, envelope: Envelope, state: BrokerState
+    pool: Pool, message: ActionRequested, envelope: Envelope, state: BrokerState
 ) -> None:
     """Resolve the request, create its runs and gate or route each."""
-    await accept(conn=conn, state=state, request=message, cause=envelope)
+    await accept(pool=pool, state=state, request=message, envelope=envelope)
 
 
 async def decide(

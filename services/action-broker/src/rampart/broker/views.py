@@ -18,7 +18,7 @@ from rampart.broker.models import (
 )
 from rampart.broker.state import BrokerState
 from rampart.core.auth import Analyst, Reader
-from rampart.core.deps import Conn, service_state
+from rampart.core.deps import Conn, DbPool, service_state
 from rampart.core.messages import ActionRequested
 
 router = APIRouter(tags=["actions"])
@@ -28,7 +28,7 @@ Broker = Annotated[BrokerState, Depends(service_state(BrokerState))]
 
 @router.post("/action-runs", status_code=202, summary="Run an action by hand", response_model=None)
 async def post_action_run(
-    body: ActionRunCreate, conn: Conn, who: Analyst, broker: Broker, response: Response
+    body: ActionRunCreate, pool: DbPool, who: Analyst, broker: Broker, response: Response
 ) -> ActionRequestAccepted:
     """Resolve the target, validate the parameters and gate or route each run, as for a
     playbook's request; a resend with the same ``request_key`` answers with the same runs."""
@@ -41,14 +41,17 @@ async def post_action_run(
         requested_by=who.subject or who.name,
         not_before=body.not_before,
     )
-    known = await runs.runs_of_request(conn=conn, request_key=request.request_key)
+    async with pool.acquire() as conn:
+        known = await runs.runs_of_request(conn=conn, request_key=request.request_key)
     if known:
         response.status_code = 200
         return ActionRequestAccepted(request_key=request.request_key, created=False, runs=known)
+    # resolved over HTTP holding no connection: the registry may need one from the same pool
     resolved = await requests.resolve(state=broker, request=request)
-    created, made = await requests.create_runs(
-        conn=conn, state=broker, request=request, resolved=resolved, cause=None
-    )
+    async with pool.acquire() as conn:
+        created, made = await requests.create_runs(
+            conn=conn, state=broker, request=request, resolved=resolved, cause=None
+        )
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/action-runs?request_key={request.request_key}"
