@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
 
+from rampart.broker.spec import broker_spec
 from rampart.cli._services import all_specs
 from rampart.core.app import create_app
 from rampart.core.auth import AUTH_SCHEMA, Role, create_token
@@ -41,7 +43,10 @@ CAPTURE = "test.capture"
 class Broker:
     """A running embedded app and what a test needs to drive it."""
 
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[Role, str], bus: Bus) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, tokens: dict[Role, str], bus: Bus, settings: Settings
+    ) -> None:
+        self.settings = settings
         self.client = client
         self.tokens = tokens
         self.bus = bus
@@ -149,6 +154,24 @@ def _bus(kind: str, namespace: str, amqp: str | None) -> Bus:
     return RabbitBus(amqp, topology=topology, retry_delay_ms=10, delivery_limit=3)
 
 
+@pytest.fixture(scope="module")
+def database_url(pg_server_url: str) -> Iterator[str]:
+    """A database of this module's own: the assets made here are nobody else's search hits."""
+    name = f"rampart_b_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(pg_server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base, sep, query = pg_server_url.partition("?")
+    yield f"{base.rpartition('/')[0]}/{name}{sep}{query}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def broker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The broker's pacing for tests; a test may change it before ``broker`` starts."""
@@ -158,11 +181,18 @@ def broker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
+def embedded_runners() -> bool:
+    """Whether the app runs connector runners itself; a module may say no and start its own."""
+    return True
+
+
+@pytest.fixture
 async def broker(
     database_url: str,
     bus_kind: str,
     namespace: str,
     broker_env: dict[str, str],
+    embedded_runners: bool,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Broker]:
     """All five services in one app behind a real HTTP server, on ``bus_kind``."""
@@ -176,6 +206,8 @@ async def broker(
         bus_namespace=namespace,
     )
     specs = all_specs()
+    if not embedded_runners:
+        specs = [broker_spec(connectors=[]) if s.name == "action-broker" else s for s in specs]
     bus = _bus(bus_kind, namespace, amqp)
     application = create_app(specs, settings, bus=bus, title="Rampart")
     server = uvicorn.Server(
@@ -198,7 +230,7 @@ async def broker(
         finally:
             await pool.close()
         async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
-            harness = Broker(client, tokens, bus)
+            harness = Broker(client, tokens, bus, settings)
 
             async def capture(delivery: Delivery) -> None:
                 harness.seen.append(delivery)

@@ -29,4 +29,26 @@ def broker_spec(connectors: Iterable[str] | None = None) -> ServiceSpec[BrokerSt
     )
 
 
+def runner_spec(connectors: Iterable[str] | None = None) -> ServiceSpec[BrokerState]:
+    """Connector runners alone (``rampart serve connector-runner --connectors ssh,noop``):
+    the broker's store and reconciler, and a runner for each of ``connectors``, scaled apart
+    from the broker that resolves and gates requests."""
+    installed = [c.name for c in discover_connectors()]
+    names = sorted(connectors) if connectors is not None else installed
+    unknown = sorted(set(names) - set(installed))
+    if unknown:
+        raise ValueError(
+            f"no connector {', '.join(map(repr, unknown))} is installed "
+            f"(installed: {', '.join(installed) or 'none'})"
+        )
+    return ServiceSpec(
+        name="connector-runner",
+        schema=SCHEMA,
+        migrations_package="rampart.broker",
+        state=broker_state,
+        queues=tuple(runner_queue(name) for name in names),
+        workers=(reconciler,),
+    )
+
+
 SPEC = broker_spec()
