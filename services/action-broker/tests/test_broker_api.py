@@ -178,3 +178,61 @@ async def test_unknown_runs_are_404_and_readers_cannot_run_actions(broker: Any) 
     assert cancel.status_code == 404
     body = {"action": "lookup ip", "target": {"tag": "x"}, "params": {"ip": "192.0.2.1"}}
     assert (await _post(broker, body, Role.SERVICE)).status_code == 403
+
+
+async def test_undo_runs_the_catalogs_undo_on_the_same_asset_once(broker: Any) -> None:
+    asset = await broker.asset("undo-fw", approval_policy={"kinds": []})
+    key = f"block:{uuid4()}"
+    body = {
+        "action": "block ip",
+        "target": {"asset": asset["name"]},
+        "params": {"ip": "198.51.100.0/24"},
+        "request_key": key,
+    }
+    blocked = (await _post(broker, body)).json()["runs"][0]
+    await broker.message(ActionCompleted, request_key=key)
+    undo = await broker.client.post(
+        f"/api/v1/action-runs/{blocked['id']}/undo", headers=broker.auth(Role.ANALYST)
+    )
+    assert undo.status_code == 202, undo.text
+    undone = undo.json()["runs"][0]
+    assert (undone["action"], undone["asset_id"]) == ("unblock ip", asset["id"])
+    assert undone["params"] == {"ip": "198.51.100.0/24"}
+    done = await broker.message(ActionCompleted, request_key=undo.json()["request_key"])
+    assert done.status == "success"
+    assert done.results[0].data[0]["action"] == "unblock ip"
+    again = await broker.client.post(
+        f"/api/v1/action-runs/{blocked['id']}/undo", headers=broker.auth(Role.ANALYST)
+    )
+    assert again.status_code == 200
+    assert [r["id"] for r in again.json()["runs"]] == [undone["id"]]
+
+
+async def test_undo_of_an_action_without_one_and_resolve_of_a_known_run_are_refused(
+    broker: Any,
+) -> None:
+    asset = await broker.asset("no-undo")
+    key = f"lookup:{uuid4()}"
+    body = {
+        "action": "lookup ip",
+        "target": {"asset": asset["name"]},
+        "params": {"ip": "192.0.2.3"},
+        "request_key": key,
+    }
+    run = (await _post(broker, body)).json()["runs"][0]
+    await broker.message(ActionCompleted, request_key=key)
+    undo = await broker.client.post(
+        f"/api/v1/action-runs/{run['id']}/undo", headers=broker.auth(Role.ANALYST)
+    )
+    assert undo.status_code == 422
+    assert undo.headers["content-type"] == PROBLEM
+    assert undo.json()["errors"][0]["field"] == "action"
+    assert "no undo action" in undo.json()["detail"]
+    resolve = await broker.client.post(
+        f"/api/v1/action-runs/{run['id']}/resolve",
+        json={"status": "success"},
+        headers=broker.auth(Role.ANALYST),
+    )
+    assert resolve.status_code == 409
+    assert "only an unknown run" in resolve.json()["detail"]
+    assert (await broker.run(run["id"]))["status"] == "success"

@@ -61,3 +61,30 @@ async def test_a_hanging_unsafe_action_ends_unknown_after_one_attempt(broker: An
     run = await broker.run(done.results[0].action_run_id)
     assert run["retry_safe"] is False
     assert [a["outcome"] for a in run["attempts"]] == ["timeout"]
+
+
+async def test_a_person_settles_an_unknown_run(broker: Any) -> None:
+    asset = await broker.asset("hangs-settle", config={"hang": True})
+    request = ActionRequested(
+        request_key=f"test:{uuid4()}",
+        action="send message",
+        target=ActionTarget(asset=asset["name"]),
+        params={"to": ["soc@example.com"], "body": "did it go?"},
+        requested_by="tests",
+    )
+    await broker.publish(request)
+    done = await broker.message(ActionCompleted, request_key=request.request_key)
+    run_id = done.results[0].action_run_id
+    settled = await broker.client.post(
+        f"/api/v1/action-runs/{run_id}/resolve",
+        json={"status": "failed", "comment": "nothing in the mail log"},
+        headers=broker.auth(),
+    )
+    assert settled.status_code == 200, settled.text
+    assert settled.json()["status"] == "failed"
+    assert "resolved as failed by t-admin: nothing in the mail log" in settled.json()["message"]
+    bad = await broker.client.post(
+        f"/api/v1/action-runs/{run_id}/resolve", json={"status": "maybe"}, headers=broker.auth()
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.status"

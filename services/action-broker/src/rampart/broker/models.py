@@ -101,3 +101,12 @@ class ActionRunPage(BaseModel):
 
     items: list[ActionRunPublic]
     next_cursor: UUID | None
+
+
+class ActionRunResolve(BaseModel):
+    """How a person settles an ``unknown`` run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["success", "failed"] = Field(description="whether it took effect")
+    comment: str = Field(default="", max_length=2000)

@@ -278,3 +278,29 @@ async def cancel(*, conn: Conn, state: BrokerState, run_id: UUID, who: str) -> A
             from_statuses=("pending_approval", "scheduled", "queued"),
         )
     return await get_run(conn=conn, run_id=run_id)
+
+
+async def resolve_unknown(
+    *, conn: Conn, run_id: UUID, status: str, comment: str, who: str
+) -> ActionRunDetail:
+    """A person settles a run that ended ``unknown``: it took effect or it did not."""
+    async with conn.transaction():
+        current = await conn.fetchval(
+            f"SELECT status FROM {SCHEMA}.action_runs WHERE id = $1 FOR UPDATE", run_id
+        )
+        if current is None:
+            raise NotFoundError(f"no action run {run_id}")
+        if current != "unknown":
+            raise ConflictError(
+                f"action run {run_id} is {current}; only an unknown run can be resolved"
+            )
+        note = f"resolved as {status} by {who}" + (f": {comment}" if comment else "")
+        await conn.execute(
+            f"UPDATE {SCHEMA}.action_runs SET status = $2, decided_by = $3, "
+            "message = message || ' — ' || $4, updated_at = now() WHERE id = $1",
+            run_id,
+            status,
+            who,
+            note,
+        )
+    return await get_run(conn=conn, run_id=run_id)

@@ -14,12 +14,15 @@ from rampart.broker.models import (
     ActionRunCreate,
     ActionRunDetail,
     ActionRunPage,
+    ActionRunResolve,
     RunStatus,
 )
 from rampart.broker.state import BrokerState
 from rampart.core.auth import Analyst, Reader
 from rampart.core.deps import Conn, DbPool, service_state
-from rampart.core.messages import ActionRequested
+from rampart.core.errors import FieldError, NotFoundError
+from rampart.core.messages import ActionRequested, ActionTarget
+from rampart.sdk.catalog import CATALOG
 
 router = APIRouter(tags=["actions"])
 
@@ -41,6 +44,17 @@ async def post_action_run(
         requested_by=who.subject or who.name,
         not_before=body.not_before,
     )
+    return await _submit(pool=pool, broker=broker, request=request, response=response)
+
+
+async def _submit(
+    *,
+    pool: DbPool,
+    broker: BrokerState,
+    request: ActionRequested,
+    response: Response,
+    asset_id: UUID | None = None,
+) -> ActionRequestAccepted:
     async with pool.acquire() as conn:
         known = await runs.runs_of_request(conn=conn, request_key=request.request_key)
     if known:
@@ -48,6 +62,10 @@ async def post_action_run(
         return ActionRequestAccepted(request_key=request.request_key, created=False, runs=known)
     # resolved over HTTP holding no connection: the registry may need one from the same pool
     resolved = await requests.resolve(state=broker, request=request)
+    if asset_id is not None:
+        resolved = [r for r in resolved if r.asset.id == asset_id]
+        if not resolved:
+            raise NotFoundError(f"the asset {request.target.asset!r} is no longer the run's asset")
     async with pool.acquire() as conn:
         created, made = await requests.create_runs(
             conn=conn, state=broker, request=request, resolved=resolved, cause=None
@@ -98,3 +116,48 @@ async def get_action_run(run_id: UUID, conn: Conn, _who: Reader) -> ActionRunDet
 async def post_cancel(run_id: UUID, conn: Conn, who: Analyst, broker: Broker) -> ActionRunDetail:
     """End a run that waits for approval, its time or a runner as ``cancelled``."""
     return await runs.cancel(conn=conn, state=broker, run_id=run_id, who=who.subject or who.name)
+
+
+@router.post(
+    "/action-runs/{run_id}/undo",
+    status_code=202,
+    summary="Undo a run: the catalog's undo action on the same asset",
+    response_model=None,
+)
+async def post_undo(
+    run_id: UUID, pool: DbPool, who: Analyst, broker: Broker, response: Response
+) -> ActionRequestAccepted:
+    """Run the undo action of the catalog (``unblock ip`` for ``block ip``) on the same asset
+    with the same parameters, through the same gate; a second undo answers with the first."""
+    async with pool.acquire() as conn:
+        run = await runs.get_run(conn=conn, run_id=run_id)
+    undo = CATALOG[run.action].undo
+    if undo is None:
+        raise FieldError("action", f"{run.action!r} has no undo action in the catalog")
+    if run.status != "success":
+        raise FieldError("status", f"only a successful run can be undone; this one is {run.status}")
+    request = ActionRequested(
+        request_key=f"undo:{run.id}",
+        action=undo,
+        target=ActionTarget(asset=run.asset),
+        params=run.params,
+        event_id=run.event_id,
+        requested_by=who.subject or who.name,
+    )
+    return await _submit(
+        pool=pool, broker=broker, request=request, response=response, asset_id=run.asset_id
+    )
+
+
+@router.post("/action-runs/{run_id}/resolve", summary="Settle a run that ended unknown")
+async def post_resolve(
+    run_id: UUID, body: ActionRunResolve, conn: Conn, who: Analyst
+) -> ActionRunDetail:
+    """Record whether an ``unknown`` run took effect; 409 for a run in any other state."""
+    return await runs.resolve_unknown(
+        conn=conn,
+        run_id=run_id,
+        status=body.status,
+        comment=body.comment,
+        who=who.subject or who.name,
+    )
