@@ -3,7 +3,8 @@
 Each round (rows claimed with ``FOR UPDATE SKIP LOCKED``, so replicas share the work):
 scheduled runs whose ``not_before`` passed go to their connector's queue; a running run whose
 lease passed lost its runner: a retry-safe one is queued again, any other ends ``unknown`` with
-the evidence; a queued run no runner took for a while is sent again.
+the evidence; a queued run no runner took for a while, or one waiting for a slot of an asset
+that has one free, is sent again.
 """
 
 from __future__ import annotations
@@ -96,12 +97,16 @@ async def recover_lost(*, conn: Conn, state: BrokerState) -> int:
 
 
 async def redispatch_stale(*, conn: Conn, state: BrokerState) -> int:
-    """Send again the queued runs no runner took within ``redispatch_after_s``."""
+    """Send again the queued runs no runner took within ``redispatch_after_s``, and those
+    waiting for a slot of an asset that has one free (a wake-up lost to a race)."""
     async with conn.transaction():
         rows = await conn.fetch(
             f"SELECT id, request_key, action, asset_id, asset, connector, fingerprint "
-            f"FROM {SCHEMA}.action_runs WHERE status = 'queued' AND (dispatched_at IS NULL "
-            "OR dispatched_at < now() - make_interval(secs => $1)) "
+            f"FROM {SCHEMA}.action_runs r WHERE status = 'queued' AND ("
+            "dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => $1) "
+            "OR (waiting_since < now() - interval '1 second' AND ("
+            f"SELECT count(*) FROM {SCHEMA}.asset_slots s WHERE s.asset_id = r.asset_id "
+            "AND s.lease_until > now()) < r.concurrency_limit)) "
             f"ORDER BY dispatched_at NULLS FIRST LIMIT {_BATCH} FOR UPDATE SKIP LOCKED",
             state.settings.redispatch_after_s,
         )

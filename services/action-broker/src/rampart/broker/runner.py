@@ -94,7 +94,11 @@ async def claim(
             log.warning("dispatch of another fingerprint ignored", extra={"run": str(run_id)})
             return None
         if await _free_slot(conn=conn, state=state, run=run) is None:
-            return None  # the asset is at its limit: the run waits, a freed slot wakes it
+            # the asset is at its limit: the run waits, and the next freed slot wakes it
+            await conn.execute(
+                f"UPDATE {SCHEMA}.action_runs SET waiting_since = now() WHERE id = $1", run_id
+            )
+            return None
         attempt = run["attempts"] + 1
         await conn.execute(
             f"UPDATE {SCHEMA}.action_runs SET status = 'running', attempts = $2, "

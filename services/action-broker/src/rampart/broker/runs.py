@@ -120,7 +120,9 @@ async def dispatch(
     """Send a queued run to its connector's own queue (and note when)."""
     get = run.__getitem__
     await conn.execute(
-        f"UPDATE {SCHEMA}.action_runs SET dispatched_at = now() WHERE id = $1", get("id")
+        f"UPDATE {SCHEMA}.action_runs SET dispatched_at = now(), waiting_since = NULL "
+        "WHERE id = $1",
+        get("id"),
     )
     await state.publish(
         conn,
@@ -143,11 +145,18 @@ async def dispatch(
 async def wake_waiting(
     *, conn: Conn, state: BrokerState, asset_id: UUID, cause: Envelope | None
 ) -> None:
-    """A slot of the asset freed: send the oldest queued run that waits for one again."""
+    """A slot of the asset freed: send again the run that has waited longest for one.
+
+    Only runs a runner turned away for want of a slot wait; the others are still on
+    their way through the connector's queue and need no second message.
+    """
     row = await conn.fetchrow(
         f"SELECT id, request_key, action, asset_id, asset, connector, fingerprint "
         f"FROM {SCHEMA}.action_runs WHERE asset_id = $1 AND status = 'queued' "
-        "ORDER BY dispatched_at NULLS FIRST, id LIMIT 1",
+        "AND waiting_since IS NOT NULL "
+        # a run another transaction holds is being claimed or moved: never wait for it, two
+        # runners finishing on the same asset would each wait for the other's run
+        "ORDER BY waiting_since, id LIMIT 1 FOR UPDATE SKIP LOCKED",
         asset_id,
     )
     if row is not None:

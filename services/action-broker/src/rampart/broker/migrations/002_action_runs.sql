@@ -43,6 +43,7 @@ CREATE TABLE {schema}.action_runs (
     lease_owner text,
     lease_until timestamptz,
     dispatched_at timestamptz,
+    waiting_since timestamptz,
     summary jsonb NOT NULL DEFAULT '{}',
     data jsonb NOT NULL DEFAULT '[]',
     message text NOT NULL DEFAULT '',
@@ -55,6 +56,8 @@ CREATE INDEX action_runs_request ON {schema}.action_runs (request_key);
 CREATE INDEX action_runs_open ON {schema}.action_runs (status, not_before)
     WHERE status IN ('scheduled', 'queued', 'running');
 CREATE INDEX action_runs_asset ON {schema}.action_runs (asset_id, created_at);
+CREATE INDEX action_runs_waiting ON {schema}.action_runs (asset_id, waiting_since)
+    WHERE waiting_since IS NOT NULL;
 CREATE INDEX action_runs_event ON {schema}.action_runs (event_id) WHERE event_id IS NOT NULL;
 
 CREATE TABLE {schema}.attempts (
