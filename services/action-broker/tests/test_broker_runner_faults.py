@@ -5,6 +5,7 @@ is not safe to repeat ends ``unknown`` with the evidence. On RabbitMQ, real proc
 from __future__ import annotations
 
 import signal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -125,3 +126,49 @@ async def test_a_killed_runners_safe_run_is_taken_over_and_its_unsafe_run_ends_u
     finally:
         first.stop()
         second.stop()
+
+
+async def test_an_assets_concurrency_limit_holds_across_two_runner_processes(
+    broker: Any, amqp_url: str, tmp_path: Path
+) -> None:
+    narrow = await broker.asset("narrow", config={"delay_seconds": 0.5}, concurrency_limit=2)
+    broker.queues.append("connector.noop")
+    runners = [_runner(broker, amqp_url, tmp_path, f"runner-{n}") for n in range(2)]
+    for runner in runners:
+        runner.start()
+    try:
+        for runner in runners:
+            await runner.wait_ready()
+        requests = [
+            ActionRequested(
+                request_key=f"test:{uuid4()}",
+                action="lookup ip",
+                target=ActionTarget(asset=narrow["name"]),
+                params={"ip": f"192.0.2.{n + 1}"},
+                requested_by="tests",
+            )
+            for n in range(10)
+        ]
+        for request in requests:
+            await broker.publish(request)
+        attempts: list[dict[str, Any]] = []
+        for request in requests:
+            done = await broker.message(
+                ActionCompleted, request_key=request.request_key, timeout=60
+            )
+            assert done.status == "success"
+            attempts.extend((await broker.run(done.results[0].action_run_id))["attempts"])
+        assert len(attempts) == 10
+        assert {a["runner"] for a in attempts} == {"runner-0", "runner-1"}
+        edges = sorted(
+            [(a["started_at"], 1) for a in attempts] + [(a["ended_at"], -1) for a in attempts],
+            key=lambda e: (datetime.fromisoformat(e[0]), e[1]),
+        )
+        running = peak = 0
+        for _, step in edges:
+            running += step
+            peak = max(peak, running)
+        assert peak == 2
+    finally:
+        for runner in runners:
+            runner.stop()
