@@ -54,6 +54,12 @@ class Broker:
         self.queues: list[str] = [CAPTURE]
         self.suffix = uuid.uuid4().hex[:8]
 
+    async def stop(self) -> None:
+        """Stop the app (set by the fixture)."""
+
+    async def restart(self) -> None:
+        """Stop the app and serve a new one on the same database (set by the fixture)."""
+
     def auth(self, role: Role = Role.ADMIN) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
@@ -208,43 +214,55 @@ async def broker(
     specs = all_specs()
     if not embedded_runners:
         specs = [broker_spec(connectors=[]) if s.name == "action-broker" else s for s in specs]
-    bus = _bus(bus_kind, namespace, amqp)
-    application = create_app(specs, settings, bus=bus, title="Rampart")
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
-    )
-    serving = asyncio.create_task(server.serve())
-    extra: list[str] = [CAPTURE]
+    tokens: dict[Role, str] = {}
+    pool = await connect_pool(database_url, min_size=1, max_size=2)
     try:
-        for _ in range(1200):
-            if server.started or serving.done():
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "the server did not start"
-        pool = await connect_pool(database_url, min_size=1, max_size=2)
-        try:
-            tokens: dict[Role, str] = {}
-            async with pool.acquire() as conn:
-                for role in Role:
-                    _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
-        finally:
-            await pool.close()
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
-            harness = Broker(client, tokens, bus, settings)
+        async with pool.acquire() as conn:
+            for role in Role:
+                _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
+    finally:
+        await pool.close()
+    async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+        harness = Broker(client, tokens, _bus(bus_kind, namespace, amqp), settings)
+
+        async def start() -> Callable[[], Awaitable[None]]:
+            """Serve a new app with a new bus on the same database; returns its stop."""
+            bus = harness.bus = _bus(bus_kind, namespace, amqp)
+            application = create_app(specs, settings, bus=bus, title="Rampart")
+            server = uvicorn.Server(
+                uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
+            )
+            serving = asyncio.create_task(server.serve())
+
+            async def stop() -> None:
+                server.should_exit = True
+                await asyncio.wait_for(serving, 60)
+
+            for _ in range(1200):
+                if server.started or serving.done():
+                    break
+                await asyncio.sleep(0.05)
+            if not server.started:
+                await stop()
+                raise AssertionError("the server did not start")
 
             async def capture(delivery: Delivery) -> None:
                 harness.seen.append(delivery)
 
-            await bus.subscribe(
-                CAPTURE,
-                ("action.*", "action.dispatched.*", "approval.*"),
-                capture,
-            )
+            await bus.subscribe(CAPTURE, ("action.*", "action.dispatched.*", "approval.*"), capture)
+            return stop
+
+        harness.stop = await start()
+
+        async def restart() -> None:
+            await harness.stop()
+            harness.stop = await start()
+
+        harness.restart = restart  # type: ignore[method-assign]
+        try:
             yield harness
-            extra = harness.queues
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 60)
-        if amqp is not None:
-            queues = [*extra, *(q for s in specs for q in s.queue_names)]
-            await delete_namespace(amqp, namespace, queues)
+        finally:
+            await harness.stop()
+            if amqp is not None:
+                queues = [*harness.queues, *(q for s in specs for q in s.queue_names)]
+                await delete_namespace(amqp, namespace, queues)

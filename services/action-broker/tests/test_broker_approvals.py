@@ -150,3 +150,15 @@ async def test_an_exempt_action_and_an_investigation_run_without_approval(broker
     await broker.publish(lookup)
     asked = await broker.message(ApprovalRequested, request_key=lookup.request_key)
     assert UUID(str(asked.action_run_id))
+
+
+async def test_runs_pending_approval_go_on_after_the_broker_restarted(broker: Any) -> None:
+    asset = await broker.asset("fw-restart")
+    request = _block(asset)
+    await broker.publish(request)
+    asked = await broker.message(ApprovalRequested, request_key=request.request_key)
+    await broker.restart()
+    assert (await broker.run(asked.action_run_id))["status"] == "pending_approval"
+    await broker.publish(_decision(asked, "approved"))
+    done = await broker.message(ActionCompleted, request_key=request.request_key)
+    assert done.status == "success"
