@@ -236,3 +236,26 @@ async def test_undo_of_an_action_without_one_and_resolve_of_a_known_run_are_refu
     assert resolve.status_code == 409
     assert "only an unknown run" in resolve.json()["detail"]
     assert (await broker.run(run["id"]))["status"] == "success"
+
+
+async def test_the_widget_shows_the_products_data_as_text_never_markup(broker: Any) -> None:
+    asset = await broker.asset("widget")
+    key = f"widget:{uuid4()}"
+    body = {
+        "action": "send message",
+        "target": {"asset": asset["name"]},
+        "params": {"to": ["soc"], "body": '<script>alert("x")</script><b>bold</b>'},
+        "request_key": key,
+    }
+    run = (await _post(broker, body)).json()["runs"][0]
+    await broker.message(ActionCompleted, request_key=key)
+    widget = await broker.client.get(
+        f"/api/v1/action-runs/{run['id']}/widget", headers=broker.auth(Role.ANALYST)
+    )
+    assert widget.status_code == 200, widget.text
+    assert widget.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in widget.headers["content-security-policy"]
+    assert "send message on " + asset["name"] in widget.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;" in widget.text
+    assert "<script>" not in widget.text
+    assert "<b>" not in widget.text

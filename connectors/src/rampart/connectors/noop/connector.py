@@ -24,6 +24,12 @@ from rampart.sdk.connectors import (
     action,
 )
 
+WIDGET = """<table class="rampart-noop">
+<caption>{{ result.action }} on {{ result.asset }}</caption>
+<tbody>{% for name, value in result.params.items() %}
+<tr><th>{{ name }}</th><td>{{ value }}</td></tr>{% endfor %}
+</tbody></table>"""
+
 
 class NoopConfig(AssetConfig):
     """How a ``noop`` asset behaves."""
@@ -95,7 +101,7 @@ def _implementation(
         "params": params_model,
         "return": NoopResult,
     }
-    return action(action_name)(run)
+    return action(action_name, widget=WIDGET)(run)
 
 
 for _name, _spec in CATALOG.items():

@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
 
 from rampart.broker import requests, runs
 from rampart.broker.models import (
@@ -20,9 +21,10 @@ from rampart.broker.models import (
 from rampart.broker.state import BrokerState
 from rampart.core.auth import Analyst, Reader
 from rampart.core.deps import Conn, DbPool, service_state
-from rampart.core.errors import FieldError, NotFoundError
+from rampart.core.errors import ConflictError, FieldError, NotFoundError
 from rampart.core.messages import ActionRequested, ActionTarget
 from rampart.sdk.catalog import CATALOG
+from rampart.sdk.widgets import WidgetError, render_widget
 
 router = APIRouter(tags=["actions"])
 
@@ -110,6 +112,35 @@ async def get_action_runs(
 async def get_action_run(run_id: UUID, conn: Conn, _who: Reader) -> ActionRunDetail:
     """The run, its approval, every attempt and its result."""
     return await runs.get_run(conn=conn, run_id=run_id)
+
+
+@router.get(
+    "/action-runs/{run_id}/widget",
+    summary="The run's result rendered by its connector's widget",
+    response_class=HTMLResponse,
+)
+async def get_widget(run_id: UUID, conn: Conn, _who: Reader, broker: Broker) -> HTMLResponse:
+    """HTML of each result through the connector's sandboxed, escaping template: values from
+    the product are text, never markup; the page may load nothing and run no script."""
+    run = await runs.get_run(conn=conn, run_id=run_id)
+    connector = broker.connectors.get(run.connector)
+    binding = connector.bindings().get(run.action) if connector is not None else None
+    if binding is None or binding.widget is None:
+        raise NotFoundError(f"the connector {run.connector!r} has no widget for {run.action!r}")
+    if run.status != "success":
+        raise ConflictError(f"action run {run_id} is {run.status}; only a result has a widget")
+    try:
+        parts = [render_widget(binding.widget, item) for item in run.data]
+    except WidgetError as exc:
+        raise ConflictError(f"the widget of {run.connector!r} failed: {exc}") from None
+    body = "\n".join(f'<div class="rampart-widget">{part}</div>' for part in parts)
+    return HTMLResponse(
+        body,
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/action-runs/{run_id}/cancel", summary="Cancel a run not started yet")
