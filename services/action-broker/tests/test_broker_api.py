@@ -259,3 +259,21 @@ async def test_the_widget_shows_the_products_data_as_text_never_markup(broker: A
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;" in widget.text
     assert "<script>" not in widget.text
     assert "<b>" not in widget.text
+
+
+async def test_an_assets_connectivity_is_tested_through_a_runner(broker: Any) -> None:
+    asset = await broker.asset("reachable", config={"token": "t"})
+    tested = await broker.client.post(
+        f"/api/v1/assets/{asset['id']}/test", headers=broker.auth(Role.ANALYST)
+    )
+    assert tested.status_code == 202, tested.text
+    run = tested.json()["runs"][0]
+    assert (run["action"], run["asset_id"]) == ("test connectivity", asset["id"])
+    done = await broker.message(ActionCompleted, request_key=tested.json()["request_key"])
+    assert done.status == "success"
+    assert done.results[0].data[0]["token_set"] is True
+    missing = await broker.client.post(
+        f"/api/v1/assets/{uuid4()}/test", headers=broker.auth(Role.ANALYST)
+    )
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM

@@ -77,6 +77,15 @@ class AssetRegistry:
             raise TransientError(f"the asset search answered {response.status_code}")
         return [Asset.model_validate(item) for item in response.json()]
 
+    async def get(self, asset_id: UUID) -> Asset | None:
+        """One asset by id; None if there is none."""
+        response = await self._get(f"/api/v1/assets/{asset_id}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise TransientError(f"the asset lookup answered {response.status_code}")
+        return Asset.model_validate(response.json())
+
     async def sealed_config(self, asset_id: UUID) -> Sealed | None:
         """The asset's sealed configuration; None if the asset is gone."""
         response = await self._get(f"/api/v1/assets/{asset_id}/sealed-config")

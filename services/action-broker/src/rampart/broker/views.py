@@ -192,3 +192,28 @@ async def post_resolve(
         comment=body.comment,
         who=who.subject or who.name,
     )
+
+
+@router.post(
+    "/assets/{asset_id}/test",
+    status_code=202,
+    summary="Test an asset's connectivity through a runner",
+    response_model=None,
+)
+async def post_asset_test(
+    asset_id: UUID, pool: DbPool, who: Analyst, broker: Broker, response: Response
+) -> ActionRequestAccepted:
+    """Run ``test connectivity`` on the asset through a runner, with its sealed configuration
+    opened there; the run's result (``GET /api/v1/action-runs/{id}``) tells what answered."""
+    asset = await broker.assets.get(asset_id)
+    if asset is None:
+        raise NotFoundError(f"no asset {asset_id}")
+    request = ActionRequested(
+        request_key=f"test-connectivity:{asset_id}:{uuid4()}",
+        action="test connectivity",
+        target=ActionTarget(asset=asset.name),
+        requested_by=who.subject or who.name,
+    )
+    return await _submit(
+        pool=pool, broker=broker, request=request, response=response, asset_id=asset_id
+    )
