@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from importlib import import_module
 from typing import Annotated, Any
 
 import typer
@@ -128,19 +129,35 @@ def run(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")],
+    service: Annotated[
+        str, typer.Argument(help=f"one of: {', '.join(SERVICES)}, connector-runner")
+    ],
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    connectors: Annotated[
+        str | None,
+        typer.Option(help="connector-runner only: comma-separated connectors (default: all)"),
+    ] = None,
 ) -> None:
     """Run one service against RAMPART_DATABASE_URL and RAMPART_AMQP_URL (distributed mode)."""
     from rampart.core.app import create_app
 
-    if service not in SERVICES:
+    if service == "connector-runner":
+        names = None if connectors is None else [n.strip() for n in connectors.split(",") if n]
+        try:
+            spec = import_module("rampart.broker.spec").runner_spec(names)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    elif service in SERVICES:
+        if connectors is not None:
+            raise typer.BadParameter("--connectors is for connector-runner only")
+        spec = service_spec(service)
+    else:
         raise typer.BadParameter(f"unknown service {service!r}; one of: {', '.join(SERVICES)}")
     settings = Settings(mode=Mode.DISTRIBUTED)
     if port is not None:
         settings = settings.model_copy(update={"port": port})
     configure_logging(settings.log_level)
-    _serve(create_app([service_spec(service)], settings, title=f"Rampart {service}"), settings)
+    _serve(create_app([spec], settings, title=f"Rampart {service}"), settings)
 
 
 @token_app.command("create")

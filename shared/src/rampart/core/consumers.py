@@ -114,9 +114,10 @@ _FIXED: dict[object, _Provider] = {
 class Queue:
     """A durable queue a service consumes, with one typed handler per message model."""
 
-    def __init__(self, name: str, *, prefetch: int | None = None) -> None:
+    def __init__(self, name: str, *, prefetch: int | None = None, topic: str | None = None) -> None:
         self.name = name
         self.prefetch = prefetch
+        self.topic = topic
         self._routes: dict[type[Message], _Route] = {}
 
     def on(self, model: type[M], *, transaction: bool = True) -> Callable[[F], F]:
@@ -132,8 +133,13 @@ class Queue:
 
     @property
     def patterns(self) -> tuple[str, ...]:
-        """The routing keys the queue is bound to: one per handled message type."""
-        return tuple(sorted({routing_key(m.message_type) for m in self._routes}))
+        """The routing keys the queue is bound to: one per handled message type.
+
+        A queue with a ``topic`` takes only messages published with that topic
+        (``<key>.<topic>``), e.g. the work of one connector.
+        """
+        suffix = "" if self.topic is None else f".{self.topic}"
+        return tuple(sorted({routing_key(m.message_type) + suffix for m in self._routes}))
 
     @property
     def models(self) -> tuple[type[Message], ...]:

@@ -25,14 +25,21 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "rampart_outbox"
 
 
-async def enqueue(*, conn: Connection, schema: str, envelopes: Sequence[Envelope]) -> None:
-    """Add envelopes to ``schema``'s outbox inside the caller's transaction."""
+async def enqueue(
+    *, conn: Connection, schema: str, envelopes: Sequence[Envelope], topic: str | None = None
+) -> None:
+    """Add envelopes to ``schema``'s outbox inside the caller's transaction.
+
+    ``topic`` routes them to ``<routing key>.<topic>`` (``action.dispatched.ssh``), so only
+    queues bound to that topic (``Queue(..., topic="ssh")``) receive them.
+    """
     if not envelopes:
         return
+    suffix = "" if topic is None else f".{topic}"
     await conn.executemany(
         f"INSERT INTO {schema}.outbox (message_id, message_type, routing_key, body) "
         "VALUES ($1, $2, $3, $4)",
-        [(e.id, e.type, e.routing_key, e.to_bytes()) for e in envelopes],
+        [(e.id, e.type, e.routing_key + suffix, e.to_bytes()) for e in envelopes],
     )
     await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, schema)
 
@@ -61,15 +68,19 @@ class Publisher:
         subject: str | None = None,
         cause: Envelope | None = None,
         correlation_id: str | None = None,
+        topic: str | None = None,
     ) -> list[Envelope]:
-        """Write ``messages`` to the outbox; returns their envelopes."""
+        """Write ``messages`` to the outbox; returns their envelopes.
+
+        ``topic`` narrows the routing key to ``<key>.<topic>`` (see :func:`enqueue`).
+        """
         envelopes = [
             Envelope.wrap(
                 m, source=self.source, subject=subject, cause=cause, correlation_id=correlation_id
             )
             for m in messages
         ]
-        await enqueue(conn=conn, schema=self.schema, envelopes=envelopes)
+        await enqueue(conn=conn, schema=self.schema, envelopes=envelopes, topic=topic)
         return envelopes
 
     async def each(

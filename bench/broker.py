@@ -1,0 +1,248 @@
+"""``python -m bench.broker``: actions per second through the broker and its runner, next to
+the raw bus round trip measured in the same run, and what a slow connector adds to a fast one.
+
+All five services run in one app over real HTTP on RabbitMQ, with the ``noop`` connector:
+
+* raw round trip: envelopes published on the app's bus and consumed by one queue (msg/s);
+* broker: ``action.requested`` for a fast noop asset until every ``action.completed``
+  arrived (actions/s), with the bus messages counted per action, so the hop-bound limit
+  (round trip ÷ messages per action) and the ratio to it show;
+* slow beside fast: the median latency of sequential fast actions alone, then while slow
+  actions (a noop asset answering after ``--slow-delay`` seconds) hold runners.
+
+Nothing asserts on time: the exit code is 0 whether or not a target is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import uvicorn
+from pydantic import SecretStr
+
+from rampart.cli._services import all_specs
+from rampart.core.app import create_app
+from rampart.core.auth import AUTH_SCHEMA, Role, create_token
+from rampart.core.bus import Delivery, Outgoing, Topology
+from rampart.core.bus.rabbitmq import RabbitBus
+from rampart.core.crypto import Keyring
+from rampart.core.envelope import Envelope
+from rampart.core.messages import ActionCompleted, ActionRequested, ActionStarted, ActionTarget
+from rampart.core.settings import Settings
+from rampart.core.store import apply_migrations, connect_pool, load_migrations
+from tests._bus import delete_namespace
+from tests._processes import free_port
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _request(asset: str, n: int) -> ActionRequested:
+    return ActionRequested(
+        request_key=f"bench:{uuid.uuid4()}",
+        action="lookup ip",
+        target=ActionTarget(asset=asset),
+        params={"ip": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"},
+        requested_by="bench",
+    )
+
+
+class Watch:
+    """Counts deliveries and wakes whoever waits for a condition on them."""
+
+    def __init__(self, *, probes: bool = False) -> None:
+        self.probes = probes
+        self.count = 0
+        self.completed: dict[str, float] = {}
+        self.changed = asyncio.Event()
+
+    async def handle(self, delivery: Delivery) -> None:
+        if not self.probes and getattr(delivery.message, "request_key", None) == "bench":
+            return  # a probe of the raw round trip
+        self.count += 1
+        if isinstance(delivery.message, ActionCompleted):
+            self.completed[delivery.message.request_key] = time.perf_counter()
+        self.changed.set()
+
+    async def until(self, done: Callable[[], bool], within: float) -> None:
+        deadline = time.perf_counter() + within
+        while not done():
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError("the benchmark did not finish in time")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), min(left, 1.0))
+            except TimeoutError:
+                continue
+
+
+async def _publish(bus: RabbitBus, messages: list[Any]) -> None:
+    envelopes = [Envelope.wrap(m, source="rampart/bench") for m in messages]
+    for start in range(0, len(envelopes), 200):
+        await bus.publish_encoded([Outgoing.of(e) for e in envelopes[start : start + 200]])
+
+
+async def _round_trip(bus: RabbitBus, n: int) -> float:
+    watch = Watch(probes=True)
+    await bus.subscribe("bench.echo", ("action.started",), watch.handle)
+    probes = [
+        ActionStarted(
+            action_run_id=uuid.uuid4(),
+            request_key="bench",
+            action="lookup ip",
+            asset="x",
+            connector="none",
+        )
+        for _ in range(n)
+    ]
+    began = time.perf_counter()
+    await _publish(bus, probes)
+    await watch.until(lambda: watch.count >= n, 120)
+    return n / (time.perf_counter() - began)
+
+
+async def _create(
+    client: httpx.AsyncClient, headers: dict[str, str], name: str, **config: Any
+) -> None:
+    owner = await client.post("/api/v1/owners", json={"name": f"{name}-owner"}, headers=headers)
+    body = {
+        "name": name,
+        "connector": "noop",
+        "config": config,
+        "primary_owners": [owner.json()["id"]],
+        "approval_policy": {"kinds": []},
+        "concurrency_limit": 256,
+    }
+    created = await client.post("/api/v1/assets", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+
+
+async def _latencies(bus: RabbitBus, watch: Watch, count: int) -> list[float]:
+    out = []
+    for n in range(count):
+        request = _request("fast", 900_000 + n)
+        began = time.perf_counter()
+        await _publish(bus, [request])
+        await watch.until(lambda r=request.request_key: r in watch.completed, 60)  # type: ignore[misc]
+        out.append(watch.completed[request.request_key] - began)
+    return out
+
+
+async def run(args: argparse.Namespace) -> None:
+    name = f"rampart_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(args.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base, sep, query = args.database_url.partition("?")
+    database_url = f"{base.rpartition('/')[0]}/{name}{sep}{query}"
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    try:
+        pool = await connect_pool(database_url, min_size=1, max_size=2)
+        await apply_migrations(
+            pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
+        )
+        async with pool.acquire() as conn:
+            _, service = await create_token(conn=conn, name="services", role=Role.SERVICE)
+            _, token = await create_token(conn=conn, name="bench", role=Role.ADMIN)
+        await pool.close()
+        port = free_port()
+        settings = Settings(
+            database_url=SecretStr(database_url),
+            master_key=SecretStr(Keyring.generate_key_text()),
+            public_url=f"http://127.0.0.1:{port}",
+            service_token=SecretStr(service),
+            bus_namespace=namespace,
+            db_pool_max=20,
+        )
+        bus = RabbitBus(args.amqp_url, topology=Topology(namespace))
+        specs = all_specs()
+        app = create_app(specs, settings, bus=bus, title="Rampart bench")
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning")
+        )
+        serving = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                if serving.done():
+                    raise RuntimeError("the app did not start")
+                await asyncio.sleep(0.05)
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+                await _create(client, headers, "fast")
+                await _create(client, headers, "slow", delay_seconds=args.slow_delay)
+            watch = Watch()
+            await bus.subscribe("bench.watch", ("#",), watch.handle)
+            await _latencies(bus, watch, 5)  # warm-up
+            raw = await _round_trip(bus, args.n)
+
+            counted_before = watch.count
+            requests = [_request("fast", n) for n in range(args.n)]
+            began = time.perf_counter()
+            await _publish(bus, requests)
+            await watch.until(lambda: all(r.request_key in watch.completed for r in requests), 600)
+            elapsed = time.perf_counter() - began
+            rate = args.n / elapsed
+            per_action = (watch.count - counted_before) / args.n
+            limit = raw / per_action
+
+            alone = await _latencies(bus, watch, args.latency_samples)
+            slow = [_request("slow", 500_000 + n) for n in range(args.slow)]
+            await _publish(bus, slow)
+            await asyncio.sleep(0.5)  # let the slow ones take their runners
+            beside = await _latencies(bus, watch, args.latency_samples)
+            await watch.until(lambda: all(r.request_key in watch.completed for r in slow), 600)
+
+            print(
+                f"rampart bench.broker: n={args.n} actions, noop connector, RabbitMQ, embedded app"
+            )
+            print(f"  raw bus round trip (publish → consume)    {raw:10.0f} msg/s")
+            print(f"  bus messages per action                    {per_action:10.2f}")
+            print(f"  hop-bound limit (round trip ÷ messages)    {limit:10.0f} actions/s")
+            print(
+                f"  broker + runner, requested → completed     {rate:10.0f} actions/s  "
+                f"({rate / limit:.0%} of the limit; target ≥ 50%)"
+            )
+            alone_ms = statistics.median(alone) * 1000
+            print(f"  fast action latency alone (median)         {alone_ms:10.1f} ms")
+            print(
+                f"  … beside {args.slow} slow actions ({args.slow_delay:g} s)     "
+                f"{statistics.median(beside) * 1000:10.1f} ms  (target: no measurable difference)"
+            )
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(serving, 60)
+            queues = ["bench.watch", "bench.echo", *(q for s in specs for q in s.queue_names)]
+            await delete_namespace(args.amqp_url, namespace, queues)
+    finally:
+        admin = await asyncpg.connect(args.database_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--slow", type=int, default=8)
+    parser.add_argument("--slow-delay", type=float, default=3.0)
+    parser.add_argument("--latency-samples", type=int, default=20)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("RAMPART_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    parser.add_argument(
+        "--amqp-url", default=os.environ.get("RAMPART_TEST_AMQP_URL", DEFAULT_AMQP_URL)
+    )
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
