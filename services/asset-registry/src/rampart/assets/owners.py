@@ -15,7 +15,8 @@ from rampart.core.messages import OwnerCreated, OwnerDeleted, OwnerUpdated
 from rampart.core.problems import Problem
 
 _SELECT = f"""
-SELECT o.id, o.name, o.kind, o.description, o.email, o.webhook_url, o.created_at, o.updated_at,
+SELECT o.id, o.name, o.kind, o.description, o.email, o.webhook_url, o.slack_webhook_url,
+       o.teams_webhook_url, o.created_at, o.updated_at,
        coalesce((SELECT array_agg(m.person_id ORDER BY m.person_id)
                  FROM {SCHEMA}.group_members m WHERE m.group_id = o.id), '{{}}') AS members,
        coalesce((SELECT array_agg(g.group_id ORDER BY g.group_id)
@@ -82,14 +83,16 @@ async def create(*, conn: Any, owner: OwnerCreate) -> OwnerPublic:
         members = await _check_members(conn=conn, kind=owner.kind, members=owner.members)
         try:
             await conn.execute(
-                f"INSERT INTO {SCHEMA}.owners (id, name, kind, description, email, webhook_url) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
+                f"INSERT INTO {SCHEMA}.owners (id, name, kind, description, email, webhook_url, "
+                "slack_webhook_url, teams_webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 owner_id,
                 owner.name,
                 owner.kind,
                 owner.description,
                 owner.email,
                 owner.webhook_url,
+                owner.slack_webhook_url,
+                owner.teams_webhook_url,
             )
         except asyncpg.UniqueViolationError:
             raise _duplicate_name(owner.name) from None
@@ -113,7 +116,8 @@ async def update(*, conn: Any, owner_id: UUID, change: OwnerUpdate) -> OwnerPubl
             return None
         if "name" in given and change.name is None:
             raise invalid("body.name", "an owner needs a name")
-        values = {k: getattr(change, k) for k in ("name", "description", "email", "webhook_url")}
+        contacts = ("email", "webhook_url", "slack_webhook_url", "teams_webhook_url")
+        values = {k: getattr(change, k) for k in ("name", "description", *contacts)}
         updates = {k: v for k, v in values.items() if k in given and v != row[k]}
         if "description" in updates and updates["description"] is None:
             updates["description"] = ""
