@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from rampart.approvals import timers
+from rampart.approvals import notify, timers
 from rampart.approvals.directory import OwnerDirectory
 from rampart.approvals.models import (
     ApprovalDetail,
@@ -104,6 +104,7 @@ async def create(
         event_id=request.event_id,
         due_at=due_at,
     )
+    await notify.announce(conn=conn, approval_id=approval_id, reason="stage", now=now)
     return approval_id
 
 
@@ -216,6 +217,9 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
     )
     if row is None or row["status"] != "pending":
         return
+    await notify.announce(
+        conn=conn, approval_id=approval_id, reason="breach", now=at, stage_index=row["stage_index"]
+    )
     stages: list[dict[str, Any]] = row["stages"]
     following = row["stage_index"] + 1
     if following >= len(stages):
@@ -255,6 +259,7 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
         event_id=row["event_id"],
         due_at=due_at,
     )
+    await notify.announce(conn=conn, approval_id=approval_id, reason="stage", now=at)
     await publish(
         conn,
         ApprovalEscalated(

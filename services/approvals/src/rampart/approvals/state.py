@@ -11,6 +11,7 @@ import httpx
 from fastapi import Depends
 
 from rampart.approvals.directory import HttpOwnerDirectory, OwnerDirectory
+from rampart.approvals.notify.notifier import Notifier, open_notifier
 from rampart.core.clock import Clock, SystemClock
 from rampart.core.deps import service_state
 from rampart.core.runtime import Resources, StateFactory
@@ -24,6 +25,7 @@ class ApprovalsState:
     pool: Pool
     owners: OwnerDirectory
     clock: Clock
+    notifier: Notifier
 
 
 def state_factory(clock: Clock | None = None) -> StateFactory[ApprovalsState]:
@@ -37,7 +39,8 @@ def state_factory(clock: Clock | None = None) -> StateFactory[ApprovalsState]:
             base_url=settings.service_url("asset-registry"), timeout=10.0
         ) as client:
             owners = HttpOwnerDirectory(client, token=token)
-            yield ApprovalsState(resources.pool, owners, clock or SystemClock())
+            async with open_notifier(resources) as notifier:
+                yield ApprovalsState(resources.pool, owners, clock or SystemClock(), notifier)
 
     return approvals_state
 
