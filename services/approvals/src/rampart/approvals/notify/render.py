@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Any
 from uuid import UUID
 
@@ -20,11 +21,16 @@ templates = Environment(
 )
 
 
+_MAIL_POLICY = SMTP.clone(max_line_length=998)
+
+
 def time_left(due_at: datetime, now: datetime) -> str:
     """``1 h 5 min`` until ``due_at``; ``0 min`` once it passed."""
     minutes = max(0, int((due_at - now).total_seconds() // 60))
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def params_text(params: dict[str, Any]) -> str:
@@ -56,11 +62,11 @@ class Notice:
         """A one-line summary: an e-mail's subject, a chat message's fallback text."""
         what = f"{self.action} on {self.asset}"
         if self.reason == "breach":
-            return f"[Rampart] Approval time passed: {what} ({self.outcome or 'closed'})"
+            return f"Approval time passed: {what} ({self.outcome or 'closed'})"
         left = time_left(self.due_at, self.now)
         if self.reason == "warning":
-            return f"[Rampart] Reminder, {left} left to approve: {what}"
-        return f"[Rampart] Approval needed ({self.stage}, {left} left): {what}"
+            return f"Reminder, {left} left to approve: {what} ({self.stage} stage)"
+        return f"Approval needed: {what} ({self.stage} stage, {left} left)"
 
     @property
     def headline(self) -> str:
@@ -84,7 +90,8 @@ class Notice:
 
     def email(self, *, sender: str, to: str) -> EmailMessage:
         """The notice as an e-mail with a plain-text and an HTML part."""
-        message = EmailMessage()
+        # unfolded headers: a subject folded right after "Subject:" reads with a leading space
+        message = EmailMessage(policy=_MAIL_POLICY)
         message["From"] = sender
         message["To"] = to
         message["Subject"] = self.subject
