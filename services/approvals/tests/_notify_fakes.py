@@ -45,7 +45,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services.approvals.tests._harness import Owner, Rampart
+from rampart.core.messages import ApprovalNotified, ApprovalRequested
+from services.approvals.tests._harness import Owner, Rampart, eventually
 from tests._processes import free_port
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"rampart-test-webhook-secret-32by").decode()
@@ -297,3 +298,27 @@ async def contact_owner(rampart: Rampart, name: str, **contacts: str) -> Owner:
     token = await rampart.admin.post(f"/api/v1/owners/{owner_id}/approver-tokens")
     assert token.status_code in (200, 201), token.text
     return Owner(owner_id, name, token.json()["token"])
+
+
+async def opened(rampart: Rampart, request: ApprovalRequested) -> str:
+    """Send the broker's request; the approval's id once it exists."""
+    await rampart.send(request)
+
+    async def found() -> str | None:
+        listed = await rampart.admin.get("/api/v1/approvals", params={"limit": 500})
+        hits = [a["id"] for a in listed.json() if a["action_run_id"] == str(request.action_run_id)]
+        return hits[0] if hits else None
+
+    approval_id: str = await eventually(found)
+    return approval_id
+
+
+def told(rampart: Rampart, approval_id: str) -> list[ApprovalNotified]:
+    return [m for m in rampart.messages(ApprovalNotified) if str(m.approval_id) == approval_id]
+
+
+async def history(rampart: Rampart, approval_id: str) -> list[dict[str, Any]]:
+    detail = await rampart.admin.get(f"/api/v1/approvals/{approval_id}")
+    assert detail.status_code == 200, detail.text
+    entries: list[dict[str, Any]] = detail.json()["history"]
+    return entries

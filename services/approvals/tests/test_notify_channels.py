@@ -11,47 +11,24 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 from uuid import uuid4
 
 import httpx
 
-from rampart.core.messages import ApprovalNotified, ApprovalRequested
 from services.approvals.tests._harness import Rampart, approval_request, eventually
 from services.approvals.tests._notify_fakes import (
     Chat,
     Mailbox,
     chat,
     contact_owner,
+    history,
     notify_env,
+    opened,
     smtp,
+    told,
 )
 
 __all__ = ["chat", "notify_env", "smtp"]
-
-
-async def opened(rampart: Rampart, request: ApprovalRequested) -> str:
-    """Send the broker's request; the approval's id once it exists."""
-    await rampart.send(request)
-
-    async def found() -> str | None:
-        listed = await rampart.admin.get("/api/v1/approvals", params={"limit": 500})
-        hits = [a["id"] for a in listed.json() if a["action_run_id"] == str(request.action_run_id)]
-        return hits[0] if hits else None
-
-    approval_id: str = await eventually(found)
-    return approval_id
-
-
-def told(rampart: Rampart, approval_id: str) -> list[ApprovalNotified]:
-    return [m for m in rampart.messages(ApprovalNotified) if str(m.approval_id) == approval_id]
-
-
-async def history(rampart: Rampart, approval_id: str) -> list[dict[str, Any]]:
-    detail = await rampart.admin.get(f"/api/v1/approvals/{approval_id}")
-    assert detail.status_code == 200, detail.text
-    entries: list[dict[str, Any]] = detail.json()["history"]
-    return entries
 
 
 def _name(prefix: str) -> str:
