@@ -349,8 +349,10 @@ async def test_each_form_posts_once_and_only_with_its_token(
         first = await browser.post(link, data=form)
         again = await browser.post(link, data=form)
         made_up = await browser.post(link, data={"step": "confirm", "form_token": "guess"})
+        # a review form's token does not confirm: only the confirmation's token holds a decision
+        unused_review = _form_token(await browser.get(link))
         review_as_confirm = await browser.post(
-            link, data={"step": "confirm", "form_token": form["form_token"]}
+            link, data={"step": "confirm", "form_token": unused_review}
         )
         no_decision = await browser.post(
             link, data={"step": "review", "form_token": _form_token(await browser.get(link))}

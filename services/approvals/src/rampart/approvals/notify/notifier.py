@@ -35,7 +35,8 @@ class Notifier:
     def notice(self, row: Record, contact: Contact, now: datetime) -> Notice:
         """The notice of one claimed notification row (see ``store.claim_due``)."""
         link: str | None = None
-        if row["reason"] != "breach" and row["link_expires_at"] is not None:
+        # a breach notice has no expiry: it tells of a stage that is over, so it has no link
+        if row["link_expires_at"] is not None:
             link = self.link(
                 LinkClaims(
                     link_id=row["id"],
@@ -50,8 +51,10 @@ class Notifier:
         if row["reason"] == "breach":
             if row["approval_status"] == "pending":
                 outcome = f"moved to the {row['current_stage']} stage"
+            elif row["approval_status"] == "expired":
+                outcome = "expired"
             else:
-                outcome = f"is {row['approval_status']}"
+                outcome = f"was {row['approval_status']}"
         return Notice(
             notification_id=row["id"],
             reason=row["reason"],
