@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -44,6 +48,40 @@ def smtp_down(notify_env: Mailbox, monkeypatch: pytest.MonkeyPatch) -> int:
     port = free_port()
     monkeypatch.setenv("RAMPART_APPROVALS_SMTP_PORT", str(port))
     return port
+
+
+class _Silent:
+    """A TCP server that takes connections and never says a word: an SMTP server that hangs."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.held.append(self.sock.accept()[0])
+
+    def close(self) -> None:
+        # shutdown, not only close: it wakes the thread blocked in accept()
+        for conn in [*self.held, self.sock]:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+
+@pytest.fixture
+def smtp_hangs(notify_env: Mailbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Silent]:
+    """Point the service at an SMTP server that never answers, with a long send timeout."""
+    silent = _Silent()
+    monkeypatch.setenv("RAMPART_APPROVALS_SMTP_PORT", str(silent.port))
+    monkeypatch.setenv("RAMPART_APPROVALS_SEND_TIMEOUT_S", "60")
+    try:
+        yield silent
+    finally:
+        silent.close()
 
 
 async def _notification(pool: Pool, approval_id: str, owner_id: UUID) -> Record | None:
@@ -119,6 +157,28 @@ async def test_smtp_down_retries_with_backoff_falls_back_and_still_escalates_on_
     )
     assert moved[0].due_at == due + timedelta(minutes=60)
     assert (await eventually(lambda: chat.got("slack", bob_name)))[0].accepted
+
+
+async def test_an_smtp_server_that_hangs_does_not_hold_up_the_escalation(
+    smtp_hangs: _Silent, chat: Chat, rampart: Rampart
+) -> None:
+    alice_name, bob_name = f"alice-{uuid4().hex[:8]}", f"bob-{uuid4().hex[:8]}"
+    alice = await contact_owner(rampart, alice_name, email=f"{alice_name}@soc.example")
+    bob = await contact_owner(rampart, bob_name, slack_webhook_url=chat.slack(bob_name))
+    request = approval_request(("primary", [alice.id], 30), ("secondary", [bob.id], 60))
+    approval_id = await opened(rampart, request)
+    # the e-mail to alice is in flight, and will wait up to a minute for a greeting
+    await eventually(lambda: smtp_hangs.held)
+    due = rampart.clock.advance(timedelta(minutes=30))
+    moved = await eventually(
+        lambda: [
+            m for m in rampart.messages(ApprovalEscalated) if str(m.approval_id) == approval_id
+        ],
+        timeout=20,
+    )
+    assert moved[0].due_at == due + timedelta(minutes=60)
+    smtp_hangs.close()
+    assert (await eventually(lambda: chat.got("slack", bob_name), timeout=30))[0].accepted
 
 
 class _SlowRecorder:
