@@ -27,7 +27,9 @@ from rampart.core.auth import Principal, Role
 from rampart.core.deps import Conn
 from rampart.core.errors import DomainError
 
-router = APIRouter(tags=["approvals"])
+# a page for people, not an API: outside the OpenAPI document (whose every route needs a
+# bearer token); a valid link is what authorises it
+router = APIRouter(tags=["approvals"], include_in_schema=False, default_response_class=HTMLResponse)
 
 FORM_TTL = timedelta(hours=1)
 MAX_COMMENT = 4000
