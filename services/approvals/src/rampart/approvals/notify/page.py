@@ -230,11 +230,11 @@ async def decision_post(token: str, request: Request, conn: Conn, state: Approva
         )
     if step != "confirm":
         return _page("refused.html", 400, title="Unknown step", message="step: review or confirm")
-    return await _confirm(conn=conn, state=state, claims=claims, form_token=form_token, now=now)
+    return await _confirm(conn=conn, claims=claims, form_token=form_token, now=now)
 
 
 async def _confirm(
-    *, conn: Conn, state: Approvals, claims: LinkClaims, form_token: str, now: datetime
+    *, conn: Conn, claims: LinkClaims, form_token: str, now: datetime
 ) -> HTMLResponse:
     async with conn.transaction():
         reviewed = await store.take_form(
