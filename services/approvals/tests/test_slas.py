@@ -200,3 +200,36 @@ async def test_pausing_an_unknown_timer_is_404(rampart: Rampart) -> None:
     answer = await rampart.admin.post(f"/api/v1/slas/{uuid4()}/pause")
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_approval_stage_warning_reminds_its_assignees(rampart: Rampart, pool: Any) -> None:
+    from services.approvals.tests._harness import approval_request
+
+    alice = await rampart.owner(f"alice-{uuid4().hex[:6]}")
+    request = approval_request(("primary", [alice.id], 10))
+    await rampart.send(request)
+
+    async def opened() -> list[dict[str, Any]]:
+        found = await rampart.admin.get("/api/v1/approvals", params={"asset": "web-01"})
+        return [a for a in found.json() if a["action_run_id"] == str(request.action_run_id)]
+
+    approval = (await eventually(opened))[0]
+    rampart.clock.advance(timedelta(minutes=8))
+
+    def warned() -> list[SlaWarning]:
+        return [m for m in rampart.messages(SlaWarning) if str(m.subject_id) == approval["id"]]
+
+    await eventually(warned)
+
+    async def reminders() -> list[Any]:
+        async with pool.acquire() as conn:
+            return list(
+                await conn.fetch(
+                    "SELECT owner_id, stage FROM approvals.approval_notifications "
+                    "WHERE approval_id = $1 AND reason = 'warning'",
+                    UUID(approval["id"]),
+                )
+            )
+
+    found = await eventually(reminders)
+    assert [(r["owner_id"], r["stage"]) for r in found] == [(alice.id, "primary")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from rampart.approvals import service, timers
+from rampart.approvals import notify, service, timers
 from rampart.approvals.state import ApprovalsState
 from rampart.core.deps import Conn
 from rampart.core.messages import SlaBreached, SlaWarning
@@ -29,6 +29,11 @@ async def warn_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
                 subject=str(r["subject_id"]),
                 correlation_id=str(r["event_id"] or r["subject_id"]),
             )
+            if r["subject_kind"] == "approval":
+                # the assignees hear that their stage is about to pass to the next one
+                await notify.announce(
+                    conn=conn, approval_id=r["subject_id"], reason="warning", now=now
+                )
         return len(rows)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from rampart.approvals import policies, timers
+from rampart.approvals import notify, policies, timers
 from rampart.approvals.directory import OwnerDirectory
 from rampart.approvals.models import (
     ApprovalDetail,
@@ -117,6 +117,7 @@ async def create(
         plan=plan,
         restart=True,
     )
+    await notify.announce(conn=conn, approval_id=approval_id, reason="stage", now=now)
     return approval_id
 
 
@@ -294,6 +295,9 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
     )
     if row is None or row["status"] != "pending":
         return
+    await notify.announce(
+        conn=conn, approval_id=approval_id, reason="breach", now=at, stage_index=row["stage_index"]
+    )
     stages: list[dict[str, Any]] = row["stages"]
     following = row["stage_index"] + 1
     if following >= len(stages):
@@ -335,6 +339,7 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
         plan=timer,
         restart=True,
     )
+    await notify.announce(conn=conn, approval_id=approval_id, reason="stage", now=at)
     await publish(
         conn,
         ApprovalEscalated(

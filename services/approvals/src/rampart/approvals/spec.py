@@ -6,6 +6,8 @@ from functools import partial
 
 from rampart.approvals import reports, service, timers
 from rampart.approvals.clock import timer_loop
+from rampart.approvals.notify import page as notify_page
+from rampart.approvals.notify import worker as notify_worker
 from rampart.approvals.state import ApprovalsState, state_factory
 from rampart.approvals.views import router
 from rampart.core.clock import Clock
@@ -21,9 +23,13 @@ def build_spec(
         schema=timers.SCHEMA,
         migrations_package="rampart.approvals",
         state=state_factory(clock),
-        routers=(router,),
+        routers=(router, notify_page.router),
         queues=(timers.sla_queue, service.requests),
-        workers=(timer_loop, partial(reports.report_gauges, interval_s=report_interval_s)),
+        workers=(
+            timer_loop,
+            partial(reports.report_gauges, interval_s=report_interval_s),
+            notify_worker.delivery_loop,
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from fastapi import Depends
 
 from rampart.approvals.directory import HttpOwnerDirectory, OwnerDirectory
 from rampart.approvals.gauges import ReportGauges
+from rampart.approvals.notify.notifier import Notifier, open_notifier
 from rampart.core.clock import Clock, SystemClock
 from rampart.core.deps import service_state
 from rampart.core.runtime import Resources, StateFactory
@@ -26,6 +27,7 @@ class ApprovalsState:
     owners: OwnerDirectory
     clock: Clock
     gauges: ReportGauges
+    notifier: Notifier
 
 
 def state_factory(clock: Clock | None = None) -> StateFactory[ApprovalsState]:
@@ -40,7 +42,10 @@ def state_factory(clock: Clock | None = None) -> StateFactory[ApprovalsState]:
         ) as client:
             owners = HttpOwnerDirectory(client, token=token)
             gauges = ReportGauges(resources.metrics)
-            yield ApprovalsState(resources.pool, owners, clock or SystemClock(), gauges)
+            async with open_notifier(resources) as notifier:
+                yield ApprovalsState(
+                    resources.pool, owners, clock or SystemClock(), gauges, notifier
+                )
 
     return approvals_state
 

@@ -51,6 +51,8 @@ class OwnerCreate(BaseModel):
     description: Description = ""
     email: Email | None = None
     webhook_url: WebUrl | None = None
+    slack_webhook_url: WebUrl | None = None
+    teams_webhook_url: WebUrl | None = None
     members: list[UUID] = Field(default_factory=list, max_length=1000)
 
 
@@ -63,6 +65,8 @@ class OwnerUpdate(BaseModel):
     description: Description | None = None
     email: Email | None = None
     webhook_url: WebUrl | None = None
+    slack_webhook_url: WebUrl | None = None
+    teams_webhook_url: WebUrl | None = None
     members: list[UUID] | None = Field(default=None, max_length=1000)
 
 
@@ -75,6 +79,8 @@ class OwnerPublic(BaseModel):
     description: str
     email: str | None
     webhook_url: str | None
+    slack_webhook_url: str | None
+    teams_webhook_url: str | None
     members: list[UUID]
     member_of: list[UUID]
     created_at: datetime

@@ -16,7 +16,8 @@ from rampart.core.messages import OwnerCreated, OwnerDeleted, OwnerUpdated
 from rampart.core.store import set_clause
 
 _SELECT = f"""
-SELECT o.id, o.name, o.kind, o.description, o.email, o.webhook_url, o.created_at, o.updated_at,
+SELECT o.id, o.name, o.kind, o.description, o.email, o.webhook_url, o.slack_webhook_url,
+       o.teams_webhook_url, o.created_at, o.updated_at,
        coalesce((SELECT array_agg(m.person_id ORDER BY m.person_id)
                  FROM {SCHEMA}.group_members m WHERE m.group_id = o.id), '{{}}') AS members,
        coalesce((SELECT array_agg(g.group_id ORDER BY g.group_id)
@@ -83,14 +84,16 @@ async def create(*, conn: Conn, owner: OwnerCreate) -> OwnerPublic:
         members = await _check_members(conn=conn, kind=owner.kind, members=owner.members)
         try:
             await conn.execute(
-                f"INSERT INTO {SCHEMA}.owners (id, name, kind, description, email, webhook_url) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
+                f"INSERT INTO {SCHEMA}.owners (id, name, kind, description, email, webhook_url, "
+                "slack_webhook_url, teams_webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 owner_id,
                 owner.name,
                 owner.kind,
                 owner.description,
                 owner.email,
                 owner.webhook_url,
+                owner.slack_webhook_url,
+                owner.teams_webhook_url,
             )
         except asyncpg.UniqueViolationError:
             raise _duplicate_name(owner.name) from None
@@ -116,9 +119,8 @@ async def update(*, conn: Conn, owner_id: UUID, change: OwnerUpdate) -> OwnerPub
             return None
         if "name" in given and change.name is None:
             raise FieldError("body.name", "an owner needs a name")
-        given_values = {
-            k: getattr(change, k) for k in ("name", "description", "email", "webhook_url")
-        }
+        contacts = ("email", "webhook_url", "slack_webhook_url", "teams_webhook_url")
+        given_values = {k: getattr(change, k) for k in ("name", "description", *contacts)}
         updates = {k: v for k, v in given_values.items() if k in given and v != row[k]}
         if "description" in updates and updates["description"] is None:
             updates["description"] = ""

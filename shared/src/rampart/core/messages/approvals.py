@@ -53,7 +53,7 @@ class ApprovalNotified(Message):
     approval_id: UUID
     stage: ApprovalStage
     recipient: str
-    channel: Literal["email", "webhook"]
+    channel: Literal["email", "webhook", "slack", "teams"]
     delivered: bool
     detail: str = ""
 
