@@ -54,13 +54,19 @@ class RampartProcess:
         assert self.process is not None
         self.process.send_signal(sig)
         code = self.process.wait(timeout=60)
-        if self._log is not None:
-            self._log.close()
+        self._close_log()
         return code
 
     def stop(self) -> None:
+        """Stop the process if it still runs; either way, close its log."""
         if self.process is not None and self.process.poll() is None:
             self.signal(signal.SIGTERM)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     async def wait_ready(self) -> None:
         """Wait until this process answers ``/readyz``."""
