@@ -214,7 +214,9 @@ async def test_the_queue_is_bound_to_its_handlers_models(start: Start, bus: Bus)
     bindings: list[tuple[str, tuple[str, ...]]] = []
     subscribe = bus.subscribe
 
-    async def recording_subscribe(name: str, patterns: Sequence[str], *args: Any, **kw: Any) -> None:
+    async def recording_subscribe(
+        name: str, patterns: Sequence[str], *args: Any, **kw: Any
+    ) -> None:
         bindings.append((name, tuple(patterns)))
         await subscribe(name, patterns, *args, **kw)
 
@@ -376,4 +378,6 @@ async def test_publisher_writes_to_the_outbox_with_the_causes_correlation(
     assert envelope.causationid == cause.id
     assert envelope.source == "rampart/probe"
     assert envelope.subject == str(message.event_id)
-    assert delivery.message == EventUpdated(event_id=message.event_id, changes={"status": "triaged"})
+    assert delivery.message == EventUpdated(
+        event_id=message.event_id, changes={"status": "triaged"}
+    )
