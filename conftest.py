@@ -5,8 +5,9 @@ RabbitMQ comes from ``RAMPART_TEST_AMQP_URL``; without it RabbitMQ-backed cases 
 with a reason. With ``CI=true`` nothing is skipped: a missing server, system tool or privilege
 fails the test that needs it, with the reason it would have been skipped for.
 
-The service harness (``tests/harness.py``) is offered as the ``harness`` fixture: the services
-a test names, served over HTTP on the test database and the ``bus_kind`` bus.
+The service harness (``tests/harness.py``) is offered as two fixtures: ``start_services``
+(``async with start_services(specs, **settings) as running:``) and ``harness`` (all five
+services, started), each served over HTTP on the test database and the ``bus_kind`` bus.
 """
 
 from __future__ import annotations
