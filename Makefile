@@ -7,9 +7,16 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 PYPROJECTS := pyproject.toml shared/pyproject.toml connectors/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install run test lint bench up asyncapi clean
+# The system tools the tests drive for real (OpenSSH server, nftables, gdb, iproute2, logger, ...),
+# one "command package" line each; a connector that drives another tool adds its line there.
+TEST_PACKAGES := deploy/test-packages.txt
+
+.PHONY: install test-tools run test lint bench up asyncapi clean
 
 $(UV):
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "make: $(PYTHON) cannot create virtualenvs; install its venv module" \
+	       "(Debian/Ubuntu: apt-get install python3-venv), or set PYTHON to a Python 3.11+ that has it" >&2; exit 1; }
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
 
@@ -25,7 +32,12 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/rampart run
 
-test: install
+# As root: apt-get installs what the list names and this machine lacks; otherwise it says what
+# to install (and, with CI=true, stops: CI runs every test).
+test-tools:
+	@deploy/test-tools.sh $(TEST_PACKAGES)
+
+test: install test-tools
 	$(VENV)/bin/pytest
 
 lint: install

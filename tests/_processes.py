@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,14 +36,46 @@ class RampartProcess:
     env: dict[str, str]
     log_path: Path
     port: int
+    terminal: bool = False
     process: subprocess.Popen[bytes] | None = None
     _log: TextIO | None = None
+    _copier: threading.Thread | None = None
 
     def start(self) -> None:
-        self._log = self.log_path.open("a")
+        """Start it with its output in the log file (through a pseudo-terminal if ``terminal``)."""
+        if not self.terminal:
+            self._log = self.log_path.open("a")
+            self.process = subprocess.Popen(
+                [RAMPART, *self.args], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            )
+            return
+        leader, follower = pty.openpty()
         self.process = subprocess.Popen(
-            [RAMPART, *self.args], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            [RAMPART, *self.args],
+            env=self.env,
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
         )
+        os.close(follower)
+        self._copier = threading.Thread(target=self._copy, args=(leader,), daemon=True)
+        self._copier.start()
+
+    def _copy(self, leader: int) -> None:
+        """Copy what the process writes to its terminal into the log file, until it exits."""
+        log = self.log_path.open("ab", buffering=0)
+        try:
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the process closed its terminal
+                    break
+                if not chunk:
+                    break
+                log.write(chunk.replace(b"\r\n", b"\n"))
+        finally:
+            log.close()
+            os.close(leader)
 
     @property
     def url(self) -> str:
@@ -54,13 +88,21 @@ class RampartProcess:
         assert self.process is not None
         self.process.send_signal(sig)
         code = self.process.wait(timeout=60)
-        if self._log is not None:
-            self._log.close()
+        if self._copier is not None:
+            self._copier.join(timeout=10)
+        self._close_log()
         return code
 
     def stop(self) -> None:
+        """Stop the process if it still runs; either way, close its log."""
         if self.process is not None and self.process.poll() is None:
             self.signal(signal.SIGTERM)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     async def wait_ready(self) -> None:
         """Wait until this process answers ``/readyz``."""

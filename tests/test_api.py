@@ -1,8 +1,11 @@
-"""The embedded application as a user reaches it over HTTP: auth, errors, limits, probes, flow."""
+"""The embedded application as a user reaches it over HTTP: auth, errors, limits, probes, flow.
+
+Every case runs on the service harness (all five services served over real HTTP); the cases
+where the bus plays a part run on both buses, the others on the in-process one.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -11,96 +14,36 @@ from uuid import uuid4
 
 import httpx
 import pytest
-import uvicorn
-from asgi_lifespan import LifespanManager
-from pydantic import SecretStr
 
-from rampart.cli._services import all_specs
-from rampart.core.app import create_app
-from rampart.core.auth import AUTH_SCHEMA, Role, create_token
-from rampart.core.bus.memory import MemoryBus
-from rampart.core.crypto import Keyring
-from rampart.core.messages import message_types
-from rampart.core.settings import Settings
-from rampart.core.store import apply_migrations, connect_pool, load_migrations
-from tests._processes import free_port
-
-PROBLEM = "application/problem+json"
+from rampart.core.auth import Role
+from rampart.core.messages import EventIngested, message_types
+from tests.harness import PROBLEM, ServiceHarness, StartServices, memory_only
 
 
 @pytest.fixture
-async def running(database_url: str) -> AsyncIterator[tuple[Any, str]]:
-    """All five services in one app behind a real HTTP server, as ``rampart run`` serves them."""
-    port = free_port()
-    pool = await connect_pool(database_url, min_size=1, max_size=2)
-    try:
-        await apply_migrations(
-            pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
-        )
-        async with pool.acquire() as conn:
-            _, service_token = await create_token(conn=conn, name="services", role=Role.SERVICE)
-    finally:
-        await pool.close()
-    settings = Settings(
-        database_url=SecretStr(database_url),
-        master_key=SecretStr(Keyring.generate_key_text()),
-        max_body_bytes=64 * 1024,
-        max_json_depth=16,
-        public_url=f"http://127.0.0.1:{port}",
-        service_token=SecretStr(service_token),
-    )
-    application = create_app(all_specs(), settings, title="Rampart")
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        for _ in range(600):
-            if server.started or serving.done():
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "the server did not start"
-        yield application, settings.public_url
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 60)
+async def harness(start_services: StartServices) -> AsyncIterator[ServiceHarness]:
+    """All five services with small request limits, so the limit cases stay small."""
+    async with start_services(max_body_bytes=64 * 1024, max_json_depth=16) as running:
+        yield running
 
 
 @pytest.fixture
-def app(running: tuple[Any, str]) -> Any:
-    return running[0]
-
-
-@pytest.fixture
-async def client(running: tuple[Any, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=running[1], timeout=30) as c:
+async def client(harness: ServiceHarness) -> AsyncIterator[httpx.AsyncClient]:
+    """A client without a token; each case sends the one it means to."""
+    async with harness.client(None) as c:
         yield c
 
 
 @pytest.fixture
-async def tokens(pool: Any, app: Any) -> dict[Role, str]:
-    made: dict[Role, str] = {}
-    async with pool.acquire() as conn:
-        for role in Role:
-            _, made[role] = await create_token(conn=conn, name=f"test-{role}", role=role)
-    return made
+def tokens(harness: ServiceHarness) -> dict[Role, str]:
+    return harness.tokens
 
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _eventually(check: Any, timeout: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
+@memory_only
 async def test_probes_need_no_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
@@ -111,10 +54,11 @@ async def test_probes_need_no_token(client: httpx.AsyncClient) -> None:
     assert "rampart_http_requests_total" in metrics.text
 
 
+@memory_only
 async def test_every_api_route_refuses_a_missing_or_bad_token(
-    app: Any, client: httpx.AsyncClient
+    harness: ServiceHarness, client: httpx.AsyncClient
 ) -> None:
-    paths = {p: ops for p, ops in app.openapi()["paths"].items() if p.startswith("/api/")}
+    paths = {p: ops for p, ops in harness.app.openapi()["paths"].items() if p.startswith("/api/")}
     assert len(paths) >= 10
     for template, operations in paths.items():
         path = re.sub(r"\{[^}]+\}", str(uuid4()), template)
@@ -126,6 +70,7 @@ async def test_every_api_route_refuses_a_missing_or_bad_token(
                 assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+@memory_only
 async def test_wrong_role_is_forbidden(client: httpx.AsyncClient, tokens: dict[Role, str]) -> None:
     response = await client.get("/api/v1/events", headers=_auth(tokens[Role.INGEST]))
     assert response.status_code == 403
@@ -137,8 +82,9 @@ async def test_wrong_role_is_forbidden(client: httpx.AsyncClient, tokens: dict[R
     assert response.headers["content-type"] == PROBLEM
 
 
+@memory_only
 async def test_admin_manages_tokens_and_secrets_are_shown_once(
-    client: httpx.AsyncClient, tokens: dict[Role, str], pool: Any
+    client: httpx.AsyncClient, tokens: dict[Role, str], harness: ServiceHarness
 ) -> None:
     admin = _auth(tokens[Role.ADMIN])
     created = await client.post(
@@ -150,7 +96,7 @@ async def test_admin_manages_tokens_and_secrets_are_shown_once(
     listed = await client.get("/api/v1/tokens", headers=admin)
     assert secret not in listed.text
     assert "token" not in listed.json()[0]
-    stored = await pool.fetch("SELECT token_hash::text AS h, name FROM auth.tokens")
+    stored = await harness.pool.fetch("SELECT token_hash::text AS h, name FROM auth.tokens")
     assert all(secret not in row["h"] for row in stored)
     fresh = await client.post(
         "/api/v1/tokens", json={"name": "tmp", "role": "analyst"}, headers=admin
@@ -161,6 +107,7 @@ async def test_admin_manages_tokens_and_secrets_are_shown_once(
     assert after.status_code == 401
 
 
+@memory_only
 async def test_bad_input_gets_problem_json(
     client: httpx.AsyncClient, tokens: dict[Role, str]
 ) -> None:
@@ -192,6 +139,7 @@ async def test_bad_input_gets_problem_json(
     assert not_uuid.status_code == 422
 
 
+@memory_only
 async def test_correlation_id_is_echoed(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz", headers={"X-Correlation-ID": "abc-123"})
     assert response.headers["x-correlation-id"] == "abc-123"
@@ -199,10 +147,8 @@ async def test_correlation_id_is_echoed(client: httpx.AsyncClient) -> None:
     assert len(generated.headers["x-correlation-id"]) == 36
 
 
-async def test_event_flows_from_ingest_to_engine_and_approvals(
-    client: httpx.AsyncClient, tokens: dict[Role, str]
-) -> None:
-    analyst = _auth(tokens[Role.ANALYST])
+async def test_event_flows_from_ingest_to_engine_and_approvals(harness: ServiceHarness) -> None:
+    captured = await harness.capture("event.*")
     body = {
         "name": "Malware on web-01",
         "source": "qradar",
@@ -210,26 +156,31 @@ async def test_event_flows_from_ingest_to_engine_and_approvals(
         "severity": "critical",
         "labels": ["malware"],
     }
-    first = await client.post("/api/v1/events", json=body, headers=analyst)
-    assert first.status_code == 202
-    event_id = first.json()["id"]
-    again = await client.post("/api/v1/events", json=body, headers=analyst)
-    assert again.json() == {"id": event_id, "created": False}
+    async with harness.client(Role.ANALYST) as client:
+        first = await client.post("/api/v1/events", json=body)
+        assert first.status_code == 202
+        event_id = first.json()["id"]
+        again = await client.post("/api/v1/events", json=body)
+        assert again.json() == {"id": event_id, "created": False}
 
-    async def timer() -> Any:
-        r = await client.get(f"/api/v1/slas?subject_id={event_id}", headers=analyst)
-        return r.json()
+        [ingested] = await captured.wait_for(EventIngested)
+        assert str(ingested.event_id) == event_id
+        assert ingested.severity == "critical"
 
-    timers = await _eventually(timer)
-    assert timers[0]["subject_kind"] == "event"
-    event = (await client.get(f"/api/v1/events/{event_id}", headers=analyst)).json()
-    assert timers[0]["due_at"].replace("Z", "+00:00")[:19] == event["due_at"][:19]
+        async def timer() -> Any:
+            r = await client.get(f"/api/v1/slas?subject_id={event_id}")
+            return r.json()
 
-    async def engine_saw_it() -> bool:
-        r = await client.get("/api/v1/engine/events", headers=analyst)
-        return any(e["event_id"] == event_id for e in r.json())
+        timers = await harness.eventually(timer)
+        assert timers[0]["subject_kind"] == "event"
+        event = (await client.get(f"/api/v1/events/{event_id}")).json()
+        assert timers[0]["due_at"].replace("Z", "+00:00")[:19] == event["due_at"][:19]
 
-    assert await _eventually(engine_saw_it)
+        async def engine_saw_it() -> bool:
+            r = await client.get("/api/v1/engine/events")
+            return any(e["event_id"] == event_id for e in r.json())
+
+        assert await harness.eventually(engine_saw_it)
 
 
 async def test_dead_letters_and_asyncapi(
@@ -248,18 +199,11 @@ async def test_dead_letters_and_asyncapi(
     assert names == set(message_types())
 
 
-async def test_readiness_fails_when_the_bus_is_down(database_url: str) -> None:
-    bus = MemoryBus()
-    settings = Settings(
-        database_url=SecretStr(database_url), master_key=SecretStr(Keyring.generate_key_text())
-    )
-    application = create_app(all_specs(), settings, bus=bus)
-    async with LifespanManager(application, startup_timeout=60) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://rampart") as client:
-            assert (await client.get("/readyz")).status_code == 200
-            await bus.close()
-            down = await client.get("/readyz")
-            assert down.status_code == 503
-            assert down.json()["checks"] == {"database": True, "bus": False}
-            assert (await client.get("/healthz")).status_code == 200
+async def test_readiness_fails_when_the_bus_is_down(harness: ServiceHarness) -> None:
+    async with harness.client(None) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        await harness.bus.close()
+        down = await client.get("/readyz")
+        assert down.status_code == 503
+        assert down.json()["checks"] == {"database": True, "bus": False}
+        assert (await client.get("/healthz")).status_code == 200

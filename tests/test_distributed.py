@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from rampart.cli._services import SERVICES
 from rampart.core.crypto import Keyring
 from tests._bus import delete_namespace
+from tests._eventually import eventually
 from tests._processes import RampartProcess, cli_token, free_port, process_env, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
@@ -23,31 +22,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 QUEUES = ["ingest.sla", "ingest.changes", "approvals.sla", "engine.triggers", "broker.requests"]
 
 
-def _with_database(url: str, database: str) -> str:
-    base, sep, query = url.partition("?")
-    return f"{base.rpartition('/')[0]}/{database}{sep}{query}"
-
-
-@pytest.fixture
-async def own_database(pg_server_url: str) -> AsyncIterator[str]:
-    name = f"rampart_d_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    yield _with_database(pg_server_url, name)
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
-
-
 @pytest.fixture
 async def cluster(
-    own_database: str, amqp_url: str, namespace: str, tmp_path: Path
+    fresh_database: str, amqp_url: str, namespace: str, tmp_path: Path
 ) -> AsyncIterator[dict[str, Any]]:
     env = process_env(
         {
             "RAMPART_MODE": "distributed",
-            "RAMPART_DATABASE_URL": own_database,
+            "RAMPART_DATABASE_URL": fresh_database,
             "RAMPART_AMQP_URL": amqp_url,
             "RAMPART_MASTER_KEY": Keyring.generate_key_text(),
             "RAMPART_BUS_NAMESPACE": namespace,
@@ -87,15 +69,14 @@ async def test_outbox_message_reaches_other_services_and_survives_a_consumer_res
         first = await client.post(f"{ingest.url}/api/v1/events", json={"name": "smoke"})
         assert first.status_code == 202, first.text
         first_id = first.json()["id"]
-        for _ in range(200):
+
+        async def reached_engine_and_approvals() -> bool:
             seen = await client.get(f"{engine.url}/api/v1/engine/events")
-            if first_id in {e["event_id"] for e in seen.json()} and first_id in await _timers(
+            return first_id in {e["event_id"] for e in seen.json()} and first_id in await _timers(
                 client, approvals.url
-            ):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("event.ingested did not reach the engine and approvals")
+            )
+
+        await eventually(reached_engine_and_approvals, what="event.ingested reached both")
 
         assert approvals.signal(signal.SIGKILL) == -signal.SIGKILL
         while_down = []
@@ -108,11 +89,10 @@ async def test_outbox_message_reaches_other_services_and_survives_a_consumer_res
         procs["approvals"] = restarted
         restarted.start()
         await wait_ready(restarted.url, proc=restarted)
-        for _ in range(200):
-            if set(while_down) | {first_id} <= await _timers(client, restarted.url):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("messages published while approvals was down were lost")
+
+        async def none_lost() -> bool:
+            return set(while_down) | {first_id} <= await _timers(client, restarted.url)
+
+        await eventually(none_lost, what="messages published while approvals was down")
         ready = await client.get(f"{restarted.url}/readyz")
         assert ready.json()["checks"] == {"database": True, "bus": True}

