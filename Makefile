@@ -49,6 +49,8 @@ bench: install
 	$(VENV)/bin/python -m bench.ingest
 	$(VENV)/bin/python -m bench.assets
 	$(VENV)/bin/python -m bench.engine
+	$(VENV)/bin/python -m bench.broker
+	$(VENV)/bin/python -m bench.approvals
 
 asyncapi: install
 	$(VENV)/bin/rampart asyncapi

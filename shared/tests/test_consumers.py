@@ -7,6 +7,7 @@ bus the way another service would.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -342,6 +343,34 @@ async def test_the_state_is_injected_and_entered_before_consumers_and_left_after
         assert log[:3] == ["state entered", f"subscribe {QUEUE}", "worker started"]
         assert "state left" not in log
     assert log[3:] == ["handled with an open state: True", "worker stopped", "state left"]
+
+
+async def test_a_handler_in_flight_at_stop_finishes_before_its_state_is_left(
+    start: Start, bus: Bus
+) -> None:
+    queue, log = Queue(QUEUE), []
+    began, release = asyncio.Event(), asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def probe_state(resources: Resources) -> AsyncIterator[ProbeState]:
+        state = ProbeState(resources, log)
+        yield state
+        state.open = False
+        log.append("state left")
+
+    @queue.on(EventIngested)
+    async def on_ingested(message: EventIngested, state: ProbeState) -> None:
+        began.set()
+        await release.wait()
+        state.log.append(f"finished with an open state: {state.open}")
+
+    async with start(queue, state=probe_state) as running:
+        del running
+        await bus.publish([wrap(ingested())])
+        await asyncio.wait_for(began.wait(), 20)
+        # the stop begins while the handler runs; it may finish only once the stop waits on it
+        asyncio.get_running_loop().call_later(0.2, release.set)
+    assert log == ["finished with an open state: True", "state left"]
 
 
 async def test_publisher_writes_to_the_outbox_with_the_causes_correlation(

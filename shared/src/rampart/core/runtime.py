@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypedDict, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 from fastapi import APIRouter
 
@@ -15,7 +15,6 @@ from rampart.core.auth._deps import TokenCache, new_token_cache
 from rampart.core.bus import Bus, Delivery, Handler, Topology
 from rampart.core.consumers import HandlerContext, Queue
 from rampart.core.crypto import Keyring
-from rampart.core.inbox import first_delivery
 from rampart.core.logs import correlation_id
 from rampart.core.metrics import Metrics
 from rampart.core.outbox import OutboxRelay
@@ -70,47 +69,11 @@ class ServiceSpec(Generic[S]):
     routers: Sequence[APIRouter] = ()
     queues: Sequence[Queue] = ()
     workers: Sequence[Worker[S]] = field(default_factory=tuple)
-    consumers: Sequence[Consumer] = ()  # the old way; removed once every service uses queues
 
     @property
     def queue_names(self) -> tuple[str, ...]:
         """The names of the queues this service consumes."""
-        return (*(q.name for q in self.queues), *(c.queue for c in self.consumers))
-
-
-class HandlerFactory(Protocol):
-    """Builds a message handler once the service's resources exist (the old way)."""
-
-    def __call__(self, resources: Resources) -> Handler: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Consumer:
-    """A queue, its topics and a handler factory (the old way, replaced by ``Queue``)."""
-
-    queue: str
-    patterns: tuple[str, ...]
-    handler: HandlerFactory
-    prefetch: int | None = None
-
-
-Work = Callable[[Any, Delivery], Awaitable[None]]
-
-
-def transactional(*, schema: str, consumer: str, work: Work) -> HandlerFactory:
-    """A handler that does ``work`` once per message id, in one transaction (the old way)."""
-
-    def factory(resources: Resources) -> Handler:
-        async def handle(delivery: Delivery) -> None:
-            async with resources.pool.acquire() as conn, conn.transaction():
-                if await first_delivery(
-                    conn=conn, schema=schema, consumer=consumer, message_id=delivery.envelope.id
-                ):
-                    await work(conn, delivery)
-
-        return handle
-
-    return factory
+        return tuple(q.name for q in self.queues)
 
 
 class LifespanState(TypedDict):
@@ -225,13 +188,10 @@ async def run_services(
             for queue in spec.queues:
                 handler = _observed(queue.bind(context), queue.name, metrics)
                 await bus.subscribe(queue.name, queue.patterns, handler, prefetch=queue.prefetch)
-            for consumer in spec.consumers:
-                old = _observed(consumer.handler(resources), consumer.queue, metrics)
-                await bus.subscribe(
-                    consumer.queue, consumer.patterns, old, prefetch=consumer.prefetch
-                )
             for worker in spec.workers:
                 await stack.enter_async_context(worker(state))
+        # unwound first: handlers finish before any worker or state they use goes away
+        stack.push_async_callback(bus.stop_consuming)
         log.info("services started", extra={"services": [s.name for s in specs]})
         yield LifespanState(
             settings=settings,

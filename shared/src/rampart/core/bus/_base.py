@@ -238,6 +238,10 @@ class Bus(abc.ABC):
         """Connect and declare the exchanges."""
 
     @abc.abstractmethod
+    async def stop_consuming(self) -> None:
+        """Stop taking deliveries and let running handlers finish; publishing goes on."""
+
+    @abc.abstractmethod
     async def close(self) -> None:
         """Stop consuming, let running handlers finish, disconnect."""
 

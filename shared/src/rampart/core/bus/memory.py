@@ -76,10 +76,12 @@ class MemoryBus(Bus):
         self._running = True
         self._stopping = False
 
-    async def close(self) -> None:
-        """Stop the workers once in-flight handlers finish (or the grace period ends)."""
+    async def stop_consuming(self) -> None:
+        """Stop the workers once in-flight handlers finish (or the grace period ends).
+
+        Publishing goes on until ``close()``; what is published meanwhile waits in its queue.
+        """
         self._stopping = True
-        self._running = False
         for task in self._workers - self._busy.keys():
             task.cancel()
         busy = dict(self._busy)
@@ -90,6 +92,11 @@ class MemoryBus(Bus):
                 task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
+
+    async def close(self) -> None:
+        """Stop consuming (handlers finish), then refuse to publish."""
+        await self.stop_consuming()
+        self._running = False
 
     async def is_ready(self) -> bool:
         """Whether ``start()`` was called and ``close()`` was not."""

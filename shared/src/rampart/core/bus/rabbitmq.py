@@ -104,6 +104,7 @@ class RabbitBus(Bus):
         # running handler tasks, with the message id and queue for the logs
         self._inflight: dict[asyncio.Task[Any], dict[str, str | None]] = {}
         self._closing = False
+        self._draining = False
 
     def queue_arguments(self, queue: str) -> dict[str, Any]:
         """The arguments ``queue`` is declared with: quorum, delivery limit, dead-lettering."""
@@ -128,6 +129,7 @@ class RabbitBus(Bus):
         if self._connection is not None and not self._closing:
             return
         self._closing = False
+        self._draining = False
         # the name shows in the broker's connection list, so operators can tell replicas apart
         self._connection = await aio_pika.connect_robust(
             self._url, client_properties={"connection_name": self._connection_name}
@@ -147,9 +149,12 @@ class RabbitBus(Bus):
             self.topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
         )
 
-    async def close(self) -> None:
-        """Cancel consumers, let in-flight handlers finish (up to the grace period), disconnect."""
-        self._closing = True
+    async def stop_consuming(self) -> None:
+        """Cancel consumers and let in-flight handlers finish (up to the grace period).
+
+        Publishing goes on, so the outbox relays can still flush what the handlers wrote.
+        """
+        self._draining = True
         for sub in self._subscriptions:
             with contextlib.suppress(Exception):
                 await sub.amqp_queue.cancel(sub.tag)
@@ -161,6 +166,11 @@ class RabbitBus(Bus):
                 log.warning("cancelling a handler still running at close", extra=inflight[task])
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop consuming (handlers finish), then disconnect."""
+        await self.stop_consuming()
+        self._closing = True
         for sub in self._subscriptions:
             with contextlib.suppress(Exception):
                 await sub.channel.close()
@@ -325,7 +335,7 @@ class RabbitBus(Bus):
             await exchange.publish(message, routing_key, mandatory=mandatory)
 
     async def _on_message(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
-        if self._closing:
+        if self._closing or self._draining:
             # raced close(): left unacknowledged, the broker redelivers it to another consumer
             return
         task = asyncio.current_task()
