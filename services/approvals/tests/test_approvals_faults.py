@@ -32,31 +32,14 @@ CAPTURE = "test.breaches"
 TIMERS = 40
 
 
-def _with_database(url: str, database: str) -> str:
-    base, sep, query = url.partition("?")
-    return f"{base.rpartition('/')[0]}/{database}{sep}{query}"
-
-
-@pytest.fixture
-async def own_database(pg_server_url: str) -> AsyncIterator[str]:
-    name = f"rampart_a_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    yield _with_database(pg_server_url, name)
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
-
-
 @pytest.fixture
 async def replicas(
-    own_database: str, amqp_url: str, namespace: str, tmp_path: Path
+    fresh_database: str, amqp_url: str, namespace: str, tmp_path: Path
 ) -> AsyncIterator[dict[str, Any]]:
     env = process_env(
         {
             "RAMPART_MODE": "distributed",
-            "RAMPART_DATABASE_URL": own_database,
+            "RAMPART_DATABASE_URL": fresh_database,
             "RAMPART_AMQP_URL": amqp_url,
             "RAMPART_MASTER_KEY": Keyring.generate_key_text(),
             "RAMPART_BUS_NAMESPACE": namespace,
@@ -75,7 +58,7 @@ async def replicas(
     await bus.start()
     try:
         await asyncio.gather(*(wait_ready(p.url, proc=p) for p in procs))
-        yield {"procs": procs, "env": env, "tmp": tmp_path, "bus": bus, "db": own_database}
+        yield {"procs": procs, "env": env, "tmp": tmp_path, "bus": bus, "db": fresh_database}
     finally:
         for proc in procs:
             proc.stop()

@@ -6,34 +6,31 @@ in-process bus and on RabbitMQ, and publishes the messages other services would 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from pydantic import SecretStr
 
 from rampart.approvals.spec import SPEC
 from rampart.approvals.timers import SCHEMA
-from rampart.core.bus import Bus, Delivery, Topology
-from rampart.core.crypto import Keyring
+from rampart.core.bus import Bus
 from rampart.core.envelope import Envelope
 from rampart.core.messages import EventClosed, EventIngested, Message, SlaBreached
-from rampart.core.runtime import run_services
-from rampart.core.settings import Settings
-from tests._bus import delete_namespace
-
-CAPTURE = "test.capture"
+from tests.harness import Captured, StartServices, eventually
 
 
 @dataclass
 class Running:
     bus: Bus
     pool: Any
-    breaches: list[SlaBreached] = field(default_factory=list)
+    captured: Captured
+
+    @property
+    def breaches(self) -> list[SlaBreached]:
+        return self.captured.of(SlaBreached)
 
     async def send(self, message: Message) -> Envelope:
         envelope = Envelope.wrap(message, source="rampart/test")
@@ -41,48 +38,16 @@ class Running:
         return envelope
 
 
-async def _eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+async def _eventually(check: Callable[[], Any]) -> Any:
+    return await eventually(check)
 
 
 @pytest.fixture
-async def approvals(
-    bus_kind: str, namespace: str, database_url: str, request: pytest.FixtureRequest
-) -> AsyncIterator[Running]:
-    topology = Topology(namespace)
-    bus: Bus
-    if bus_kind == "rabbitmq":
-        from rampart.core.bus.rabbitmq import RabbitBus
-
-        amqp = request.getfixturevalue("amqp_url")
-        bus = RabbitBus(amqp, topology=topology, retry_delay_ms=10, delivery_limit=3)
-    else:
-        from rampart.core.bus.memory import MemoryBus
-
-        bus = MemoryBus(topology=topology, retry_delay_ms=10, delivery_limit=3)
-    settings = Settings(
-        database_url=SecretStr(database_url), master_key=SecretStr(Keyring.generate_key_text())
-    )
-    try:
-        async with run_services(settings, [SPEC], bus=bus) as state:
-            running = Running(bus, state["pool"])
-
-            async def capture(delivery: Delivery) -> None:
-                assert isinstance(delivery.message, SlaBreached)
-                running.breaches.append(delivery.message)
-
-            await bus.subscribe(CAPTURE, ["sla.breached"], capture)
-            yield running
-    finally:
-        if bus_kind == "rabbitmq":
-            await delete_namespace(amqp, namespace, [*SPEC.queue_names, CAPTURE])
+async def approvals(start_services: StartServices) -> AsyncIterator[Running]:
+    """The approvals service alone, on the test's bus."""
+    async with start_services([SPEC]) as services:
+        captured = await services.capture("sla.breached")
+        yield Running(services.bus, services.pool, captured)
 
 
 def _ingested(event_id: UUID, due_at: datetime | None) -> EventIngested:
