@@ -13,6 +13,8 @@ async def test_an_event_reaches_the_engine(start_services: StartServices) -> Non
 in-process and once on RabbitMQ — unless a test narrows it with ``@memory_only``. The ``harness``
 fixture is ``start_services()`` already started. Services reach each other over HTTP through
 ``public_url`` with a service token, exactly as ``rampart run`` serves them.
+``start_services(replace=[build_spec(...)])`` serves a spec in place of its default, and
+``await rampart.restart()`` serves the services anew on the same database.
 """
 
 from __future__ import annotations
