@@ -13,6 +13,8 @@ async def test_an_event_reaches_the_engine(start_services: StartServices) -> Non
 in-process and once on RabbitMQ — unless a test narrows it with ``@memory_only``. The ``harness``
 fixture is ``start_services()`` already started. Services reach each other over HTTP through
 ``public_url`` with a service token, exactly as ``rampart run`` serves them.
+``start_services(replace=[build_spec(...)])`` serves a spec in place of its default, and
+``await rampart.restart()`` serves the services anew on the same database.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +99,8 @@ class ServiceHarness:
     state: LifespanState
     tokens: dict[Role, str]
     _queues: list[str] = field(default_factory=list)
+    _captures: list[tuple[Captured, tuple[str, ...]]] = field(default_factory=list)
+    _restart: Callable[[], Awaitable[None]] | None = None
 
     eventually = staticmethod(eventually)
 
@@ -120,8 +124,21 @@ class ServiceHarness:
         """Bind a queue of the test's own to ``patterns`` (default: everything) and record it."""
         captured = Captured(queue or f"test.capture.{uuid.uuid4().hex[:8]}")
         self._queues.append(captured.queue)
+        self._captures.append((captured, patterns or ("#",)))
         await self.bus.subscribe(captured.queue, patterns or ("#",), captured.keep)
         return captured
+
+    def delete_at_end(self, *queues: str) -> None:
+        """Queues others declared on the test's namespace (e.g. a process the test started),
+        to delete with the harness's own at the end."""
+        self._queues.extend(queues)
+
+    async def restart(self) -> None:
+        """Stop the services and serve them anew: same database, settings, URL and tokens,
+        a new bus of the same kind; every captured queue is bound again and goes on recording.
+        ``app``, ``bus``, ``pool`` and ``state`` are the new ones afterwards."""
+        assert self._restart is not None, "these services were served without a way to restart"
+        await self._restart()
 
     async def handled(self, queue: str, outcome: str = "ok") -> int:
         """How many deliveries of ``queue`` the services handled with ``outcome``."""
@@ -163,9 +180,13 @@ async def serve_services(
     database_url: str,
     bus: Bus,
     amqp_url: str | None = None,
+    new_bus: Callable[[], Bus] | None = None,
     **settings: Any,
 ) -> AsyncIterator[ServiceHarness]:
-    """Serve ``specs`` as one app over HTTP on a free port; ``settings`` override the defaults."""
+    """Serve ``specs`` as one app over HTTP on a free port; ``settings`` override the defaults.
+
+    ``new_bus`` makes the bus of a restart (``ServiceHarness.restart``), like ``bus`` but new.
+    """
     port = free_port()
     defaults: dict[str, Any] = {
         "database_url": SecretStr(database_url),
@@ -175,19 +196,32 @@ async def serve_services(
         "bus_namespace": bus.topology.namespace,
     }
     config = Settings(**{**defaults, **settings})
-    application = create_app(specs, config, bus=bus, title="Rampart")
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
-    )
-    serving = asyncio.create_task(server.serve())
     queues = [q for spec in specs for q in spec.queue_names]
-    harness: ServiceHarness | None = None
-    try:
+    stop: Callable[[], Awaitable[None]] | None = None
+
+    async def serve(on: Bus) -> tuple[Any, LifespanState]:
+        """Serve the specs on ``on``; sets ``stop`` to what stops them."""
+        nonlocal stop
+        application = create_app(specs, config, bus=on, title="Rampart")
+        server = uvicorn.Server(
+            uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
+        )
+        serving = asyncio.create_task(server.serve())
+
+        async def stopping() -> None:
+            server.should_exit = True
+            await asyncio.wait_for(serving, 60)
+
+        stop = stopping
         await eventually(lambda: server.started or serving.done(), timeout=90, what="start")
         if not server.started:
             serving.result()  # raises what stopped the start
             raise AssertionError("the services stopped while starting")
-        state: LifespanState = server.lifespan.state  # type: ignore[assignment]
+        return application, server.lifespan.state  # type: ignore[return-value]
+
+    harness: ServiceHarness | None = None
+    try:
+        application, state = await serve(bus)
         tokens: dict[Role, str] = {}
         async with state["pool"].acquire() as conn:
             for role in Role:
@@ -195,12 +229,26 @@ async def serve_services(
         harness = ServiceHarness(
             application, config.public_url, bus, state["pool"], config, state, tokens
         )
+
+        async def restart() -> None:
+            assert harness is not None
+            assert new_bus is not None, "serve_services needs new_bus to restart"
+            if stop is not None:
+                await stop()
+            harness.bus = new_bus()
+            harness.app, harness.state = await serve(harness.bus)
+            harness.pool = harness.state["pool"]
+            for captured, patterns in harness._captures:
+                await harness.bus.subscribe(captured.queue, patterns, captured.keep)
+
+        if new_bus is not None:
+            harness._restart = restart
         yield harness
     finally:
         if harness is not None:
             queues.extend(harness._queues)
-        server.should_exit = True
-        await asyncio.wait_for(serving, 60)
+        if stop is not None:
+            await stop()
         if amqp_url is not None:
             await delete_namespace(amqp_url, bus.topology.namespace, queues)
 
@@ -216,21 +264,32 @@ def start_services_factory(
     amqp_url: str | None,
     default_specs: Callable[[], Iterable[ServiceSpec[Any]]],
 ) -> StartServices:
-    """What the ``start_services`` fixture returns: ``start_services(specs=None, **settings)``."""
+    """What the ``start_services`` fixture returns: ``start_services(specs=None, **settings)``.
+
+    ``replace`` are specs served in place of the same-named ones of ``specs`` (default: of the
+    default specs), e.g. ``replace=[build_spec(connectors=...)]``.
+    """
 
     def start(
         specs: Iterable[ServiceSpec[Any]] | None = None,
         *,
+        replace: Iterable[ServiceSpec[Any]] = (),
         database_url: str = database_url,
         bus_options: dict[str, Any] | None = None,
         **settings: Any,
     ) -> contextlib.AbstractAsyncContextManager[ServiceHarness]:
-        bus = make_test_bus(bus_kind, namespace, amqp_url, **(bus_options or {}))
+        def new_bus() -> Bus:
+            return make_test_bus(bus_kind, namespace, amqp_url, **(bus_options or {}))
+
+        instead = {spec.name: spec for spec in replace}
+        served = [instead.pop(s.name, s) for s in (specs if specs is not None else default_specs())]
+        assert not instead, f"no spec to replace with {sorted(instead)}"
         return serve_services(
-            list(specs if specs is not None else default_specs()),
+            served,
             database_url=database_url,
-            bus=bus,
+            bus=new_bus(),
             amqp_url=amqp_url,
+            new_bus=new_bus,
             **settings,
         )
 

@@ -1,35 +1,29 @@
-"""The action broker as a user reaches it: all five services in one app over real HTTP,
-on the in-process bus or RabbitMQ, with the noop connector installed.
+"""The action broker as a user reaches it: all five services on the shared harness, over real
+HTTP on the in-process bus or RabbitMQ, with the noop connector installed.
 
-``broker`` gives a client, tokens by role, every message published on the bus, a way to make
-an owner and a noop asset through the registry's API, and ``eventually``.
+``broker`` gives the running services, every action and approval message published on the
+bus, a way to make an owner and a noop asset through the registry's API, and ``eventually``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
-from pydantic import SecretStr
 
 from rampart.broker.spec import broker_spec
-from rampart.cli._services import all_specs
-from rampart.core.app import create_app
-from rampart.core.auth import AUTH_SCHEMA, Role, create_token
-from rampart.core.bus import Bus, Delivery, Topology
-from rampart.core.crypto import Keyring
+from rampart.core.auth import Role
+from rampart.core.bus import Bus, Outgoing
 from rampart.core.envelope import Envelope
 from rampart.core.messages import Message
 from rampart.core.settings import Settings
-from rampart.core.store import apply_migrations, connect_pool, load_migrations
-from tests._bus import delete_namespace
-from tests._processes import free_port
+from tests.harness import Captured, ServiceHarness, StartServices, eventually
 
 FAST = {
     "RAMPART_BROKER_RECONCILE_INTERVAL_S": "0.1",
@@ -37,59 +31,48 @@ FAST = {
     "RAMPART_BROKER_LEASE_S": "3",
     "RAMPART_BROKER_ACTION_TIMEOUT_S": "5",
 }
-CAPTURE = "test.capture"
 
 
+@dataclass
 class Broker:
-    """A running embedded app and what a test needs to drive it."""
+    """The running services and what a broker test needs to drive them."""
 
-    def __init__(
-        self, client: httpx.AsyncClient, tokens: dict[Role, str], bus: Bus, settings: Settings
-    ) -> None:
-        self.settings = settings
-        self.client = client
-        self.tokens = tokens
-        self.bus = bus
-        self.seen: list[Delivery] = []
-        self.queues: list[str] = [CAPTURE]
-        self.suffix = uuid.uuid4().hex[:8]
+    services: ServiceHarness
+    client: httpx.AsyncClient
+    captured: Captured
+    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
-    async def stop(self) -> None:
-        """Stop the app (set by the fixture)."""
+    eventually = staticmethod(eventually)
+
+    @property
+    def bus(self) -> Bus:
+        return self.services.bus
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
 
     async def restart(self) -> None:
-        """Stop the app and serve a new one on the same database (set by the fixture)."""
+        """Stop the services and serve them anew on the same database."""
+        await self.services.restart()
 
     def auth(self, role: Role = Role.ADMIN) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
+        return self.services.headers(role)
 
     def messages(self, model: type[Message], **match: Any) -> list[Any]:
         """Published messages of ``model`` whose fields equal ``match``."""
         return [
-            d.message
-            for d in self.seen
-            if isinstance(d.message, model)
-            and all(getattr(d.message, k) == v for k, v in match.items())
+            m for m in self.captured.of(model) if all(getattr(m, k) == v for k, v in match.items())
         ]
-
-    async def eventually(self, check: Callable[[], Awaitable[Any]], timeout: float = 20) -> Any:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            result = await check()
-            if result:
-                return result
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"condition not met within {timeout} s")
-            await asyncio.sleep(0.05)
 
     async def message(self, model: type[Message], timeout: float = 20, **match: Any) -> Any:
         """The first published message of ``model`` matching ``match``, waiting for it."""
 
-        async def found() -> Any:
+        def found() -> Any:
             got = self.messages(model, **match)
             return got[0] if got else None
 
-        return await self.eventually(found, timeout)
+        return await eventually(found, timeout=timeout, what=f"a {model.__name__} {match}")
 
     async def owner(self, name: str = "owner") -> str:
         response = await self.client.post(
@@ -118,8 +101,6 @@ class Broker:
 
     async def publish(self, message: Message) -> Envelope:
         envelope = Envelope.wrap(message, source="rampart/tests", subject=None)
-        from rampart.core.bus import Outgoing
-
         await self.bus.publish_encoded([Outgoing.of(envelope)])
         return envelope
 
@@ -133,31 +114,6 @@ class Broker:
             "/api/v1/action-runs", params={"limit": 500}, headers=self.auth()
         )
         return [r for r in response.json()["items"] if r["request_key"] == request_key]
-
-
-async def _service_token(database_url: str) -> str:
-    pool = await connect_pool(database_url, min_size=1, max_size=2)
-    try:
-        await apply_migrations(
-            pool, schema=AUTH_SCHEMA, migrations=load_migrations("rampart.core.auth")
-        )
-        async with pool.acquire() as conn:
-            _, token = await create_token(conn=conn, name="services", role=Role.SERVICE)
-            return token
-    finally:
-        await pool.close()
-
-
-def _bus(kind: str, namespace: str, amqp: str | None) -> Bus:
-    topology = Topology(namespace)
-    if kind == "memory":
-        from rampart.core.bus.memory import MemoryBus
-
-        return MemoryBus(topology=topology, retry_delay_ms=10, delivery_limit=3)
-    from rampart.core.bus.rabbitmq import RabbitBus
-
-    assert amqp is not None
-    return RabbitBus(amqp, topology=topology, retry_delay_ms=10, delivery_limit=3)
 
 
 @pytest.fixture(scope="module")
@@ -194,75 +150,15 @@ def embedded_runners() -> bool:
 
 @pytest.fixture
 async def broker(
-    database_url: str,
-    bus_kind: str,
-    namespace: str,
+    start_services: StartServices,
     broker_env: dict[str, str],
     embedded_runners: bool,
-    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Broker]:
-    """All five services in one app behind a real HTTP server, on ``bus_kind``."""
-    amqp = request.getfixturevalue("amqp_url") if bus_kind == "rabbitmq" else None
-    port = free_port()
-    settings = Settings(
-        database_url=SecretStr(database_url),
-        master_key=SecretStr(Keyring.generate_key_text()),
-        public_url=f"http://127.0.0.1:{port}",
-        service_token=SecretStr(await _service_token(database_url)),
-        bus_namespace=namespace,
-    )
-    specs = all_specs()
-    if not embedded_runners:
-        specs = [broker_spec(connectors=[]) if s.name == "action-broker" else s for s in specs]
-    tokens: dict[Role, str] = {}
-    pool = await connect_pool(database_url, min_size=1, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            for role in Role:
-                _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
-    finally:
-        await pool.close()
-    async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
-        harness = Broker(client, tokens, _bus(bus_kind, namespace, amqp), settings)
-
-        async def start() -> Callable[[], Awaitable[None]]:
-            """Serve a new app with a new bus on the same database; returns its stop."""
-            bus = harness.bus = _bus(bus_kind, namespace, amqp)
-            application = create_app(specs, settings, bus=bus, title="Rampart")
-            server = uvicorn.Server(
-                uvicorn.Config(application, host="127.0.0.1", port=port, log_config=None)
-            )
-            serving = asyncio.create_task(server.serve())
-
-            async def stop() -> None:
-                server.should_exit = True
-                await asyncio.wait_for(serving, 60)
-
-            for _ in range(1200):
-                if server.started or serving.done():
-                    break
-                await asyncio.sleep(0.05)
-            if not server.started:
-                await stop()
-                raise AssertionError("the server did not start")
-
-            async def capture(delivery: Delivery) -> None:
-                harness.seen.append(delivery)
-
-            await bus.subscribe(CAPTURE, ("action.*", "action.dispatched.*", "approval.*"), capture)
-            return stop
-
-        harness.stop = await start()
-
-        async def restart() -> None:
-            await harness.stop()
-            harness.stop = await start()
-
-        harness.restart = restart  # type: ignore[method-assign]
-        try:
-            yield harness
-        finally:
-            await harness.stop()
-            if amqp is not None:
-                queues = [*harness.queues, *(q for s in specs for q in s.queue_names)]
-                await delete_namespace(amqp, namespace, queues)
+    """All five services on the shared harness, on ``bus_kind`` and this module's database."""
+    replace = [] if embedded_runners else [broker_spec(connectors=[])]
+    async with start_services(
+        replace=replace, bus_options={"retry_delay_ms": 10, "delivery_limit": 3}
+    ) as services:
+        captured = await services.capture("action.*", "action.dispatched.*", "approval.*")
+        async with services.client(None) as client:
+            yield Broker(services, client, captured)

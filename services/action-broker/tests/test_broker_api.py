@@ -32,7 +32,7 @@ async def test_an_analyst_runs_an_action_by_hand_and_a_resend_is_a_no_op(broker:
     accepted = first.json()
     assert accepted["created"] is True
     assert [r["asset"] for r in accepted["runs"]] == [asset["name"]]
-    assert accepted["runs"][0]["requested_by"] == "t-analyst"
+    assert accepted["runs"][0]["requested_by"] == "test-analyst"
     done = await broker.message(ActionCompleted, request_key=body["request_key"])
     assert done.status == "success"
     again = await _post(broker, body)

@@ -70,7 +70,7 @@ async def test_a_killed_runners_safe_run_is_taken_over_and_its_unsafe_run_ends_u
     broker: Any, amqp_url: str, tmp_path: Path
 ) -> None:
     slow = await broker.asset("slow", config={"delay_seconds": 4}, approval_policy={"kinds": []})
-    broker.queues.append("connector.noop")
+    broker.services.delete_at_end("connector.noop")
     first = _runner(broker, amqp_url, tmp_path, "runner-a")
     first.start()
     second = _runner(broker, amqp_url, tmp_path, "runner-b")
@@ -132,7 +132,7 @@ async def test_an_assets_concurrency_limit_holds_across_two_runner_processes(
     broker: Any, amqp_url: str, tmp_path: Path
 ) -> None:
     narrow = await broker.asset("narrow", config={"delay_seconds": 0.5}, concurrency_limit=2)
-    broker.queues.append("connector.noop")
+    broker.services.delete_at_end("connector.noop")
     runners = [_runner(broker, amqp_url, tmp_path, f"runner-{n}") for n in range(2)]
     for runner in runners:
         runner.start()

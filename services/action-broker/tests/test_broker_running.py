@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from rampart.core.bus import Delivery
 from rampart.core.messages import (
     ActionCompleted,
     ActionRequested,
@@ -30,19 +29,15 @@ def _lookup(asset: dict[str, Any], **fields: Any) -> ActionRequested:
 
 async def test_ready_runs_go_to_the_connectors_own_topic(broker: Any) -> None:
     asset = await broker.asset("routed")
-    noop_work: list[Delivery] = []
-
-    async def take(delivery: Delivery) -> None:
-        noop_work.append(delivery)
-
-    broker.queues.append("test.noop-work")
-    await broker.bus.subscribe("test.noop-work", ("action.dispatched.noop",), take)
+    noop_work = await broker.services.capture("action.dispatched.noop", queue="test.noop-work")
     request = _lookup(asset)
     await broker.publish(request)
     await broker.message(ActionCompleted, request_key=request.request_key)
 
     async def routed() -> list[Any]:
-        return [d.message for d in noop_work if d.message.request_key == request.request_key]
+        return [
+            d.message for d in noop_work.deliveries if d.message.request_key == request.request_key
+        ]
 
     dispatched = await broker.eventually(routed)
     assert [(d.connector, d.asset) for d in dispatched] == [("noop", asset["name"])]

@@ -82,7 +82,7 @@ async def test_a_person_settles_an_unknown_run(broker: Any) -> None:
     )
     assert settled.status_code == 200, settled.text
     assert settled.json()["status"] == "failed"
-    assert "resolved as failed by t-admin: nothing in the mail log" in settled.json()["message"]
+    assert "resolved as failed by test-admin: nothing in the mail log" in settled.json()["message"]
     bad = await broker.client.post(
         f"/api/v1/action-runs/{run_id}/resolve", json={"status": "maybe"}, headers=broker.auth()
     )

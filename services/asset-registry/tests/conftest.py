@@ -1,4 +1,4 @@
-"""The asset registry in the embedded app, with the ssh connector and the docs' example."""
+"""The asset registry on the shared harness, with the ssh connector and the docs' example."""
 
 from __future__ import annotations
 
@@ -6,28 +6,21 @@ import importlib.util
 import io
 import logging
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from pydantic import SecretStr
 
 from rampart.assets.spec import build_spec
-from rampart.cli._services import all_specs
 from rampart.connectors.ssh import SshConnector
-from rampart.core.app import create_app
-from rampart.core.auth import Role, create_token
-from rampart.core.bus import Delivery, Topology
-from rampart.core.bus.memory import MemoryBus
 from rampart.core.connectors import ConnectorRegistry
 from rampart.core.crypto import Keyring
 from rampart.core.logs import JsonFormatter
-from rampart.core.settings import Settings
+from tests.harness import Captured, ServiceHarness, StartServices
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS_EXAMPLE = "<!-- example: static_list.py -->"
@@ -71,60 +64,42 @@ def log_lines() -> Iterator[io.StringIO]:
         root.setLevel(previous)
 
 
+@dataclass
 class Registry:
-    """A running embedded app, a client, tokens by role and the messages it published."""
+    """The services on the shared harness, the registry loading ssh and the docs' example: a
+    client that records every response, and every ``asset.*`` and ``owner.*`` message."""
 
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[Role, str], keyring: Keyring):
-        self.client = client
-        self.tokens = tokens
-        self.keyring = keyring
-        self.messages: list[Delivery] = []
-        self.responses: list[str] = []
+    services: ServiceHarness
+    client: httpx.AsyncClient
+    captured: Captured
+    responses: list[str]
 
-    def auth(self, role: Role) -> dict[str, str]:
-        """Headers for a token of ``role``."""
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    def of_type(self, topic: str) -> list[Any]:
-        """Published messages of one topic, e.g. ``asset.created``, in arrival order."""
-        return [d.message for d in self.messages if d.envelope.routing_key == topic]
+    @property
+    def keyring(self) -> Keyring:
+        """The keyring of the services' master key."""
+        return Keyring.from_text(self.services.settings.master_key.get_secret_value())
 
 
 @pytest.fixture
 async def registry(
-    database_url: str, pool: Any, example_connector: Any, namespace: str
+    start_services: StartServices, fresh_database: str, example_connector: Any
 ) -> AsyncIterator[Registry]:
-    """All five services embedded, the registry loading ssh and the docs' example."""
-    keyring_text = Keyring.generate_key_text()
-    settings = Settings(database_url=SecretStr(database_url), master_key=SecretStr(keyring_text))
+    """All five services on a database of the test's own, on ``bus_kind``."""
     connectors = ConnectorRegistry([SshConnector, example_connector])
-    specs = [
-        build_spec(connectors=lambda: connectors) if s.name == "asset-registry" else s
-        for s in all_specs()
-    ]
-    bus = MemoryBus(topology=Topology(namespace), retry_delay_ms=10)
-    application = create_app(specs, settings, bus=bus, title="Rampart")
-    async with LifespanManager(application, startup_timeout=60) as manager:
-        tokens: dict[Role, str] = {}
-        async with pool.acquire() as conn:
-            for role in Role:
-                _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
+    async with start_services(
+        replace=[build_spec(connectors=lambda: connectors)],
+        database_url=fresh_database,
+        bus_options={"retry_delay_ms": 10},
+    ) as services:
+        captured = await services.capture("asset.*", "owner.*")
+        responses: list[str] = []
 
         async def keep(response: httpx.Response) -> None:
             await response.aread()
-            state.responses.append(response.text + repr(dict(response.headers)))
+            responses.append(response.text + repr(dict(response.headers)))
 
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://rampart", event_hooks={"response": [keep]}
-        ) as client:
-            state = Registry(client, tokens, Keyring.from_text(keyring_text))
-
-            async def collect(delivery: Delivery) -> None:
-                state.messages.append(delivery)
-
-            await bus.subscribe(f"test.{uuid.uuid4().hex[:6]}", ("asset.*", "owner.*"), collect)
-            yield state
+        async with services.client(None, event_hooks={"response": [keep]}) as client:
+            yield Registry(services, client, captured, responses)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ carries one in plain text, yet the sealed configuration still holds them all."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import uuid
@@ -22,9 +21,10 @@ def _forms(secret: str) -> list[str]:
 
 
 async def test_no_secret_in_responses_logs_columns_or_messages(
-    log_lines: io.StringIO, registry: Any, pool: Any
+    log_lines: io.StringIO, registry: Any
 ) -> None:
-    admin = registry.auth(Role.ADMIN)
+    pool = registry.services.pool
+    admin = registry.services.headers(Role.ADMIN)
     password = f"pw-{uuid.uuid4().hex}"
     rotated = f"pw2-{uuid.uuid4().hex}"
     passphrase = f"pp-{uuid.uuid4().hex}"
@@ -98,19 +98,24 @@ async def test_no_secret_in_responses_logs_columns_or_messages(
     assert listed.status_code == 201
     for role in (Role.ADMIN, Role.ANALYST, Role.SERVICE):
         assert (
-            await registry.client.get("/api/v1/assets", headers=registry.auth(role))
+            await registry.client.get("/api/v1/assets", headers=registry.services.headers(role))
         ).status_code == 200
-        one = await registry.client.get(f"/api/v1/assets/{asset_id}", headers=registry.auth(role))
+        one = await registry.client.get(
+            f"/api/v1/assets/{asset_id}", headers=registry.services.headers(role)
+        )
         assert one.status_code == 200
     assert (
         await registry.client.get("/api/v1/assets?action=block%20ip", headers=admin)
     ).status_code == 200
     assert (await registry.client.get("/api/v1/apps/ssh", headers=admin)).status_code == 200
     sealed = await registry.client.get(
-        f"/api/v1/assets/{asset_id}/sealed-config", headers=registry.auth(Role.SERVICE)
+        f"/api/v1/assets/{asset_id}/sealed-config", headers=registry.services.headers(Role.SERVICE)
     )
     assert sealed.status_code == 200
-    await asyncio.sleep(0.3)  # let the outbox relay publish
+    # the outbox relay published what was stored
+    await registry.captured.wait_for("owner.created")
+    await registry.captured.wait_for("asset.created", 2)
+    await registry.captured.wait_for("asset.updated")
 
     # The values were really stored: the sealed configuration opens to all of them.
     opened = open_json(
@@ -137,7 +142,7 @@ async def test_no_secret_in_responses_logs_columns_or_messages(
         columns.extend(r["row"] for r in rows)
     stored = "\n".join(columns)
     assert "vault-01" in stored
-    messages = "\n".join(d.envelope.to_bytes().decode() for d in registry.messages)
+    messages = "\n".join(d.envelope.to_bytes().decode() for d in registry.captured.deliveries)
     assert "vault-01" in messages
     for secret in secrets:
         for form in _forms(secret):
