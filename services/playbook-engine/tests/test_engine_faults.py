@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rampart.core.messages import PlaybookRunFailed
+from tests.harness import memory_only
 
 RAISES = """
 from rampart.sdk import playbook
@@ -64,6 +65,7 @@ async def spinning_predicate(ctx, event):
 """
 
 
+@memory_only
 async def test_failing_playbooks_fail_alone_with_their_reason(engine_stack: Any) -> None:
     sources = {
         "raises.py": RAISES,
@@ -102,7 +104,7 @@ async def test_failing_playbooks_fail_alone_with_their_reason(engine_stack: Any)
         order = [r["playbook"] for r in sorted(found, key=lambda r: r["id"])]
         assert order == ["raises", "busy", "chatty", "well_behaved"]
 
-        failed = await stack.count(lambda: stack.recorder.of(PlaybookRunFailed), 3)
+        failed = await stack.captured.wait_for(PlaybookRunFailed, 3)
         reasons = {m.playbook: m.reason for m in failed}
         assert "the intel feed said no" in reasons["raises"]
         assert "without waiting" in reasons["busy"]
@@ -125,6 +127,7 @@ async def drifting(ctx, event):
 """
 
 
+@memory_only
 async def test_a_replay_that_issues_another_command_fails_naming_the_step(
     engine_stack: Any,
 ) -> None:
@@ -157,6 +160,7 @@ async def stuck(ctx, event):
 """
 
 
+@memory_only
 async def test_waits_outside_ctx_are_refused_with_the_durable_alternative(
     engine_stack: Any,
 ) -> None:
@@ -181,6 +185,7 @@ async def handles_denial(ctx, event):
 """
 
 
+@memory_only
 async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch(
     engine_stack: Any,
 ) -> None:
@@ -201,6 +206,7 @@ async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch
         assert run["result"] == "denied"
 
 
+@memory_only
 async def test_triggers_wait_for_ingest_instead_of_being_lost(engine_stack: Any) -> None:
     async with engine_stack({"well.py": WELL}) as stack:
         stack.ingest.down = True
