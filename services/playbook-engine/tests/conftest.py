@@ -213,6 +213,27 @@ class EngineStack:
         return await eventually(check, timeout=timeout, what=f"{count} runs ended")
 
 
+BROKER_SERVICES = ("action-broker", "asset-registry", "approvals")
+
+
+async def make_noop_assets(services: ServiceHarness, names: tuple[str, ...]) -> None:
+    """An owner and a ``noop`` asset per name, made through the asset registry's API."""
+    async with services.client(Role.ADMIN) as client:
+        owner = await client.post("/api/v1/owners", json={"name": "engine-tests"})
+        assert owner.status_code == 201, owner.text
+        for name in names:
+            asset = await client.post(
+                "/api/v1/assets",
+                json={
+                    "name": name,
+                    "connector": "noop",
+                    "config": {},
+                    "primary_owners": [owner.json()["id"]],
+                },
+            )
+            assert asset.status_code == 201, asset.text
+
+
 StackFactory = Callable[..., contextlib.AbstractAsyncContextManager[EngineStack]]
 
 
@@ -234,12 +255,16 @@ def engine_stack(
         processes: int = 2,
         folder: Path | None = None,
         embedded: bool = False,
+        noop_assets: tuple[str, ...] = (),
     ) -> AsyncIterator[EngineStack]:
         """``folder`` replaces the test's own; ``embedded`` runs all five services in one app.
 
         Embedded, the engine reads events from the real ingest service of the app, over HTTP.
+        With ``noop_assets``, the real action broker answers the actions instead of the test
+        responder: it runs with the asset registry and approvals, and those ``noop`` assets are
+        made through the registry's API (events still come from ``FakeIngest``).
         """
-        from rampart.cli._services import all_specs
+        from rampart.cli._services import all_specs, service_spec
         from rampart.engine.config import EngineSettings
         from rampart.engine.spec import build_spec
 
@@ -264,11 +289,18 @@ def engine_stack(
         specs = [spec]
         if embedded:
             specs = [s if s.name != spec.name else spec for s in all_specs()]
+        elif noop_assets:
+            specs += [service_spec(name) for name in BROKER_SERVICES]
         async with start_services(
             specs, database_url=fresh_database, bus_retry_delay_ms=20
         ) as services:
             responder = Responder(services.bus, policy)
-            await services.subscribe(responder.queue, ["action.requested"], responder.on_request)
+            if noop_assets:
+                await make_noop_assets(services, noop_assets)
+            else:
+                await services.subscribe(
+                    responder.queue, ["action.requested"], responder.on_request
+                )
             captured = await services.capture(
                 "event.change.requested", "playbook.#", "action.requested"
             )

@@ -75,7 +75,7 @@ async def test_failing_playbooks_fail_alone_with_their_reason(engine_stack: Any)
         "bad_predicate.py": BAD_PREDICATE,
         "spinning_predicate.py": SPINNING_PREDICATE,
     }
-    async with engine_stack(sources) as stack:
+    async with engine_stack(sources, noop_assets=("edr",)) as stack:
         playbooks = await stack.client.get("/api/v1/playbooks", headers=stack.headers())
         assert len(playbooks.json()) == 6, playbooks.text
         await stack.ingest_event(labels=["fault"])
@@ -208,7 +208,7 @@ async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch
 
 @memory_only
 async def test_triggers_wait_for_ingest_instead_of_being_lost(engine_stack: Any) -> None:
-    async with engine_stack({"well.py": WELL}) as stack:
+    async with engine_stack({"well.py": WELL}, noop_assets=("edr",)) as stack:
         stack.ingest.down = True
         event_id = await stack.ingest_event(labels=["fault"])
 
