@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rampart.core.messages import PlaybookRunFailed
+from rampart.core.messages import ActionRequested, PlaybookRunFailed
 from tests.harness import memory_only
 
 TYPO = """
@@ -42,7 +42,9 @@ async def by_product(ctx, event):
 async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
     engine_stack: Any,
 ) -> None:
-    async with engine_stack({"typo.py": TYPO, "unknown.py": UNKNOWN}) as stack:
+    async with engine_stack(
+        {"typo.py": TYPO, "unknown.py": UNKNOWN}, noop_assets=("intel",)
+    ) as stack:
         await stack.ingest_event(labels=["typo"])
         runs = {r["playbook"]: r for r in await stack.finished_runs(2)}
         typo = runs["typo"]
@@ -57,7 +59,8 @@ async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
         assert "step 1: " in unknown["error"]
         assert "'block ipaddress' is not an action of the catalog" in unknown["error"]
         # nothing of the invalid step was sent: only the typo run's valid first step
-        assert stack.responder.keys() == [f"{typo['id']}:1"]
+        requested = await stack.captured.wait_for(ActionRequested)
+        assert [r.request_key for r in requested] == [f"{typo['id']}:1"]
         detail = await stack.run(typo["id"])
         assert [s["seq"] for s in detail["timeline"]] == [1]
         failed = await stack.captured.wait_for(PlaybookRunFailed, 2)

@@ -92,7 +92,7 @@ async def test_versions_are_kept_and_a_run_stays_on_the_version_it_started_with(
 
 @memory_only
 async def test_a_deactivated_playbook_is_not_triggered(engine_stack: Any) -> None:
-    async with engine_stack({"pinned.py": V1}) as stack:
+    async with engine_stack({"pinned.py": V1}, noop_assets=("edr",)) as stack:
         admin = stack.headers(Role.ADMIN)
         off = await stack.client.patch(
             "/api/v1/playbooks/pinned", json={"active": False}, headers=admin
