@@ -3,8 +3,10 @@
 The engine runs through ``start_services`` (``tests/harness.py``) on a database of the test's
 own (``fresh_database``), served over HTTP like every other service under test.
 
-The test responder stands in for the action broker: it consumes ``action.requested`` from the
-bus and answers each with ``action.completed``, as the broker would once the action ran.
+Tests whose actions only need answering run the real action broker on ``noop`` assets
+(``engine_stack(..., noop_assets=(...))``). Tests that choose the answers (hold, deny, echo a
+summary) use the test responder instead: it consumes ``action.requested`` from the bus and
+answers each with ``action.completed`` as its policy says, as the broker would.
 Events come from ``FakeIngest``, which serves the engine the event contract (an event with
 artifacts) and announces each event on the bus as ingest does.
 """
