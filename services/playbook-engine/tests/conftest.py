@@ -243,7 +243,9 @@ StackFactory = Callable[..., contextlib.AbstractAsyncContextManager[EngineStack]
 def engine_stack(
     start_services: StartServices, fresh_database: str, tmp_path: Path
 ) -> StackFactory:
-    """Start the engine alone, on a database of the test's own, with a playbooks folder.
+    """Start the engine (alone, with the broker, or embedded) with a playbooks folder.
+
+    It runs through ``start_services`` on a database of the test's own (``fresh_database``).
 
     Tests using it run on the in-process bus (``@memory_only``), as they always have.
     """
