@@ -33,7 +33,7 @@ from pydantic import SecretStr
 
 from rampart.core.app import create_app
 from rampart.core.auth import AUTH_SCHEMA, Role, create_token
-from rampart.core.bus import Bus, Delivery, MemoryBus, Topology
+from rampart.core.bus import Bus, Delivery, Handler, MemoryBus, Topology
 from rampart.core.crypto import Keyring
 from rampart.core.messages import Message
 from rampart.core.runtime import LifespanState, ServiceSpec
@@ -139,6 +139,14 @@ class ServiceHarness:
         ``app``, ``bus``, ``pool`` and ``state`` are the new ones afterwards."""
         assert self._restart is not None, "these services were served without a way to restart"
         await self._restart()
+
+    async def subscribe(self, queue: str, patterns: Sequence[str], handler: Handler) -> None:
+        """Consume ``patterns`` on a queue of the test's own (a stand-in service, say).
+
+        The queue is deleted with the services' queues at the end, like a captured one.
+        """
+        self._queues.append(queue)
+        await self.bus.subscribe(queue, patterns, handler)
 
     async def handled(self, queue: str, outcome: str = "ok") -> int:
         """How many deliveries of ``queue`` the services handled with ``outcome``."""

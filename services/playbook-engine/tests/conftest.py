@@ -1,33 +1,33 @@
-"""Fixtures of the engine's tests: its own database, the engine app, a test responder.
+"""Fixtures of the engine's tests: the engine on the shared harness, and its test doubles.
 
-The test responder stands in for the action broker: it consumes ``action.requested`` from the
-bus and answers each with ``action.completed``, as the broker would once the action ran.
+The engine runs through ``start_services`` (``tests/harness.py``) on a database of the test's
+own (``fresh_database``), served over HTTP like every other service under test.
+
+Tests whose actions only need answering run the real action broker on ``noop`` assets
+(``engine_stack(..., noop_assets=(...))``). Tests that choose the answers (hold, deny, echo a
+summary) use the test responder instead: it consumes ``action.requested`` from the bus and
+answers each with ``action.completed`` as its policy says, as the broker would.
 Events come from ``FakeIngest``, which serves the engine the event contract (an event with
 artifacts) and announces each event on the bus as ingest does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from pydantic import SecretStr
 
-from rampart.core.auth import Role, create_token
-from rampart.core.bus import Bus, Delivery, MemoryBus, Topology
-from rampart.core.crypto import Keyring
+from rampart.core.auth import Role
+from rampart.core.bus import Bus, Delivery
 from rampart.core.envelope import Envelope
 from rampart.core.messages import ActionCompleted, ActionRequested, AssetResult, EventIngested
-from rampart.core.settings import Settings
+from tests.harness import Captured, ServiceHarness, StartServices, eventually
 
 Policy = Callable[[ActionRequested], ActionCompleted | None]
 
@@ -63,10 +63,7 @@ class Responder:
     held: list[ActionRequested] = field(default_factory=list)
     queue: str = "test.responder"
 
-    async def start(self) -> None:
-        await self.bus.subscribe(self.queue, ["action.requested"], self._on_request)
-
-    async def _on_request(self, delivery: Delivery) -> None:
+    async def on_request(self, delivery: Delivery) -> None:
         request = delivery.message_as(ActionRequested)
         self.requests.append((delivery.envelope.id, request))
         answer = self.policy(request)
@@ -87,25 +84,6 @@ class Responder:
     def success(request: ActionRequested) -> ActionCompleted:
         """The answer of an action that succeeded."""
         return success(request)
-
-
-@dataclass
-class Recorder:
-    """Keeps every message of some topics that reached its own queue."""
-
-    bus: Bus
-    patterns: tuple[str, ...]
-    queue: str = "test.recorder"
-    seen: list[Delivery] = field(default_factory=list)
-
-    async def start(self) -> None:
-        await self.bus.subscribe(self.queue, list(self.patterns), self._keep)
-
-    async def _keep(self, delivery: Delivery) -> None:
-        self.seen.append(delivery)
-
-    def of(self, message_type: type[Any]) -> list[Any]:
-        return [d.message for d in self.seen if isinstance(d.message, message_type)]
 
 
 @dataclass
@@ -154,21 +132,6 @@ class FakeIngest:
 
 
 @dataclass
-class AppIngest:
-    """The real ingest service of an embedded app, read over HTTP through the app itself."""
-
-    app: Any = None
-    token: str = ""
-
-    async def fetch(self, event_id: uuid.UUID) -> dict[str, Any] | None:
-        from rampart.engine.clients import HttpEventSource
-
-        transport = httpx.ASGITransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://rampart") as client:
-            return await HttpEventSource(client, token=self.token).fetch(event_id)
-
-
-@dataclass
 class FakeAssets:
     """Answers the asset registry's ``GET /api/v1/assets?tag=&action=`` contract."""
 
@@ -182,43 +145,36 @@ class FakeAssets:
 
 @dataclass
 class EngineStack:
-    """A running engine app with its bus, database, tokens and test doubles."""
+    """The engine served by the shared harness, with the engine's own test doubles.
 
+    ``services`` is the running ``ServiceHarness``; ``captured`` holds every change request,
+    playbook message and action request published while it ran.
+    """
+
+    services: ServiceHarness
     client: httpx.AsyncClient
-    bus: Bus
-    pool: Any
-    tokens: dict[Role, str]
     responder: Responder
-    recorder: Recorder
+    captured: Captured
     ingest: FakeIngest
     assets: FakeAssets
     folder: Path
 
-    eventually = staticmethod(lambda check, timeout=20.0: eventually(check, timeout=timeout))
+    eventually = staticmethod(eventually)
 
-    async def count(
-        self, read: Callable[[], Any], count: int, *, timeout: float = 20.0
-    ) -> list[Any]:
-        """Wait until ``read()`` returns at least ``count`` items; returns them."""
+    @property
+    def bus(self) -> Bus:
+        return self.services.bus
 
-        async def check() -> list[Any] | None:
-            found = list(read())
-            return found if len(found) >= count else None
+    @property
+    def pool(self) -> Any:
+        return self.services.pool
 
-        result: list[Any] = await eventually(check, timeout=timeout)
-        return result
+    def headers(self, role: Role = Role.ADMIN) -> dict[str, str]:
+        return self.services.headers(role)
 
     async def handled(self, queue: str) -> int:
         """How many deliveries of ``queue`` the engine handled without error."""
-        text = (await self.client.get("/metrics")).text
-        marker = f'rampart_messages_handled_total{{outcome="ok",queue="{queue}"}} '
-        for line in text.splitlines():
-            if line.startswith(marker):
-                return int(float(line[len(marker) :]))
-        return 0
-
-    def headers(self, role: Role = Role.ADMIN) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
+        return await self.services.handled(queue)
 
     async def ingest_event(self, **event: Any) -> uuid.UUID:
         """Store an event in the fake ingest and announce it on the bus."""
@@ -256,41 +212,43 @@ class EngineStack:
             ended = [r for r in found if r["status"] in ("completed", "failed", "cancelled")]
             return ended if len(ended) >= count else None
 
-        return await eventually(check, timeout=timeout)
+        return await eventually(check, timeout=timeout, what=f"{count} runs ended")
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0) -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` s."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
+BROKER_SERVICES = ("action-broker", "asset-registry", "approvals")
 
 
-@pytest.fixture
-async def engine_database(pg_server_url: str) -> AsyncIterator[str]:
-    """A database of this test's own, so its playbooks and runs meet no other test's."""
-    name = f"rampart_e_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base, sep, query = pg_server_url.partition("?")
-    yield f"{base.rpartition('/')[0]}/{name}{sep}{query}"
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
+async def make_noop_assets(services: ServiceHarness, names: tuple[str, ...]) -> None:
+    """An owner and a ``noop`` asset per name, made through the asset registry's API."""
+    async with services.client(Role.ADMIN) as client:
+        owner = await client.post("/api/v1/owners", json={"name": "engine-tests"})
+        assert owner.status_code == 201, owner.text
+        for name in names:
+            asset = await client.post(
+                "/api/v1/assets",
+                json={
+                    "name": name,
+                    "connector": "noop",
+                    "config": {},
+                    "primary_owners": [owner.json()["id"]],
+                },
+            )
+            assert asset.status_code == 201, asset.text
 
 
 StackFactory = Callable[..., contextlib.AbstractAsyncContextManager[EngineStack]]
 
 
 @pytest.fixture
-def engine_stack(engine_database: str, tmp_path: Path, namespace: str) -> StackFactory:
-    """Start the engine alone (in-process bus) with a playbooks folder holding ``playbooks``."""
+def engine_stack(
+    start_services: StartServices, fresh_database: str, tmp_path: Path
+) -> StackFactory:
+    """Start the engine (alone, with the broker, or embedded) with a playbooks folder.
+
+    It runs through ``start_services`` on a database of the test's own (``fresh_database``).
+
+    Tests using it run on the in-process bus (``@memory_only``), as they always have.
+    """
 
     @contextlib.asynccontextmanager
     async def start(
@@ -301,13 +259,16 @@ def engine_stack(engine_database: str, tmp_path: Path, namespace: str) -> StackF
         processes: int = 2,
         folder: Path | None = None,
         embedded: bool = False,
+        noop_assets: tuple[str, ...] = (),
     ) -> AsyncIterator[EngineStack]:
         """``folder`` replaces the test's own; ``embedded`` runs all five services in one app.
 
-        Embedded, the engine reads events from the real ingest service of the app.
+        Embedded, the engine reads events from the real ingest service of the app, over HTTP.
+        With ``noop_assets``, the real action broker answers the actions instead of the test
+        responder: it runs with the asset registry and approvals, and those ``noop`` assets are
+        made through the registry's API (events still come from ``FakeIngest``).
         """
-        from rampart.cli._services import all_specs
-        from rampart.core.app import create_app
+        from rampart.cli._services import all_specs, service_spec
         from rampart.engine.config import EngineSettings
         from rampart.engine.spec import build_spec
 
@@ -316,7 +277,6 @@ def engine_stack(engine_database: str, tmp_path: Path, namespace: str) -> StackF
         for filename, source in (playbooks or {}).items():
             (folder / filename).write_text(source)
         ingest, directory = FakeIngest(), FakeAssets(dict(assets or {}))
-        real_ingest = AppIngest()
         config = EngineSettings(
             playbooks_dir=folder,
             processes=processes,
@@ -325,35 +285,30 @@ def engine_stack(engine_database: str, tmp_path: Path, namespace: str) -> StackF
             inspect_timeout_s=2.0,
             predicate_timeout_s=1.0,
         )
-        events: Any = real_ingest if embedded else ingest
-        spec = build_spec(config=config, events=lambda _r: events, assets=lambda _r: directory)
-        settings = Settings(
-            database_url=SecretStr(engine_database),
-            master_key=SecretStr(Keyring.generate_key_text()),
-            bus_namespace=namespace,
-            bus_retry_delay_ms=20,
+        spec = build_spec(
+            config=config,
+            events=None if embedded else (lambda _r: ingest),
+            assets=lambda _r: directory,
         )
-        bus = MemoryBus(topology=Topology(namespace), retry_delay_ms=20, delivery_limit=5)
         specs = [spec]
         if embedded:
             specs = [s if s.name != spec.name else spec for s in all_specs()]
-        app = create_app(specs, settings, bus=bus)
-        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-            state = manager._state  # the lifespan state: pool, bus, ...
-            pool = state["pool"]
-            tokens: dict[Role, str] = {}
-            async with pool.acquire() as conn:
-                for role in Role:
-                    _, tokens[role] = await create_token(conn=conn, name=f"t-{role}", role=role)
-            real_ingest.app, real_ingest.token = manager.app, tokens[Role.SERVICE]
-            responder = Responder(bus, policy)
-            await responder.start()
-            recorder = Recorder(bus, ("event.change.requested", "playbook.#", "action.requested"))
-            await recorder.start()
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://engine") as client:
-                yield EngineStack(
-                    client, bus, pool, tokens, responder, recorder, ingest, directory, folder
+        elif noop_assets:
+            specs += [service_spec(name) for name in BROKER_SERVICES]
+        async with start_services(
+            specs, database_url=fresh_database, bus_retry_delay_ms=20
+        ) as services:
+            responder = Responder(services.bus, policy)
+            if noop_assets:
+                await make_noop_assets(services, noop_assets)
+            else:
+                await services.subscribe(
+                    responder.queue, ["action.requested"], responder.on_request
                 )
+            captured = await services.capture(
+                "event.change.requested", "playbook.#", "action.requested"
+            )
+            async with services.client(None) as client:
+                yield EngineStack(services, client, responder, captured, ingest, directory, folder)
 
     return start

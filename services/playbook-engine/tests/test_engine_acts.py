@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rampart.core.messages import PlaybookRunFailed
+from rampart.core.messages import ActionRequested, PlaybookRunFailed
+from tests.harness import memory_only
 
 TYPO = """
 from rampart.sdk.playbook import playbook
@@ -37,10 +38,13 @@ async def by_product(ctx, event):
 """
 
 
+@memory_only
 async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
     engine_stack: Any,
 ) -> None:
-    async with engine_stack({"typo.py": TYPO, "unknown.py": UNKNOWN}) as stack:
+    async with engine_stack(
+        {"typo.py": TYPO, "unknown.py": UNKNOWN}, noop_assets=("intel",)
+    ) as stack:
         await stack.ingest_event(labels=["typo"])
         runs = {r["playbook"]: r for r in await stack.finished_runs(2)}
         typo = runs["typo"]
@@ -55,13 +59,15 @@ async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
         assert "step 1: " in unknown["error"]
         assert "'block ipaddress' is not an action of the catalog" in unknown["error"]
         # nothing of the invalid step was sent: only the typo run's valid first step
-        assert stack.responder.keys() == [f"{typo['id']}:1"]
+        requested = await stack.captured.wait_for(ActionRequested)
+        assert [r.request_key for r in requested] == [f"{typo['id']}:1"]
         detail = await stack.run(typo["id"])
         assert [s["seq"] for s in detail["timeline"]] == [1]
-        failed = await stack.count(lambda: stack.recorder.of(PlaybookRunFailed), 2)
+        failed = await stack.captured.wait_for(PlaybookRunFailed, 2)
         assert {m.playbook for m in failed} == {"typo", "unknown_verb"}
 
 
+@memory_only
 async def test_an_act_can_target_every_asset_of_a_product(engine_stack: Any) -> None:
     async with engine_stack({"product.py": PRODUCT}) as stack:
         await stack.ingest_event(labels=["product"])

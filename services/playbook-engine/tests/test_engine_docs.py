@@ -13,6 +13,7 @@ from rampart.core.messages import (
     AssetResult,
     EventChangeRequested,
 )
+from tests.harness import memory_only
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "playbooks.md"
 BLOCK = re.compile(r"```python\n(# example: (\S+) \(labels: (\S+)\)\n.*?)```", re.S)
@@ -46,6 +47,7 @@ def policy(request: ActionRequested) -> ActionCompleted:
     )
 
 
+@memory_only
 async def test_the_documented_examples_upload_and_run(engine_stack: Any) -> None:
     found = examples()
     assert set(found) == {"first_look", "careful_terminate", "block_everywhere", "ask_first"}
@@ -82,7 +84,7 @@ async def test_the_documented_examples_upload_and_run(engine_stack: Any) -> None
         assert runs["ask_first"]["result"] == "yes"
         isolate = [r for _, r in stack.responder.requests if r.action == "isolate host"]
         assert [r.params for r in isolate] == [{"host": "vip-laptop-01"}]
-        changes = await stack.count(lambda: stack.recorder.of(EventChangeRequested), 3)
+        changes = await stack.captured.wait_for(EventChangeRequested, 3)
         task = next(c.add_task for c in changes if c.add_task is not None)
         assert task.name == "Stop the process on web-01 by hand (denied)"
         assert {r["event_id"] for r in runs.values()} == {str(e) for e in events.values()}

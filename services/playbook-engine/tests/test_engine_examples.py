@@ -16,6 +16,7 @@ from rampart.core.messages import (
     AssetResult,
     EventChangeRequested,
 )
+from tests.harness import memory_only
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "playbooks"
 
@@ -57,6 +58,7 @@ def actions(stack: Any, run_id: str) -> list[tuple[str, dict[str, Any], dict[str
     return [(r.action, r.target.model_dump(exclude_none=True), r.params) for r in mine]
 
 
+@memory_only
 async def test_the_three_examples_run_end_to_end_embedded(engine_stack: Any) -> None:
     async with engine_stack(
         folder=EXAMPLES, embedded=True, policy=verdicts, assets={"perimeter": ["fw-1", "fw-2"]}
@@ -107,7 +109,7 @@ async def test_the_three_examples_run_end_to_end_embedded(engine_stack: Any) -> 
             ("disable user", {"tag": "directory"}, {"user": "alice"}),
             ("block ip", {"tag": "perimeter"}, {"ip": "198.51.100.23"}),
         ]
-        changes = await stack.count(lambda: stack.recorder.of(EventChangeRequested), 8)
+        changes = await stack.captured.wait_for(EventChangeRequested, 8)
         tasks = [c.add_task for c in changes if c.add_task is not None]
         assert [(t.phase, t.owner, t.sla_minutes) for t in tasks] == [
             ("containment", "identity-team", 60)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rampart.core.messages import PlaybookRunFailed
+from rampart.core.messages import ActionRequested, PlaybookRunFailed
+from tests.harness import memory_only
 
 RAISES = """
 from rampart.sdk import playbook
@@ -64,6 +65,7 @@ async def spinning_predicate(ctx, event):
 """
 
 
+@memory_only
 async def test_failing_playbooks_fail_alone_with_their_reason(engine_stack: Any) -> None:
     sources = {
         "raises.py": RAISES,
@@ -73,7 +75,7 @@ async def test_failing_playbooks_fail_alone_with_their_reason(engine_stack: Any)
         "bad_predicate.py": BAD_PREDICATE,
         "spinning_predicate.py": SPINNING_PREDICATE,
     }
-    async with engine_stack(sources) as stack:
+    async with engine_stack(sources, noop_assets=("edr",)) as stack:
         playbooks = await stack.client.get("/api/v1/playbooks", headers=stack.headers())
         assert len(playbooks.json()) == 6, playbooks.text
         await stack.ingest_event(labels=["fault"])
@@ -102,7 +104,7 @@ async def test_failing_playbooks_fail_alone_with_their_reason(engine_stack: Any)
         order = [r["playbook"] for r in sorted(found, key=lambda r: r["id"])]
         assert order == ["raises", "busy", "chatty", "well_behaved"]
 
-        failed = await stack.count(lambda: stack.recorder.of(PlaybookRunFailed), 3)
+        failed = await stack.captured.wait_for(PlaybookRunFailed, 3)
         reasons = {m.playbook: m.reason for m in failed}
         assert "the intel feed said no" in reasons["raises"]
         assert "without waiting" in reasons["busy"]
@@ -125,17 +127,21 @@ async def drifting(ctx, event):
 """
 
 
+@memory_only
 async def test_a_replay_that_issues_another_command_fails_naming_the_step(
     engine_stack: Any,
 ) -> None:
-    async with engine_stack({"drifting.py": DRIFTING}, processes=1) as stack:
+    async with engine_stack(
+        {"drifting.py": DRIFTING}, processes=1, noop_assets=("edr-1",)
+    ) as stack:
         await stack.ingest_event(labels=["drift"])
         [run] = await stack.finished_runs(1)
         assert run["status"] == "failed"
         assert run["error"].startswith("non-deterministic playbook: step 1 is")
         assert "asset='edr-1'" in run["error"]
         assert "now issued act('lookup ip', asset='edr-2'" in run["error"]
-        assert stack.responder.keys() == [f"{run['id']}:1"]
+        requested = await stack.captured.wait_for(ActionRequested)
+        assert [r.request_key for r in requested] == [f"{run['id']}:1"]
 
 
 TIMERS = """
@@ -157,6 +163,7 @@ async def stuck(ctx, event):
 """
 
 
+@memory_only
 async def test_waits_outside_ctx_are_refused_with_the_durable_alternative(
     engine_stack: Any,
 ) -> None:
@@ -181,10 +188,11 @@ async def handles_denial(ctx, event):
 """
 
 
+@memory_only
 async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch(
     engine_stack: Any,
 ) -> None:
-    from rampart.core.messages import ActionCompleted, ActionRequested, AssetResult
+    from rampart.core.messages import ActionCompleted, AssetResult
 
     def deny(request: ActionRequested) -> ActionCompleted:
         return ActionCompleted(
@@ -201,8 +209,9 @@ async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch
         assert run["result"] == "denied"
 
 
+@memory_only
 async def test_triggers_wait_for_ingest_instead_of_being_lost(engine_stack: Any) -> None:
-    async with engine_stack({"well.py": WELL}) as stack:
+    async with engine_stack({"well.py": WELL}, noop_assets=("edr",)) as stack:
         stack.ingest.down = True
         event_id = await stack.ingest_event(labels=["fault"])
 

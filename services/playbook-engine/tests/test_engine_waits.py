@@ -13,6 +13,7 @@ from rampart.core.messages import (
     PlaybookPromptRequested,
     PlaybookRunFailed,
 )
+from tests.harness import memory_only
 
 ASKS = """
 from rampart.sdk import playbook
@@ -29,6 +30,7 @@ async def asks(ctx, event):
 """
 
 
+@memory_only
 async def test_a_prompt_waits_for_its_recipient_and_times_out_to_none(engine_stack: Any) -> None:
     async with engine_stack({"asks.py": ASKS}) as stack:
         async with stack.pool.acquire() as conn:
@@ -50,7 +52,7 @@ async def test_a_prompt_waits_for_its_recipient_and_times_out_to_none(engine_sta
 
         [prompt] = await stack.eventually(pending)
         assert prompt["question"] == "Isolate web-01?"
-        [announced] = await stack.count(lambda: stack.recorder.of(PlaybookPromptRequested), 1)
+        [announced] = await stack.captured.wait_for(PlaybookPromptRequested, 1)
         assert (str(announced.prompt_id), announced.recipient) == (prompt["id"], "owner-42")
         assert prompt["choices"] == ["yes", "no"]
         others = await stack.client.get(
@@ -123,9 +125,10 @@ async def broken_child(ctx, event):
 """
 
 
+@memory_only
 async def test_sleeps_and_child_playbooks_resume_the_parent(engine_stack: Any) -> None:
     sources = {"parent.py": SLEEPS_AND_CHILDREN, "child.py": CHILD, "broken.py": BROKEN_CHILD}
-    async with engine_stack(sources) as stack:
+    async with engine_stack(sources, noop_assets=("edr",)) as stack:
         event_id = await stack.ingest_event(labels=["parent"])
         [run] = await stack.finished_runs(1, playbook="parent")
         assert run["status"] == "completed", run
@@ -148,13 +151,14 @@ async def waits(ctx, event):
 """
 
 
+@memory_only
 async def test_cancel_stops_a_waiting_run_and_a_late_result_changes_nothing(
     engine_stack: Any,
 ) -> None:
     held: list[ActionRequested] = []
     async with engine_stack({"waits.py": WAITS}, policy=held.append) as stack:
         await stack.ingest_event(labels=["slow"])
-        await stack.count(lambda: held, 1)
+        await stack.eventually(lambda: len(held) >= 1, what="1 held")
         [run] = await stack.runs()
         assert run["status"] == "waiting"
         cancel = await stack.client.post(
@@ -174,10 +178,10 @@ async def test_cancel_stops_a_waiting_run_and_a_late_result_changes_nothing(
         await stack.eventually(handled)
         detail = await stack.run(run["id"])
         assert detail["status"] == "cancelled"
-        assert detail["error"] == "cancelled by t-analyst"
+        assert detail["error"] == "cancelled by test-analyst"
         assert [s["status"] for s in detail["timeline"]] == ["pending"]
-        failed = await stack.count(lambda: stack.recorder.of(PlaybookRunFailed), 1)
-        assert failed[0].reason == "cancelled by t-analyst"
+        failed = await stack.captured.wait_for(PlaybookRunFailed, 1)
+        assert failed[0].reason == "cancelled by test-analyst"
 
 
 MANUAL = """
@@ -191,6 +195,7 @@ async def enrich(ctx, event):
 """
 
 
+@memory_only
 async def test_an_analyst_runs_a_playbook_on_an_event_by_hand(engine_stack: Any) -> None:
     async with engine_stack({"manual.py": MANUAL}) as stack:
         event_id = await stack.ingest_event(
@@ -203,7 +208,7 @@ async def test_an_analyst_runs_a_playbook_on_an_event_by_hand(engine_stack: Any)
         )
         assert started.status_code == 201, started.text
         assert started.json()["trigger"] == "manual"
-        assert started.json()["requested_by"] == "analyst:t-analyst"
+        assert started.json()["requested_by"] == "analyst:test-analyst"
         [run] = await stack.finished_runs(1)
         assert run["result"] == ["192.0.2.9", "10.0.0.1"]
         assert [r.target.tag for _, r in stack.responder.requests] == ["intel", "intel"]
@@ -245,6 +250,7 @@ async def once(ctx, event):
 """
 
 
+@memory_only
 async def test_updates_retrigger_only_playbooks_that_ask_and_not_their_own(
     engine_stack: Any,
 ) -> None:

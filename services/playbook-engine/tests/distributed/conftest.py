@@ -7,7 +7,6 @@ HTTP), the asset registry, and the action broker (a test responder answering eve
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import uuid
@@ -21,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import asyncpg
 import pytest
 
-from rampart.core.bus import Delivery, Topology
+from rampart.core.bus import Delivery
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.crypto import Keyring
 from rampart.core.envelope import Envelope
@@ -30,10 +29,10 @@ from rampart.core.messages import (
     ActionRequested,
     AssetResult,
     EventIngested,
-    PlaybookRunCompleted,
 )
 from tests._bus import delete_namespace
 from tests._processes import RampartProcess, free_port, process_env
+from tests.harness import Captured, eventually, make_test_bus
 
 QUEUES = ["engine.triggers", "engine.results", "test.responder", "test.recorder"]
 TOKEN = "rmp_test-service-token"
@@ -99,7 +98,14 @@ class FakeServices:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serving = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._serving.start()
+
+    def close(self) -> None:
+        """Stop serving and close the listening socket."""
+        self.server.shutdown()
+        self.server.server_close()
+        self._serving.join(timeout=10)
 
     def event(
         self,
@@ -137,7 +143,7 @@ class Cluster:
     folder: Path
     procs: list[RampartProcess] = field(default_factory=list)
     requests: list[tuple[str, ActionRequested]] = field(default_factory=list)
-    completed: list[PlaybookRunCompleted] = field(default_factory=list)
+    completed: Captured = field(default_factory=lambda: Captured("test.recorder"))
     on_request: Callable[[ActionRequested], bool] = lambda _r: True
     summary: Callable[[ActionRequested], dict[str, Any]] = lambda _r: {}
     duplicate: bool = False
@@ -186,9 +192,6 @@ class Cluster:
         if self.on_request(request):
             await self.answer(request)
 
-    async def _recorder(self, delivery: Delivery) -> None:
-        self.completed.append(delivery.message_as(PlaybookRunCompleted))
-
     async def runs(self) -> list[dict[str, Any]]:
         conn = await asyncpg.connect(self.database_url)
         try:
@@ -202,26 +205,24 @@ class Cluster:
         return [dict(r) for r in rows]
 
     async def wait_completed(self, count: int, *, within: float = 90.0) -> list[dict[str, Any]]:
-        deadline = asyncio.get_running_loop().time() + within
-        while asyncio.get_running_loop().time() < deadline:
+        """Wait until ``count`` counted runs completed; returns every counted run."""
+
+        async def enough() -> list[dict[str, Any]]:
             found = await self.runs()
-            if len([r for r in found if r["status"] == "completed"]) >= count:
-                return found
-            await asyncio.sleep(0.2)
-        tails = "\n".join(p.output()[-2000:] for p in self.procs)
-        raise AssertionError(f"runs did not complete: {await self.runs()}\n{tails}")
+            return found if len([r for r in found if r["status"] == "completed"]) >= count else []
+
+        try:
+            return await eventually(enough, timeout=within, interval=0.2, what="runs completed")
+        except AssertionError as exc:
+            tails = "\n".join(p.output()[-2000:] for p in self.procs)
+            raise AssertionError(f"{exc}: {await self.runs()}\n{tails}") from None
 
 
 @pytest.fixture
 async def cluster(
-    pg_server_url: str, amqp_url: str, namespace: str, tmp_path: Path
+    fresh_database: str, amqp_url: str, namespace: str, tmp_path: Path
 ) -> AsyncIterator[Cluster]:
-    name = f"rampart_ed_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base, sep, query = pg_server_url.partition("?")
-    database_url = f"{base.rpartition('/')[0]}/{name}{sep}{query}"
+    database_url = fresh_database
     folder = tmp_path / "playbooks"
     folder.mkdir()
     (folder / "three_acts.py").write_text(THREE_ACTS)
@@ -242,19 +243,17 @@ async def cluster(
             "RAMPART_ENGINE_TIMER_INTERVAL_S": "0.2",
         }
     )
-    bus = RabbitBus(amqp_url, topology=Topology(namespace), retry_delay_ms=50)
+    bus = make_test_bus("rabbitmq", namespace, amqp_url, retry_delay_ms=50)
+    assert isinstance(bus, RabbitBus)
     await bus.start()
     found = Cluster(env, tmp_path, bus, services, database_url, folder)
     await bus.subscribe("test.responder", ["action.requested"], found._responder)
-    await bus.subscribe("test.recorder", ["playbook.run.completed"], found._recorder)
+    await bus.subscribe(found.completed.queue, ["playbook.run.completed"], found.completed.keep)
     try:
         yield found
     finally:
         for proc in found.procs:
             proc.stop()
         await bus.close()
-        services.server.shutdown()
+        services.close()
         await delete_namespace(amqp_url, namespace, QUEUES)
-        conn = await asyncpg.connect(pg_server_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from rampart.core.envelope import Envelope
-from rampart.core.messages import ActionRequested
+from rampart.core.messages import ActionRequested, PlaybookRunCompleted
+from tests.harness import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 
@@ -77,18 +78,15 @@ async def test_two_replicas_complete_every_run_once(cluster: Any) -> None:
     _exactly_once(cluster, [r["id"] for r in runs], 3)
     # the start and one pass per result: the duplicates did nothing
     assert {r["passes"] for r in runs} == {4}
-    for _ in range(50):
-        if len(cluster.completed) >= len(events):
-            break
-        await asyncio.sleep(0.1)
-    assert sorted(str(m.run_id) for m in cluster.completed) == sorted(str(r["id"]) for r in runs)
+    completed = await cluster.completed.wait_for(PlaybookRunCompleted, len(events), timeout=5)
+    assert sorted(str(m.run_id) for m in completed) == sorted(str(r["id"]) for r in runs)
     cluster.counted = ("spin",)
-    for _ in range(100):
+
+    async def spun_failed() -> dict[str, Any] | None:
         [spun] = await cluster.runs() or [None]
-        if spun is not None and spun["status"] == "failed":
-            break
-        await asyncio.sleep(0.1)
-    assert spun is not None
+        return spun if spun is not None and spun["status"] == "failed" else None
+
+    spun = await eventually(spun_failed, timeout=10, what="the spinning run failed")
     assert "ran for more than 1s without waiting" in spun["error"]
     # both replicas advanced runs
     async with httpx.AsyncClient(timeout=5) as client:
