@@ -14,9 +14,7 @@ from services.ingest.tests._payloads import (
     cef_values,
     contains_by_field,
 )
-from tests.harness import PROBLEM, memory_only
-
-pytestmark = memory_only
+from tests.harness import PROBLEM
 
 
 async def _first_alert(ingest: Ingest) -> tuple[dict[str, Any], str]:

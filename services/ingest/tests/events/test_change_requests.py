@@ -8,9 +8,7 @@ from typing import Any
 from rampart.core.envelope import Envelope
 from rampart.core.messages import EventChangeRequested, TaskCompletion, TaskSpec
 from services.ingest.tests._ingest_api import Ingest
-from tests.harness import eventually, memory_only
-
-pytestmark = memory_only
+from tests.harness import eventually
 
 
 async def _request(ingest: Ingest, message: EventChangeRequested) -> None:

@@ -9,9 +9,6 @@ from typing import Any
 from rampart.core.auth import Role
 from rampart.core.messages import EventClosed
 from services.ingest.tests._ingest_api import Ingest
-from tests.harness import memory_only
-
-pytestmark = memory_only
 
 
 async def _patch(ingest: Ingest, event_id: str, **body: Any) -> Any:

@@ -13,9 +13,7 @@ from rampart.core.auth import Role
 from rampart.core.envelope import Envelope
 from rampart.core.messages import SlaBreached
 from services.ingest.tests._ingest_api import Ingest
-from tests.harness import eventually, memory_only
-
-pytestmark = memory_only
+from tests.harness import eventually
 
 BREACHED_AT = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 

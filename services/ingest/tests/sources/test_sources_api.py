@@ -7,9 +7,6 @@ import time
 from rampart.core.auth import Role
 from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import ES_NOTABLE
-from tests.harness import memory_only
-
-pytestmark = memory_only
 
 
 async def test_a_generic_source_needs_a_mapping(ingest: Ingest) -> None:

@@ -13,9 +13,7 @@ from typing import Any
 
 from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import ES_NOTABLE, QRADAR_OFFENSE
-from tests.harness import PROBLEM, memory_only
-
-pytestmark = memory_only
+from tests.harness import PROBLEM
 
 CEF_BATCH = (
     "CEF:0|V|P|1|1|good one|3|externalId=b-1\n"

@@ -9,9 +9,6 @@ import pytest
 from rampart.core.auth import Role
 from rampart.core.messages import TaskCompleted, TaskCreated
 from services.ingest.tests._ingest_api import Ingest
-from tests.harness import memory_only
-
-pytestmark = memory_only
 
 
 @pytest.fixture
