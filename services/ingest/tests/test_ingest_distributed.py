@@ -15,19 +15,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from rampart.core.bus import Delivery, Topology
 from rampart.core.bus.rabbitmq import RabbitBus
+from rampart.core.crypto import Keyring
 from rampart.core.envelope import Envelope
 from rampart.core.messages import EventChangeRequested
 from rampart.ingest.sources.webhook_auth import sign
 from services.ingest.tests._fake_qradar import TOKEN, FakeQRadar, fake_qradar, offense
-from services.ingest.tests._ingest_helpers import MASTER_KEY
 from tests._bus import delete_namespace
 from tests._processes import RampartProcess, cli_token, free_port, process_env
+from tests.harness import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
 __all__ = ["fake_qradar"]
@@ -35,20 +35,11 @@ __all__ = ["fake_qradar"]
 QUEUES = ["ingest.sla", "ingest.changes", "test.ingest.watch"]
 
 
-def _with_database(url: str, database: str) -> str:
-    base, sep, query = url.partition("?")
-    return f"{base.rpartition('/')[0]}/{database}{sep}{query}"
-
-
 @pytest.fixture
 async def served(
-    pg_server_url: str, amqp_url: str, namespace: str, tmp_path: Path
+    fresh_database: str, amqp_url: str, namespace: str, tmp_path: Path
 ) -> AsyncIterator[dict[str, Any]]:
-    database = f"rampart_i_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(pg_server_url)
-    await conn.execute(f'CREATE DATABASE "{database}"')
-    await conn.close()
-    url = _with_database(pg_server_url, database)
+    url = fresh_database
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         udp = sock.getsockname()[1]
@@ -58,7 +49,7 @@ async def served(
             "RAMPART_MODE": "distributed",
             "RAMPART_DATABASE_URL": url,
             "RAMPART_AMQP_URL": amqp_url,
-            "RAMPART_MASTER_KEY": MASTER_KEY,
+            "RAMPART_MASTER_KEY": Keyring.generate_key_text(),
             "RAMPART_BUS_NAMESPACE": namespace,
             "RAMPART_INGEST_SYSLOG_TCP_PORT": str(tcp),
             "RAMPART_INGEST_SYSLOG_UDP_PORT": str(udp),
@@ -86,19 +77,16 @@ async def served(
         process.stop()
         await bus.close()
         await delete_namespace(amqp_url, namespace, QUEUES)
-        conn = await asyncpg.connect(pg_server_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await conn.close()
 
 
 async def _seen(served: dict[str, Any], key: str, predicate: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def found() -> Any:
         for delivery in served["seen"]:
             if delivery.envelope.routing_key == key and predicate(delivery.message):
                 return delivery.message
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no {key} on RabbitMQ within {timeout}s")
+        return None
+
+    return await eventually(found, timeout=timeout, interval=0.05, what=f"{key} on RabbitMQ")
 
 
 async def test_webhook_syslog_and_change_requests_over_rabbitmq(
@@ -140,7 +128,8 @@ async def test_webhook_syslog_and_change_requests_over_rabbitmq(
         assert ingested.severity == "high"
         assert ingested.due_at is not None
 
-        if shutil.which("logger"):
+        logger = shutil.which("logger")  # util-linux; CI installs it
+        if logger is not None:
             process = await asyncio.create_subprocess_exec(
                 "logger",
                 "--server",
@@ -208,3 +197,6 @@ async def test_webhook_syslog_and_change_requests_over_rabbitmq(
         event = (await client.get(f"/api/v1/events/{event_id}", headers=admin)).json()
         assert event["status"] == "closed"
         assert event["notes"][0]["text"] == "closed over the bus"
+        if logger is None:
+            # everything else ran; the syslog part could not (under CI a skip fails the test)
+            pytest.skip("util-linux logger missing: the syslog part did not run")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import CEF_LINES, cef_values, contains_by_field
+from tests.harness import memory_only
+
+pytestmark = memory_only
 
 
-async def _post_lines(ingest: IngestApp) -> list[dict[str, Any]]:
+async def _post_lines(ingest: Ingest) -> list[dict[str, Any]]:
     source = await ingest.make_source(kind="arcsight")
     response = await ingest.post_signed(source, CEF_LINES.encode(), content_type="text/plain")
     assert response.status_code == 202, response.text
@@ -17,7 +20,7 @@ async def _post_lines(ingest: IngestApp) -> list[dict[str, Any]]:
     return results
 
 
-async def test_each_cef_line_is_an_event(ingest: IngestApp) -> None:
+async def test_each_cef_line_is_an_event(ingest: Ingest) -> None:
     results = await _post_lines(ingest)
     first = await ingest.event(results[0]["id"])
     assert first["name"] == "worm successfully stopped"
@@ -28,7 +31,7 @@ async def test_each_cef_line_is_an_event(ingest: IngestApp) -> None:
     assert second["severity"] == "critical", "Very-High"
 
 
-async def test_cef_escapes_are_undone_in_the_artifacts(ingest: IngestApp) -> None:
+async def test_cef_escapes_are_undone_in_the_artifacts(ingest: Ingest) -> None:
     second = await ingest.event((await _post_lines(ingest))[1]["id"])
     cef = cef_values(second["artifacts"])
     assert cef["deviceVendor"] == "Vendor|Inc"
@@ -40,7 +43,7 @@ async def test_cef_escapes_are_undone_in_the_artifacts(ingest: IngestApp) -> Non
     assert cef["requestURL"] == "https://bad.example.net/payload?x=1"
 
 
-async def test_cef_fields_get_the_shared_contains_types(ingest: IngestApp) -> None:
+async def test_cef_fields_get_the_shared_contains_types(ingest: Ingest) -> None:
     second = await ingest.event((await _post_lines(ingest))[1]["id"])
     kinds = contains_by_field(second["artifacts"])
     assert kinds["sourceProcessId"] == ["process id"]

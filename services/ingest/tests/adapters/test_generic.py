@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
+from tests.harness import memory_only
+
+pytestmark = memory_only
 
 MAPPING = {
     "events": "alerts",
@@ -36,13 +39,13 @@ PAYLOAD = {
 }
 
 
-async def _source(ingest: IngestApp) -> dict[str, Any]:
+async def _source(ingest: Ingest) -> dict[str, Any]:
     return await ingest.make_source(
         kind="generic", mapping=MAPPING, severity_map={"p1": "critical"}
     )
 
 
-async def test_each_unreadable_item_is_listed_with_its_mapping_field(ingest: IngestApp) -> None:
+async def test_each_unreadable_item_is_listed_with_its_mapping_field(ingest: Ingest) -> None:
     response = await ingest.post_signed(await _source(ingest), PAYLOAD)
     assert response.status_code == 202, response.text
     body = response.json()
@@ -53,7 +56,7 @@ async def test_each_unreadable_item_is_listed_with_its_mapping_field(ingest: Ing
     ]
 
 
-async def test_a_mapped_event_takes_its_fields_and_artifacts(ingest: IngestApp) -> None:
+async def test_a_mapped_event_takes_its_fields_and_artifacts(ingest: Ingest) -> None:
     response = await ingest.post_signed(await _source(ingest), PAYLOAD)
     event = await ingest.event(response.json()["events"][0]["id"])
     assert event["severity"] == "critical"
@@ -70,7 +73,7 @@ async def test_a_mapped_event_takes_its_fields_and_artifacts(ingest: IngestApp) 
     assert any(a["contains"].get("fileHash") == ["hash", "sha256"] for a in event["artifacts"])
 
 
-async def test_a_body_whose_events_are_not_a_list_is_422(ingest: IngestApp) -> None:
+async def test_a_body_whose_events_are_not_a_list_is_422(ingest: Ingest) -> None:
     unreadable = await ingest.post_signed(await _source(ingest), {"alerts": "not a list"})
     assert unreadable.status_code == 422
     assert unreadable.json()["field"] == "mapping.events"

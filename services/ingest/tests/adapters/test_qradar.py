@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import QRADAR_OFFENSE, cef_values
+from tests.harness import memory_only
+
+pytestmark = memory_only
 
 
-async def test_a_pushed_offense_is_one_event(ingest: IngestApp) -> None:
+async def test_a_pushed_offense_is_one_event(ingest: Ingest) -> None:
     source = await ingest.make_source(kind="qradar", severity_map={"9": "high"})
     response = await ingest.post_signed(source, [QRADAR_OFFENSE])
     assert response.status_code == 202, response.text
@@ -25,7 +28,7 @@ async def test_a_pushed_offense_is_one_event(ingest: IngestApp) -> None:
     ("magnitude", "expected"), [(2, "low"), (5, "medium"), (7, "high"), (10, "critical")]
 )
 async def test_a_magnitude_maps_to_a_severity_by_default(
-    ingest: IngestApp, magnitude: int, expected: str
+    ingest: Ingest, magnitude: int, expected: str
 ) -> None:
     default = await ingest.make_source(kind="qradar")
     offense = {**QRADAR_OFFENSE, "id": 9000 + magnitude, "magnitude": magnitude}

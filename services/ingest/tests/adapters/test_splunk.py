@@ -7,16 +7,17 @@ from typing import Any
 
 from rampart.core.auth import Role
 from rampart.core.messages import EventIngested, EventUpdated
-from services.ingest.tests._ingest_helpers import PROBLEM, IngestApp
+from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import (
     ES_NOTABLE,
     SPLUNK_ALERT,
     cef_values,
     contains_by_field,
 )
+from tests.harness import PROBLEM
 
 
-async def _first_alert(ingest: IngestApp) -> tuple[dict[str, Any], str]:
+async def _first_alert(ingest: Ingest) -> tuple[dict[str, Any], str]:
     source = await ingest.make_source(kind="splunk", default_labels=["splunk"])
     first = await ingest.post_signed(source, SPLUNK_ALERT)
     assert first.status_code == 202, first.text
@@ -27,7 +28,7 @@ async def _first_alert(ingest: IngestApp) -> tuple[dict[str, Any], str]:
     return source, body["events"][0]["id"]
 
 
-async def test_a_splunk_alert_is_one_event(ingest: IngestApp) -> None:
+async def test_a_splunk_alert_is_one_event(ingest: Ingest) -> None:
     source, event_id = await _first_alert(ingest)
     event = await ingest.event(event_id)
     assert event["name"] == "Brute force then success"
@@ -47,9 +48,9 @@ async def test_a_splunk_alert_is_one_event(ingest: IngestApp) -> None:
     assert kinds["destinationUserName"] == ["user name"]
 
 
-async def test_a_splunk_alert_is_announced_with_its_due_time(ingest: IngestApp) -> None:
+async def test_a_splunk_alert_is_announced_with_its_due_time(ingest: Ingest) -> None:
     _, event_id = await _first_alert(ingest)
-    [ingested] = await ingest.wait_for("event.ingested")
+    [ingested] = await ingest.captured.wait_for("event.ingested")
     assert isinstance(ingested, EventIngested)
     assert str(ingested.event_id) == event_id
     assert ingested.due_at is not None
@@ -58,7 +59,7 @@ async def test_a_splunk_alert_is_announced_with_its_due_time(ingest: IngestApp) 
     assert ingested.artifact_count == 1
 
 
-async def test_a_splunk_resend_merges_into_its_event(ingest: IngestApp) -> None:
+async def test_a_splunk_resend_merges_into_its_event(ingest: Ingest) -> None:
     source, event_id = await _first_alert(ingest)
     resend = {
         **SPLUNK_ALERT,
@@ -73,14 +74,14 @@ async def test_a_splunk_resend_merges_into_its_event(ingest: IngestApp) -> None:
         "203.0.113.7",
         "203.0.113.99",
     }
-    [updated] = await ingest.wait_for("event.updated")
+    [updated] = await ingest.captured.wait_for("event.updated")
     assert isinstance(updated, EventUpdated)
     assert updated.changes["severity"] == "critical"
     assert updated.changes["artifacts_added"] == 1
     assert len(ingest.captured.of("event.ingested")) == 1
 
 
-async def test_an_enterprise_security_notable_with_a_bearer_secret(ingest: IngestApp) -> None:
+async def test_an_enterprise_security_notable_with_a_bearer_secret(ingest: Ingest) -> None:
     source = await ingest.make_source(kind="splunk", auth="bearer")
     response = await ingest.client.post(
         f"/api/v1/ingest/{source['name']}",
@@ -98,7 +99,7 @@ async def test_an_enterprise_security_notable_with_a_bearer_secret(ingest: Inges
     assert "user name" in kinds["destinationUserName"]
 
 
-async def test_a_wrong_bearer_secret_is_401(ingest: IngestApp) -> None:
+async def test_a_wrong_bearer_secret_is_401(ingest: Ingest) -> None:
     source = await ingest.make_source(kind="splunk", auth="bearer")
     url = f"/api/v1/ingest/{source['name']}"
     wrong = await ingest.client.post(url, json=ES_NOTABLE, headers={"Authorization": "Bearer nope"})
@@ -106,8 +107,10 @@ async def test_a_wrong_bearer_secret_is_401(ingest: IngestApp) -> None:
     assert wrong.headers["content-type"] == PROBLEM
 
 
-async def test_a_rampart_token_is_not_the_sources_secret(ingest: IngestApp) -> None:
+async def test_a_rampart_token_is_not_the_sources_secret(ingest: Ingest) -> None:
     source = await ingest.make_source(kind="splunk", auth="bearer")
     url = f"/api/v1/ingest/{source['name']}"
-    token = await ingest.client.post(url, json=ES_NOTABLE, headers=ingest.auth(Role.ADMIN))
+    token = await ingest.client.post(
+        url, json=ES_NOTABLE, headers=ingest.harness.headers(Role.ADMIN)
+    )
     assert token.status_code == 401, "a Rampart token is not the source's secret"

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 from rampart.core.envelope import Envelope
 from rampart.core.messages import EventChangeRequested, TaskCompletion, TaskSpec
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
+from tests.harness import eventually
 
 
-async def _request(ingest: IngestApp, message: EventChangeRequested) -> None:
-    await ingest.bus.publish([Envelope.wrap(message, source="rampart/test")])
+async def _request(ingest: Ingest, message: EventChangeRequested) -> None:
+    await ingest.harness.bus.publish([Envelope.wrap(message, source="rampart/test")])
 
 
 def _contain(event_id: str, key: str) -> EventChangeRequested:
@@ -35,16 +35,15 @@ def _contain(event_id: str, key: str) -> EventChangeRequested:
     )
 
 
-async def _applied(ingest: IngestApp, event_id: str) -> dict[str, Any]:
-    for _ in range(200):
+async def _applied(ingest: Ingest, event_id: str) -> dict[str, Any]:
+    async def with_workbook() -> dict[str, Any] | None:
         detail = await ingest.event(event_id)
-        if detail["workbook"]:
-            return detail
-        await asyncio.sleep(0.05)
-    raise AssertionError("the change request was not applied")
+        return detail if detail["workbook"] else None
+
+    return await eventually(with_workbook, what="the change request applied")
 
 
-async def test_a_change_request_applies_once_per_key(ingest: IngestApp) -> None:
+async def test_a_change_request_applies_once_per_key(ingest: Ingest) -> None:
     event_id = await ingest.post_event(severity="medium")
     request = _contain(event_id, f"run-1:{uuid.uuid4().hex}")
     await _request(ingest, request)
@@ -60,18 +59,22 @@ async def test_a_change_request_applies_once_per_key(ingest: IngestApp) -> None:
     task = detail["workbook"][0]["tasks"][0]
     assert task["name"] == "Verify the block"
     assert task["sla_minutes"] == 20
-    [_] = [m for m in await ingest.wait_for("task.created") if str(m.event_id) == event_id]
-    updated = [m for m in await ingest.wait_for("event.updated") if str(m.event_id) == event_id]
+    [_] = [m for m in await ingest.captured.wait_for("task.created") if str(m.event_id) == event_id]
+    updated = [
+        m for m in await ingest.captured.wait_for("event.updated") if str(m.event_id) == event_id
+    ]
     assert len(updated) == 1
     assert updated[0].updated_by == "playbook:contain"
 
 
-async def test_a_change_request_closes_the_event_and_completes_a_task(ingest: IngestApp) -> None:
+async def test_a_change_request_closes_the_event_and_completes_a_task(ingest: Ingest) -> None:
     event_id = await ingest.post_event(severity="medium")
     key = f"run-1:{uuid.uuid4().hex}"
     await _request(ingest, _contain(event_id, key))
     await _applied(ingest, event_id)
-    [created] = [m for m in await ingest.wait_for("task.created") if str(m.event_id) == event_id]
+    [created] = [
+        m for m in await ingest.captured.wait_for("task.created") if str(m.event_id) == event_id
+    ]
 
     close = EventChangeRequested(
         event_id=uuid.UUID(event_id),
@@ -82,22 +85,25 @@ async def test_a_change_request_closes_the_event_and_completes_a_task(ingest: In
         complete_task=TaskCompletion(task_id=created.task_id, note="block verified"),
     )
     await _request(ingest, close)
-    [closed] = [m for m in await ingest.wait_for("event.closed") if str(m.event_id) == event_id]
+    [closed] = [
+        m for m in await ingest.captured.wait_for("event.closed") if str(m.event_id) == event_id
+    ]
     assert closed.resolution == "contained by playbook"
-    [done] = [m for m in await ingest.wait_for("task.completed") if str(m.event_id) == event_id]
+    [done] = [
+        m for m in await ingest.captured.wait_for("task.completed") if str(m.event_id) == event_id
+    ]
     assert done.note == "block verified"
     final = await ingest.event(event_id)
     assert final["status"] == "closed"
     assert final["workbook"][0]["tasks"][0]["status"] == "done"
 
 
-async def _dead_letters(ingest: IngestApp, count: int) -> list[str]:
-    for _ in range(200):
-        letters = await ingest.bus.dead_letters("ingest.changes")
-        if len(letters) >= count:
-            break
-        await asyncio.sleep(0.05)
-    return sorted(d.reason for d in await ingest.bus.dead_letters("ingest.changes"))
+async def _dead_letters(ingest: Ingest, count: int) -> list[str]:
+    async def enough() -> list[str]:
+        letters = await ingest.harness.bus.dead_letters("ingest.changes")
+        return sorted(d.reason for d in letters) if len(letters) >= count else []
+
+    return await eventually(enough, what=f"{count} dead letters of ingest.changes")
 
 
 def _close_without_resolution(event_id: str) -> EventChangeRequested:
@@ -110,7 +116,7 @@ def _close_without_resolution(event_id: str) -> EventChangeRequested:
 
 
 async def test_a_change_that_cannot_apply_is_dead_lettered_with_the_reason(
-    ingest: IngestApp,
+    ingest: Ingest,
 ) -> None:
     unknown = EventChangeRequested(
         event_id=uuid.uuid4(), request_key=f"k-{uuid.uuid4().hex}", requested_by="pb", note="x"
@@ -125,15 +131,15 @@ async def test_a_change_that_cannot_apply_is_dead_lettered_with_the_reason(
     assert (await ingest.event(event_id))["status"] == "new"
 
 
-async def test_a_corrected_request_under_the_same_key_applies(ingest: IngestApp) -> None:
+async def test_a_corrected_request_under_the_same_key_applies(ingest: Ingest) -> None:
     event_id = await ingest.post_event()
     refused = _close_without_resolution(event_id)
     await _request(ingest, refused)
     assert len(await _dead_letters(ingest, 1)) == 1
     fixed = refused.model_copy(update={"resolution": "duplicate"})
     await _request(ingest, fixed)
-    for _ in range(200):
-        if (await ingest.event(event_id))["status"] == "closed":
-            break
-        await asyncio.sleep(0.05)
-    assert (await ingest.event(event_id))["status"] == "closed", "the same key applies once fixed"
+
+    async def closed() -> bool:
+        return (await ingest.event(event_id))["status"] == "closed"
+
+    assert await eventually(closed, what="the same key applies once fixed")

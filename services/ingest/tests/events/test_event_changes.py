@@ -8,28 +8,30 @@ from typing import Any
 
 from rampart.core.auth import Role
 from rampart.core.messages import EventClosed
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
 
 
-async def _patch(ingest: IngestApp, event_id: str, **body: Any) -> Any:
-    return await ingest.client.patch(f"/api/v1/events/{event_id}", json=body, headers=ingest.auth())
+async def _patch(ingest: Ingest, event_id: str, **body: Any) -> Any:
+    return await ingest.client.patch(
+        f"/api/v1/events/{event_id}", json=body, headers=ingest.harness.headers(Role.ANALYST)
+    )
 
 
-async def _opened(ingest: IngestApp) -> str:
+async def _opened(ingest: Ingest) -> str:
     event_id = await ingest.post_event(severity="low")
     opened = await _patch(ingest, event_id, status="open", owner="alice")
     assert opened.status_code == 200, opened.text
     return event_id
 
 
-async def test_closing_needs_a_resolution(ingest: IngestApp) -> None:
+async def test_closing_needs_a_resolution(ingest: Ingest) -> None:
     event_id = await ingest.post_event(severity="low")
     no_resolution = await _patch(ingest, event_id, status="closed")
     assert no_resolution.status_code == 422
     assert no_resolution.json()["field"] == "resolution"
 
 
-async def test_opening_sets_the_status_and_the_owner(ingest: IngestApp) -> None:
+async def test_opening_sets_the_status_and_the_owner(ingest: Ingest) -> None:
     event_id = await ingest.post_event(severity="low")
     opened = await _patch(ingest, event_id, status="open", owner="alice")
     assert opened.status_code == 200, opened.text
@@ -37,12 +39,12 @@ async def test_opening_sets_the_status_and_the_owner(ingest: IngestApp) -> None:
     assert opened.json()["owner"] == "alice"
 
 
-async def test_an_open_event_cannot_become_new_again(ingest: IngestApp) -> None:
+async def test_an_open_event_cannot_become_new_again(ingest: Ingest) -> None:
     back = await _patch(ingest, await _opened(ingest), status="new")
     assert back.status_code == 409
 
 
-async def test_a_raised_severity_moves_the_due_time(ingest: IngestApp) -> None:
+async def test_a_raised_severity_moves_the_due_time(ingest: Ingest) -> None:
     raised = await _patch(ingest, await _opened(ingest), severity="critical", add_labels=["vip"])
     body = raised.json()
     assert body["severity"] == "critical"
@@ -52,36 +54,42 @@ async def test_a_raised_severity_moves_the_due_time(ingest: IngestApp) -> None:
     assert round((due - created).total_seconds() / 60) == 30
 
 
-async def test_closing_records_the_resolution_and_announces_it(ingest: IngestApp) -> None:
+async def test_closing_records_the_resolution_and_announces_it(ingest: Ingest) -> None:
     event_id = await _opened(ingest)
     closed = await _patch(ingest, event_id, status="closed", resolution="false positive")
     assert closed.json()["status"] == "closed"
     assert closed.json()["resolution"] == "false positive"
     assert closed.json()["closed_at"] is not None
-    [message] = [m for m in await ingest.wait_for("event.closed") if str(m.event_id) == event_id]
+    [message] = [
+        m for m in await ingest.captured.wait_for("event.closed") if str(m.event_id) == event_id
+    ]
     assert isinstance(message, EventClosed)
     assert message.resolution == "false positive"
-    assert message.closed_by == "t-analyst"
+    assert message.closed_by == "test-analyst"
 
 
-async def test_each_change_announces_the_fields_it_changed(ingest: IngestApp) -> None:
+async def test_each_change_announces_the_fields_it_changed(ingest: Ingest) -> None:
     event_id = await _opened(ingest)
     await _patch(ingest, event_id, severity="critical", add_labels=["vip"])
-    updates = [m for m in await ingest.wait_for("event.updated", 2) if str(m.event_id) == event_id]
+    updates = [
+        m for m in await ingest.captured.wait_for("event.updated", 2) if str(m.event_id) == event_id
+    ]
     assert [sorted(m.changes) for m in updates][:2] == [
         ["owner", "status"],
         ["due_at", "labels", "severity"],
     ]
 
 
-async def test_ingest_tokens_may_not_change_events(ingest: IngestApp) -> None:
+async def test_ingest_tokens_may_not_change_events(ingest: Ingest) -> None:
     event_id = await ingest.post_event()
     forbidden = await ingest.client.patch(
-        f"/api/v1/events/{event_id}", json={"owner": "x"}, headers=ingest.auth(Role.INGEST)
+        f"/api/v1/events/{event_id}",
+        json={"owner": "x"},
+        headers=ingest.harness.headers(Role.INGEST),
     )
     assert forbidden.status_code == 403
 
 
-async def test_changing_an_unknown_event_is_404(ingest: IngestApp) -> None:
+async def test_changing_an_unknown_event_is_404(ingest: Ingest) -> None:
     missing = await _patch(ingest, str(uuid.uuid4()), owner="x")
     assert missing.status_code == 404

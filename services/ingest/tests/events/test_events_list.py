@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 
 from rampart.core.auth import Role
-from services.ingest.tests._ingest_helpers import PROBLEM, IngestApp
+from services.ingest.tests._ingest_api import Ingest
+from tests.harness import PROBLEM, memory_only
+
+pytestmark = memory_only
 
 
 @pytest.fixture
-async def seven(ingest: IngestApp) -> tuple[str, list[str]]:
+async def seven(ingest: Ingest) -> tuple[str, list[str]]:
     """Seven events of one source: odd ones high and labelled odd and x, even ones low."""
     tag = uuid.uuid4().hex[:8]
     ids = []
@@ -29,15 +32,17 @@ async def seven(ingest: IngestApp) -> tuple[str, list[str]]:
     return tag, ids
 
 
-async def _items(ingest: IngestApp, **params: Any) -> list[dict[str, Any]]:
-    response = await ingest.client.get("/api/v1/events", params=params, headers=ingest.auth())
+async def _items(ingest: Ingest, **params: Any) -> list[dict[str, Any]]:
+    response = await ingest.client.get(
+        "/api/v1/events", params=params, headers=ingest.harness.headers(Role.ANALYST)
+    )
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
 
 
 async def test_pages_hold_each_event_once_newest_first(
-    ingest: IngestApp, seven: tuple[str, list[str]]
+    ingest: Ingest, seven: tuple[str, list[str]]
 ) -> None:
     tag, ids = seven
     seen: list[str] = []
@@ -47,7 +52,9 @@ async def test_pages_hold_each_event_once_newest_first(
         if cursor:
             params["cursor"] = cursor
         page = (
-            await ingest.client.get("/api/v1/events", params=params, headers=ingest.auth())
+            await ingest.client.get(
+                "/api/v1/events", params=params, headers=ingest.harness.headers(Role.ANALYST)
+            )
         ).json()
         seen.extend(e["id"] for e in page["items"])
         cursor = page["next_cursor"]
@@ -56,30 +63,30 @@ async def test_pages_hold_each_event_once_newest_first(
     assert seen == list(reversed(ids)), "newest first, each once"
 
 
-async def test_a_severity_filter(ingest: IngestApp, seven: tuple[str, list[str]]) -> None:
+async def test_a_severity_filter(ingest: Ingest, seven: tuple[str, list[str]]) -> None:
     tag, _ = seven
     high = await _items(ingest, source=f"list-{tag}", severity="high")
     assert {e["name"] for e in high} == {f"{tag} event {i}" for i in (1, 3, 5)}
 
 
 async def test_a_label_filter_needs_every_label(
-    ingest: IngestApp, seven: tuple[str, list[str]]
+    ingest: Ingest, seven: tuple[str, list[str]]
 ) -> None:
     tag, _ = seven
     assert len(await _items(ingest, source=f"list-{tag}", label=["odd", "x"])) == 3
 
 
-async def test_text_search_reads_artifacts(ingest: IngestApp, seven: tuple[str, list[str]]) -> None:
+async def test_text_search_reads_artifacts(ingest: Ingest, seven: tuple[str, list[str]]) -> None:
     tag, ids = seven  # every test here makes the same artifacts: search within this source
     assert [e["id"] for e in await _items(ingest, source=f"list-{tag}", q="10.77.0.4")] == [ids[4]]
 
 
-async def test_text_search_reads_names(ingest: IngestApp, seven: tuple[str, list[str]]) -> None:
+async def test_text_search_reads_names(ingest: Ingest, seven: tuple[str, list[str]]) -> None:
     tag, ids = seven
     assert [e["id"] for e in await _items(ingest, q=f"{tag} event 2")] == [ids[2]]
 
 
-async def test_a_time_window_filter(ingest: IngestApp, seven: tuple[str, list[str]]) -> None:
+async def test_a_time_window_filter(ingest: Ingest, seven: tuple[str, list[str]]) -> None:
     tag, _ = seven
     window = await _items(
         ingest,
@@ -90,17 +97,21 @@ async def test_a_time_window_filter(ingest: IngestApp, seven: tuple[str, list[st
     assert window == []
 
 
-async def test_a_cursor_not_from_this_api_is_400(ingest: IngestApp) -> None:
+async def test_a_cursor_not_from_this_api_is_400(ingest: Ingest) -> None:
     bad = await ingest.client.get(
-        "/api/v1/events", params={"cursor": "garbage!"}, headers=ingest.auth()
+        "/api/v1/events",
+        params={"cursor": "garbage!"},
+        headers=ingest.harness.headers(Role.ANALYST),
     )
     assert bad.status_code == 400
     assert bad.headers["content-type"] == PROBLEM
 
 
 async def test_other_services_may_read_an_event(
-    ingest: IngestApp, seven: tuple[str, list[str]]
+    ingest: Ingest, seven: tuple[str, list[str]]
 ) -> None:
     _, ids = seven
-    service = await ingest.client.get(f"/api/v1/events/{ids[0]}", headers=ingest.auth(Role.SERVICE))
+    service = await ingest.client.get(
+        f"/api/v1/events/{ids[0]}", headers=ingest.harness.headers(Role.SERVICE)
+    )
     assert service.status_code == 200

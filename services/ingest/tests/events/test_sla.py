@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -10,14 +9,16 @@ from typing import Any
 
 import pytest
 
+from rampart.core.auth import Role
 from rampart.core.envelope import Envelope
 from rampart.core.messages import SlaBreached
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
+from tests.harness import eventually
 
 BREACHED_AT = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-async def _breach(ingest: IngestApp, kind: Any, subject_id: str, event_id: str) -> None:
+async def _breach(ingest: Ingest, kind: Any, subject_id: str, event_id: str) -> None:
     message = SlaBreached(
         subject_kind=kind,
         subject_id=uuid.UUID(subject_id),
@@ -25,19 +26,14 @@ async def _breach(ingest: IngestApp, kind: Any, subject_id: str, event_id: str) 
         due_at=BREACHED_AT - timedelta(minutes=5),
         breached_at=BREACHED_AT,
     )
-    await ingest.bus.publish([Envelope.wrap(message, source="rampart/test")])
+    await ingest.harness.bus.publish([Envelope.wrap(message, source="rampart/test")])
 
 
 async def _until(check: Callable[[], Awaitable[Any]]) -> Any:
-    for _ in range(200):
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError("the breach was not recorded")
+    return await eventually(check, what="the breach recorded")
 
 
-async def test_an_events_breach_is_recorded_with_its_time(ingest: IngestApp) -> None:
+async def test_an_events_breach_is_recorded_with_its_time(ingest: Ingest) -> None:
     event_id = await ingest.post_event()
     await _breach(ingest, "event", event_id, event_id)
 
@@ -49,13 +45,13 @@ async def test_an_events_breach_is_recorded_with_its_time(ingest: IngestApp) -> 
 
 @pytest.mark.parametrize("kind", ["phase", "task"])
 async def test_a_workbook_breach_is_recorded_on_its_phase_or_task(
-    ingest: IngestApp, kind: str
+    ingest: Ingest, kind: str
 ) -> None:
     event_id = await ingest.post_event()
     added = await ingest.client.post(
         f"/api/v1/events/{event_id}/tasks",
         json={"phase": "Containment", "name": "Call the ISP", "sla_minutes": 15},
-        headers=ingest.auth(),
+        headers=ingest.harness.headers(Role.ANALYST),
     )
     assert added.status_code == 201, added.text
     phase = added.json()[0]

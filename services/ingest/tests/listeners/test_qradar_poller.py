@@ -8,35 +8,41 @@ with ``filter=id in (...)`` and ``fields``.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from services.ingest.tests._fake_qradar import TOKEN, FakeQRadar, fake_qradar, offense
-from services.ingest.tests._ingest_helpers import IngestApp, running_ingest
+from pydantic import SecretStr
 
+from rampart.core.auth import Role
+from rampart.core.crypto import Keyring
+from rampart.ingest.spec import SPEC
+from services.ingest.tests._fake_qradar import TOKEN, FakeQRadar, fake_qradar, offense
+from services.ingest.tests._ingest_api import MAX_BODY_BYTES, Ingest, using
+from tests.harness import StartServices, eventually, memory_only
+
+pytestmark = memory_only
 __all__ = ["fake_qradar"]
 
 
-async def _replica(database_url: str, pool: Any) -> AsyncIterator[IngestApp]:
-    async for app in running_ingest(database_url, pool, f"tq{uuid.uuid4().hex[:8]}"):
+@contextlib.asynccontextmanager
+async def _replica(start_services: StartServices, master_key: SecretStr) -> AsyncIterator[Ingest]:
+    """One ingest replica on the test database; replicas share the installation's master key."""
+    async with (
+        start_services([SPEC], master_key=master_key, max_body_bytes=MAX_BODY_BYTES) as running,
+        using(running) as app,
+    ):
         yield app
 
 
-async def _until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
+async def _until(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+    return await eventually(check, timeout=timeout, interval=0.1, what="condition")
 
 
 async def test_poller_reads_offenses_resumes_after_restart_and_runs_once(
-    database_url: str, pool: Any, fake_qradar: tuple[FakeQRadar, str]
+    start_services: StartServices, pool: Any, fake_qradar: tuple[FakeQRadar, str]
 ) -> None:
     fake, url = fake_qradar
     now_ms = int(time.time() * 1000)
@@ -48,11 +54,10 @@ async def test_poller_reads_offenses_resumes_after_restart_and_runs_once(
             await pool.fetchval("SELECT count(*) FROM ingest.events WHERE source = $1", name)
         )
 
-    first = _replica(database_url, pool)
-    second = _replica(database_url, pool)
-    app = await anext(first)
-    await anext(second)
-    try:
+    master_key = SecretStr(Keyring.generate_key_text())
+    async with contextlib.AsyncExitStack() as second, contextlib.AsyncExitStack() as first:
+        app = await first.enter_async_context(_replica(start_services, master_key))
+        await second.enter_async_context(_replica(start_services, master_key))
         await app.make_source(
             name=name,
             kind="qradar",
@@ -87,22 +92,18 @@ async def test_poller_reads_offenses_resumes_after_restart_and_runs_once(
         assert await _until(raised)
         assert await count() == 7
         assert fake.most_in_flight == 1, "one poller per source across both replicas"
-    finally:
-        await first.aclose()
-    state = await pool.fetchrow(
-        "SELECT q.* FROM ingest.qradar_state q JOIN ingest.sources s ON s.id = q.source_id "
-        "WHERE s.name = $1",
-        name,
-    )
-    assert state["last_updated_ms"] == now_ms + 5_000
-    assert state["last_error"] is None
-    fake.filters.clear()
-    fake.offenses.append(offense(200, now_ms + 9_000))
-    try:
+        await first.aclose()  # the first replica stops; the second takes its source over
+        state = await pool.fetchrow(
+            "SELECT q.* FROM ingest.qradar_state q JOIN ingest.sources s ON s.id = q.source_id "
+            "WHERE s.name = $1",
+            name,
+        )
+        assert state["last_updated_ms"] == now_ms + 5_000
+        assert state["last_error"] is None
+        fake.filters.clear()
+        fake.offenses.append(offense(200, now_ms + 9_000))
         assert await _until(lambda: _eq(count(), 8))
         assert fake.filters[0] == f"last_updated_time >= {now_ms + 5_000}", "resumed where it was"
-    finally:
-        await second.aclose()
 
 
 async def _eq(value: Any, expected: int) -> bool:
@@ -110,13 +111,11 @@ async def _eq(value: Any, expected: int) -> bool:
 
 
 async def test_a_refused_token_is_recorded_and_retried(
-    database_url: str, pool: Any, fake_qradar: tuple[FakeQRadar, str]
+    start_services: StartServices, pool: Any, fake_qradar: tuple[FakeQRadar, str]
 ) -> None:
     _fake, url = fake_qradar
     name = f"qr-{uuid.uuid4().hex[:6]}"
-    replica = _replica(database_url, pool)
-    app = await anext(replica)
-    try:
+    async with _replica(start_services, SecretStr(Keyring.generate_key_text())) as app:
         await app.make_source(
             name=name, kind="qradar", qradar={"url": url, "interval_s": 1}, qradar_token="wrong"
         )
@@ -129,14 +128,8 @@ async def test_a_refused_token_is_recorded_and_retried(
             )
 
         assert "401" in await _until(error)
-        listed = await app.client.get(f"/api/v1/sources/{name}", headers=app.auth(app_role()))
+        listed = await app.client.get(
+            f"/api/v1/sources/{name}", headers=app.harness.headers(Role.ADMIN)
+        )
         assert listed.json()["has_qradar_token"] is True
         assert "wrong" not in listed.text
-    finally:
-        await replica.aclose()
-
-
-def app_role() -> Any:
-    from rampart.core.auth import Role
-
-    return Role.ADMIN

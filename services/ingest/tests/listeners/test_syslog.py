@@ -15,9 +15,14 @@ from typing import Any
 
 import pytest
 
-from services.ingest.tests._ingest_helpers import IngestApp, running_ingest
+from rampart.ingest.spec import SPEC
+from services.ingest.tests._ingest_api import MAX_BODY_BYTES, Ingest, using
+from tests.harness import StartServices, eventually, memory_only
 
-pytestmark = pytest.mark.skipif(shutil.which("logger") is None, reason="util-linux logger missing")
+pytestmark = [
+    memory_only,
+    pytest.mark.skipif(shutil.which("logger") is None, reason="util-linux logger missing"),
+]
 
 
 def _free_port(kind: int) -> int:
@@ -28,14 +33,17 @@ def _free_port(kind: int) -> int:
 
 @pytest.fixture
 async def syslog(
-    database_url: str, pool: Any, namespace: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[IngestApp, int, int, str]]:
+    start_services: StartServices, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Ingest, int, int, str]]:
     tcp, udp = _free_port(socket.SOCK_STREAM), _free_port(socket.SOCK_DGRAM)
     name = f"syslog-{uuid.uuid4().hex[:6]}"
     monkeypatch.setenv("RAMPART_INGEST_SYSLOG_TCP_PORT", str(tcp))
     monkeypatch.setenv("RAMPART_INGEST_SYSLOG_UDP_PORT", str(udp))
     monkeypatch.setenv("RAMPART_INGEST_SYSLOG_SOURCE", name)
-    async for app in running_ingest(database_url, pool, namespace):
+    async with (
+        start_services([SPEC], max_body_bytes=MAX_BODY_BYTES) as running,
+        using(running) as app,
+    ):
         await app.make_source(
             name=name, kind="arcsight", default_labels=["syslog"], severity_map={"low": "high"}
         )
@@ -55,20 +63,26 @@ async def _logger(*args: str) -> None:
     assert process.returncode == 0, err.decode()
 
 
-async def _events(app: IngestApp, source: str, count: int) -> list[dict[str, Any]]:
-    for _ in range(200):
-        rows = await app.pool.fetch(
+async def _events(app: Ingest, source: str, count: int) -> list[dict[str, Any]]:
+    async def arrived() -> list[dict[str, Any]]:
+        rows = await app.harness.pool.fetch(
             "SELECT id, name, severity, labels, source_ref, data FROM ingest.events "
             "WHERE source = $1 ORDER BY name",
             source,
         )
-        if len(rows) >= count:
-            return [dict(r) for r in rows]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"only {len(rows)} of {count} syslog events arrived")
+        return [dict(r) for r in rows] if len(rows) >= count else []
+
+    return await eventually(arrived, what=f"{count} syslog events")
 
 
-async def test_logger_traffic_over_tcp_and_udp(syslog: tuple[IngestApp, int, int, str]) -> None:
+def _accepted(app: Ingest) -> int:
+    value = app.harness.state["metrics"].registry.get_sample_value(
+        "rampart_ingest_syslog_messages_total", {"outcome": "accepted"}
+    )
+    return int(value or 0)
+
+
+async def test_logger_traffic_over_tcp_and_udp(syslog: tuple[Ingest, int, int, str]) -> None:
     app, tcp, udp, source = syslog
     cef = "CEF:0|Acme|IDS|1.0|{sig}|{name}|Low|src=10.20.30.40 suser=CORP\\\\dave externalId={ref}"
     await _logger(
@@ -122,7 +136,7 @@ async def test_logger_traffic_over_tcp_and_udp(syslog: tuple[IngestApp, int, int
         assert event["data"]["extensions"]["suser"] == "CORP\\dave"
         assert event["data"]["syslog"]["app"] == "ids"
     assert [e["data"]["syslog"]["rfc"] for e in events] == ["5424", "3164", "5424", "3164"]
-    artifact = await app.pool.fetchrow(
+    artifact = await app.harness.pool.fetchrow(
         "SELECT cef, contains FROM ingest.artifacts WHERE event_id = $1", events[0]["id"]
     )
     assert artifact["cef"]["sourceAddress"] == "10.20.30.40"
@@ -141,5 +155,5 @@ async def test_logger_traffic_over_tcp_and_udp(syslog: tuple[IngestApp, int, int
         "ids",
         cef.format(sig=1, name="a tcp octet counted", ref="t-1"),
     )
-    await asyncio.sleep(0.5)
+    await eventually(lambda: _accepted(app) == 5, what="the resend accepted")
     assert len(await _events(app, source, 4)) == 4

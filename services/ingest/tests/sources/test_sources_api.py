@@ -5,65 +5,69 @@ from __future__ import annotations
 import time
 
 from rampart.core.auth import Role
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import ES_NOTABLE
 
 
-async def test_a_generic_source_needs_a_mapping(ingest: IngestApp) -> None:
+async def test_a_generic_source_needs_a_mapping(ingest: Ingest) -> None:
     no_mapping = await ingest.client.post(
         "/api/v1/sources",
         json={"name": "gen-x", "kind": "generic"},
-        headers=ingest.auth(Role.ADMIN),
+        headers=ingest.harness.headers(Role.ADMIN),
     )
     assert no_mapping.status_code == 422
     assert "mapping" in no_mapping.json()["detail"]
 
 
-async def test_a_mapping_must_be_jmespath(ingest: IngestApp) -> None:
+async def test_a_mapping_must_be_jmespath(ingest: Ingest) -> None:
     bad_expr = await ingest.client.post(
         "/api/v1/sources",
         json={"name": "gen-y", "kind": "generic", "mapping": {"name": "foo[["}},
-        headers=ingest.auth(Role.ADMIN),
+        headers=ingest.harness.headers(Role.ADMIN),
     )
     assert bad_expr.status_code == 422
     assert "JMESPath" in bad_expr.json()["detail"]
 
 
-async def test_analysts_may_not_read_sources(ingest: IngestApp) -> None:
-    analyst = await ingest.client.get("/api/v1/sources", headers=ingest.auth(Role.ANALYST))
+async def test_analysts_may_not_read_sources(ingest: Ingest) -> None:
+    analyst = await ingest.client.get(
+        "/api/v1/sources", headers=ingest.harness.headers(Role.ANALYST)
+    )
     assert analyst.status_code == 403
 
 
-async def test_a_taken_name_is_409(ingest: IngestApp) -> None:
+async def test_a_taken_name_is_409(ingest: Ingest) -> None:
     source = await ingest.make_source(kind="splunk")
     taken = await ingest.client.post(
         "/api/v1/sources",
         json={"name": source["name"], "kind": "splunk"},
-        headers=ingest.auth(Role.ADMIN),
+        headers=ingest.harness.headers(Role.ADMIN),
     )
     assert taken.status_code == 409
 
 
-async def test_a_changed_sla_applies_to_the_next_event(ingest: IngestApp) -> None:
+async def test_a_changed_sla_applies_to_the_next_event(ingest: Ingest) -> None:
     source = await ingest.make_source(kind="splunk")
     patched = await ingest.client.patch(
         f"/api/v1/sources/{source['name']}",
         json={"default_labels": ["siem"], "sla_minutes": {"high": 5}},
-        headers=ingest.auth(Role.ADMIN),
+        headers=ingest.harness.headers(Role.ADMIN),
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["default_labels"] == ["siem"]
     posted = await ingest.post_signed(source, ES_NOTABLE | {"urgency": "high", "event_id": "sla-5"})
-    [message] = [m for m in await ingest.wait_for("event.ingested") if m.source_ref == "sla-5"]
+    [message] = [
+        m for m in await ingest.captured.wait_for("event.ingested") if m.source_ref == "sla-5"
+    ]
     assert message.due_at is not None
     assert 4 < (message.due_at.timestamp() - time.time()) / 60 <= 5
     assert posted.status_code == 202
 
 
-async def test_a_deleted_sources_webhook_is_401(ingest: IngestApp) -> None:
+async def test_a_deleted_sources_webhook_is_401(ingest: Ingest) -> None:
     source = await ingest.make_source(kind="splunk")
     deleted = await ingest.client.delete(
-        f"/api/v1/sources/{source['name']}", headers=ingest.auth(Role.ADMIN)
+        f"/api/v1/sources/{source['name']}", headers=ingest.harness.headers(Role.ADMIN)
     )
     assert deleted.status_code == 204
     gone = await ingest.post_signed(source, ES_NOTABLE)

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.ingest.tests._ingest_helpers import IngestApp, running_ingest
+from rampart.core.auth import Role
+from rampart.ingest.spec import SPEC
+from services.ingest.tests._ingest_api import MAX_BODY_BYTES, Ingest, using
+from tests.harness import make_test_bus, serve_services
 
 JSON = st.recursive(
     st.none()
@@ -54,32 +57,33 @@ JSON = st.recursive(
 
 
 @pytest.fixture(scope="module")
-async def ingest(database_url: str) -> AsyncIterator[tuple[IngestApp, dict[str, dict[str, Any]]]]:
-    from rampart.core.store import connect_pool
+async def ingest(database_url: str) -> AsyncIterator[tuple[Ingest, dict[str, dict[str, Any]]]]:
+    """One ingest for the module (on the in-process bus) and a source of every kind."""
+    bus = make_test_bus("memory", f"tfuzz{uuid.uuid4().hex[:8]}")
+    async with (
+        serve_services(
+            [SPEC], database_url=database_url, bus=bus, max_body_bytes=MAX_BODY_BYTES
+        ) as running,
+        using(running) as app,
+    ):
+        made = {}
+        for kind in ("splunk", "qradar", "arcsight", "generic"):
+            extra: dict[str, Any] = {}
+            if kind == "generic":
+                extra["mapping"] = {
+                    "events": "items",
+                    "name": "title",
+                    "source_ref": "id",
+                    "severity": "magnitude",
+                    "occurred_at": "start_time",
+                    "labels": "user",
+                    "artifacts": {"sourceAddress": "src", "fileHash": "dest"},
+                }
+            made[kind] = await app.make_source(kind=kind, auth="bearer", **extra)
+        yield app, made
 
-    pool = await connect_pool(database_url, min_size=1, max_size=4)
-    try:
-        async for app in running_ingest(database_url, pool, f"tfuzz{uuid.uuid4().hex[:8]}"):
-            made = {}
-            for kind in ("splunk", "qradar", "arcsight", "generic"):
-                extra: dict[str, Any] = {}
-                if kind == "generic":
-                    extra["mapping"] = {
-                        "events": "items",
-                        "name": "title",
-                        "source_ref": "id",
-                        "severity": "magnitude",
-                        "occurred_at": "start_time",
-                        "labels": "user",
-                        "artifacts": {"sourceAddress": "src", "fileHash": "dest"},
-                    }
-                made[kind] = await app.make_source(kind=kind, auth="bearer", **extra)
-            yield app, made
-    finally:
-        await pool.close()
 
-
-async def _post(app: IngestApp, source: dict[str, Any], body: bytes, content_type: str) -> None:
+async def _post(app: Ingest, source: dict[str, Any], body: bytes, content_type: str) -> None:
     response = await app.client.post(
         f"/api/v1/ingest/{source['name']}",
         content=body,
@@ -95,7 +99,7 @@ async def _post(app: IngestApp, source: dict[str, Any], body: bytes, content_typ
 
 @pytest.mark.parametrize("kind", ["splunk", "qradar", "arcsight", "generic"])
 async def test_any_json_gets_a_clear_answer(
-    ingest: tuple[IngestApp, dict[str, dict[str, Any]]], kind: str
+    ingest: tuple[Ingest, dict[str, dict[str, Any]]], kind: str
 ) -> None:
     app, sources = ingest
 
@@ -112,7 +116,7 @@ async def test_any_json_gets_a_clear_answer(
 
 
 async def test_any_bytes_get_a_clear_answer(
-    ingest: tuple[IngestApp, dict[str, dict[str, Any]]],
+    ingest: tuple[Ingest, dict[str, dict[str, Any]]],
 ) -> None:
     app, sources = ingest
     pending: list[tuple[str, bytes, str]] = []
@@ -132,5 +136,5 @@ async def test_any_bytes_get_a_clear_answer(
     collect()
     for kind, body, content_type in pending:
         await _post(app, sources[kind], body, content_type)
-    alive = await app.client.get("/api/v1/events", headers=app.auth())
+    alive = await app.client.get("/api/v1/events", headers=app.harness.headers(Role.ANALYST))
     assert alive.status_code == 200

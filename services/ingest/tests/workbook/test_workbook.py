@@ -6,27 +6,30 @@ from typing import Any
 
 import pytest
 
+from rampart.core.auth import Role
 from rampart.core.messages import TaskCompleted, TaskCreated
-from services.ingest.tests._ingest_helpers import IngestApp
+from services.ingest.tests._ingest_api import Ingest
 
 
 @pytest.fixture
-async def nist(ingest: IngestApp) -> tuple[str, list[dict[str, Any]]]:
+async def nist(ingest: Ingest) -> tuple[str, list[dict[str, Any]]]:
     """An event given the NIST 800-61 workbook owned by soc-team: its id and its phases."""
     event_id = await ingest.post_event()
     workbook = await ingest.client.post(
         f"/api/v1/events/{event_id}/workbook",
         json={"template": "nist-800-61", "owner": "soc-team"},
-        headers=ingest.auth(),
+        headers=ingest.harness.headers(Role.ANALYST),
     )
     assert workbook.status_code == 201, workbook.text
     phases: list[dict[str, Any]] = workbook.json()
     return event_id, phases
 
 
-async def _complete(ingest: IngestApp, event_id: str, task_id: str, body: dict[str, Any]) -> Any:
+async def _complete(ingest: Ingest, event_id: str, task_id: str, body: dict[str, Any]) -> Any:
     return await ingest.client.post(
-        f"/api/v1/events/{event_id}/tasks/{task_id}/complete", json=body, headers=ingest.auth()
+        f"/api/v1/events/{event_id}/tasks/{task_id}/complete",
+        json=body,
+        headers=ingest.harness.headers(Role.ANALYST),
     )
 
 
@@ -48,16 +51,18 @@ async def test_the_nist_template_gives_its_five_phases_with_owner_and_due_times(
 
 
 async def test_each_template_task_is_announced_with_its_due_time(
-    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+    ingest: Ingest, nist: tuple[str, list[dict[str, Any]]]
 ) -> None:
     event_id, _ = nist
-    created = [m for m in await ingest.wait_for("task.created", 12) if str(m.event_id) == event_id]
+    created = [
+        m for m in await ingest.captured.wait_for("task.created", 12) if str(m.event_id) == event_id
+    ]
     assert len(created) == 12
     assert all(isinstance(m, TaskCreated) and m.due_at for m in created)
 
 
 async def test_completing_a_task_records_its_note_and_announces_it(
-    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+    ingest: Ingest, nist: tuple[str, list[dict[str, Any]]]
 ) -> None:
     event_id, phases = nist
     first_task = phases[0]["tasks"][0]
@@ -66,8 +71,8 @@ async def test_completing_a_task_records_its_note_and_announces_it(
     task = done.json()[0]["tasks"][0]
     assert task["status"] == "done"
     assert task["note"] == "confirmed: real"
-    assert task["completed_by"] == "t-analyst"
-    [completed] = await ingest.wait_for("task.completed")
+    assert task["completed_by"] == "test-analyst"
+    [completed] = await ingest.captured.wait_for("task.completed")
     assert isinstance(completed, TaskCompleted)
     assert str(completed.task_id) == first_task["id"]
     detail = await ingest.event(event_id)
@@ -75,7 +80,7 @@ async def test_completing_a_task_records_its_note_and_announces_it(
 
 
 async def test_completing_a_task_again_changes_nothing(
-    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+    ingest: Ingest, nist: tuple[str, list[dict[str, Any]]]
 ) -> None:
     event_id, phases = nist
     task_id = phases[0]["tasks"][0]["id"]
@@ -86,7 +91,7 @@ async def test_completing_a_task_again_changes_nothing(
 
 
 async def test_completing_a_task_needs_a_note(
-    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+    ingest: Ingest, nist: tuple[str, list[dict[str, Any]]]
 ) -> None:
     event_id, phases = nist
     no_note = await _complete(ingest, event_id, phases[0]["tasks"][0]["id"], {})
@@ -94,12 +99,12 @@ async def test_completing_a_task_needs_a_note(
 
 
 async def test_a_task_joins_the_phase_of_its_name(
-    ingest: IngestApp, nist: tuple[str, list[dict[str, Any]]]
+    ingest: Ingest, nist: tuple[str, list[dict[str, Any]]]
 ) -> None:
     event_id, _ = nist
     custom = await ingest.client.post(
         f"/api/v1/events/{event_id}/tasks",
         json={"phase": "Containment", "name": "Call the ISP", "owner": "bob", "sla_minutes": 15},
-        headers=ingest.auth(),
+        headers=ingest.harness.headers(Role.ANALYST),
     )
     assert any(t["name"] == "Call the ISP" for t in custom.json()[1]["tasks"])
