@@ -103,11 +103,18 @@ def approval_request(
 
 
 @pytest.fixture
-async def rampart(start_services: StartServices) -> AsyncIterator[Rampart]:
-    """All five services on the test's bus, the approvals service on a clock the test moves."""
+async def rampart(start_services: StartServices, fresh_database: str) -> AsyncIterator[Rampart]:
+    """All five services on the test's bus, the approvals service on a clock the test moves.
+
+    Each case has a database of its own: moving the clock fires every timer it holds, so no
+    case may see another's timers, policies or report figures.
+    """
     clock = ManualClock()
     approvals = build_spec(clock=clock, report_interval_s=0.2)
     specs = [approvals if s.name == "approvals" else s for s in all_specs()]
-    async with start_services(specs) as services, services.client(Role.ADMIN) as admin:
+    async with (
+        start_services(specs, database_url=fresh_database) as services,
+        services.client(Role.ADMIN) as admin,
+    ):
         captured = await services.capture("approval.#", "sla.#")
         yield Rampart(services, clock, admin, captured)

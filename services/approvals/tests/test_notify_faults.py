@@ -96,7 +96,7 @@ async def _notification(pool: Pool, approval_id: str, owner_id: UUID) -> Record 
 
 
 async def test_smtp_down_retries_with_backoff_falls_back_and_still_escalates_on_time(
-    smtp_down: int, chat: Chat, pool: Pool, rampart: Rampart
+    smtp_down: int, chat: Chat, rampart: Rampart
 ) -> None:
     alice_name, bob_name = f"alice-{uuid4().hex[:8]}", f"bob-{uuid4().hex[:8]}"
     alice = await contact_owner(
@@ -111,7 +111,7 @@ async def test_smtp_down_retries_with_backoff_falls_back_and_still_escalates_on_
     approval_id = await opened(rampart, request)
 
     async def attempts(n: int) -> Record | None:
-        row = await _notification(pool, approval_id, alice.id)
+        row = await _notification(rampart.services.pool, approval_id, alice.id)
         return row if row is not None and row["attempts"] == n else None
 
     first = await eventually(lambda: attempts(1))
@@ -137,7 +137,7 @@ async def test_smtp_down_retries_with_backoff_falls_back_and_still_escalates_on_
         ("slack", True, str(alice.id)),
     ]
     assert "unreachable" in outcomes[0].detail
-    done = await _notification(pool, approval_id, alice.id)
+    done = await _notification(rampart.services.pool, approval_id, alice.id)
     assert done is not None
     assert (done["status"], done["channel"]) == ("delivered", "slack")
     said = [

@@ -43,9 +43,9 @@ async def _eventually(check: Callable[[], Any]) -> Any:
 
 
 @pytest.fixture
-async def approvals(start_services: StartServices) -> AsyncIterator[Running]:
-    """The approvals service alone, on the test's bus."""
-    async with start_services([SPEC]) as services:
+async def approvals(start_services: StartServices, fresh_database: str) -> AsyncIterator[Running]:
+    """The approvals service alone, on the test's bus and a database of the case's own."""
+    async with start_services([SPEC], database_url=fresh_database) as services:
         captured = await services.capture("sla.breached")
         yield Running(services.bus, services.pool, captured)
 

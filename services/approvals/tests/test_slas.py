@@ -202,7 +202,7 @@ async def test_pausing_an_unknown_timer_is_404(rampart: Rampart) -> None:
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-async def test_an_approval_stage_warning_reminds_its_assignees(rampart: Rampart, pool: Any) -> None:
+async def test_an_approval_stage_warning_reminds_its_assignees(rampart: Rampart) -> None:
     from services.approvals.tests._harness import approval_request
 
     alice = await rampart.owner(f"alice-{uuid4().hex[:6]}")
@@ -222,7 +222,7 @@ async def test_an_approval_stage_warning_reminds_its_assignees(rampart: Rampart,
     await eventually(warned)
 
     async def reminders() -> list[Any]:
-        async with pool.acquire() as conn:
+        async with rampart.services.pool.acquire() as conn:
             return list(
                 await conn.fetch(
                     "SELECT owner_id, stage FROM approvals.approval_notifications "
