@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from typing import Any
 
 from rampart.approvals import notify, service, timers
 from rampart.approvals.state import ApprovalsState
 from rampart.core.deps import Conn
 from rampart.core.messages import SlaBreached, SlaWarning
+from rampart.core.store import Record
 from rampart.core.workers import periodic
+
+
+async def _announce(conn: Conn, timer: Record, message: SlaWarning | SlaBreached) -> None:
+    await timers.publish(
+        conn,
+        message,
+        subject=str(timer["subject_id"]),
+        correlation_id=str(timer["event_id"] or timer["subject_id"]),
+    )
+
+
+def _subject(timer: Record) -> dict[str, Any]:
+    return {k: timer[k] for k in ("subject_kind", "subject_id", "event_id", "due_at")}
 
 
 async def warn_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
@@ -17,18 +32,7 @@ async def warn_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
     async with conn.transaction():
         rows = await timers.claim_warnings(conn=conn, now=now, batch=batch)
         for r in rows:
-            await timers.publish(
-                conn,
-                SlaWarning(
-                    subject_kind=r["subject_kind"],
-                    subject_id=r["subject_id"],
-                    event_id=r["event_id"],
-                    due_at=r["due_at"],
-                    warned_at=now,
-                ),
-                subject=str(r["subject_id"]),
-                correlation_id=str(r["event_id"] or r["subject_id"]),
-            )
+            await _announce(conn, r, SlaWarning(**_subject(r), warned_at=now))
             if r["subject_kind"] == "approval":
                 # the assignees hear that their stage is about to pass to the next one
                 await notify.announce(
@@ -42,18 +46,7 @@ async def fire_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
     async with conn.transaction():
         rows = await timers.claim_due(conn=conn, now=now, batch=batch)
         for r in rows:
-            await timers.publish(
-                conn,
-                SlaBreached(
-                    subject_kind=r["subject_kind"],
-                    subject_id=r["subject_id"],
-                    event_id=r["event_id"],
-                    due_at=r["due_at"],
-                    breached_at=now,
-                ),
-                subject=str(r["subject_id"]),
-                correlation_id=str(r["event_id"] or r["subject_id"]),
-            )
+            await _announce(conn, r, SlaBreached(**_subject(r), breached_at=now))
             if r["subject_kind"] == "approval":
                 await service.breached(conn=conn, approval_id=r["subject_id"], at=now)
         return len(rows)
