@@ -198,7 +198,7 @@ async def _empty(pool: Any) -> None:
         await conn.execute(
             "TRUNCATE approvals.approvals, approvals.approval_assignees, "
             "approvals.approval_history, approvals.approval_decisions, approvals.sla_timers, "
-            "approvals.outbox"
+            "approvals.outbox CASCADE"
         )
 
 
