@@ -74,6 +74,9 @@ async def test_action_catalog(registry: Any) -> None:
         "suspend vm",
         "isolate host",
         "disable user",
+        "block url",
+        "block hash",
+        "quarantine file",
     }
     missing = await registry.client.get("/api/v1/actions/frobnicate", headers=analyst)
     assert missing.status_code == 404

@@ -35,6 +35,19 @@ REQUIRED = {
     "run query": "investigate",
     "send message": "generic",
     "test connectivity": "test",
+    "block url": "contain",
+    "unblock url": "correct",
+    "block hash": "contain",
+    "unblock hash": "correct",
+    "quarantine file": "contain",
+    "get file": "investigate",
+    "run script": "correct",
+    "hunt ip": "investigate",
+    "hunt hash": "investigate",
+    "create ticket": "generic",
+    "update ticket": "generic",
+    "add to list": "generic",
+    "remove from list": "generic",
 }
 UNDO = {
     "block ip": "unblock ip",
@@ -42,7 +55,11 @@ UNDO = {
     "suspend vm": "resume vm",
     "isolate host": "release host",
     "disable user": "enable user",
+    "block url": "unblock url",
+    "block hash": "unblock hash",
 }
+# Bookkeeping pairs: neither side changes what a host or a network does on its own.
+GENERIC_UNDO = {"add to list": "remove from list"}
 
 
 def test_catalog_holds_every_verb_with_its_kind() -> None:
@@ -55,8 +72,11 @@ def test_undo_pairs_go_both_ways_and_undo_a_containment_with_a_correction() -> N
         assert CATALOG[undo].undo == do
         assert CATALOG[do].kind is ActionKind.CONTAIN
         assert CATALOG[undo].kind is ActionKind.CORRECT
+    for do, undo in GENERIC_UNDO.items():
+        assert (CATALOG[do].undo, CATALOG[undo].undo) == (undo, do)
+        assert CATALOG[do].kind is CATALOG[undo].kind is ActionKind.GENERIC
     paired = {n for n, s in CATALOG.items() if s.undo}
-    assert paired == set(UNDO) | set(UNDO.values())
+    assert paired == {*UNDO, *UNDO.values(), *GENERIC_UNDO, *GENERIC_UNDO.values()}
 
 
 # The types some action's parameter takes; the rest describe artifacts no action takes yet.
@@ -70,6 +90,8 @@ TAKEN_BY_ACTIONS = (
     "url",
     "user name",
     "vm",
+    "email",
+    "file path",
 )
 
 # What ingest's detector (services/ingest/src/rampart/ingest/contains.py) can emit: the

@@ -226,6 +226,125 @@ class SendMessageParams(ActionParams):
     body: str = Field(min_length=1, max_length=100_000)
 
 
+Hash = Annotated[str, AfterValidator(_hash), contains("hash"), Field(max_length=128)]
+Url = Annotated[str, contains("url"), Field(min_length=1, max_length=4096)]
+FilePath = Annotated[
+    str,
+    contains("file path"),
+    Field(min_length=1, max_length=4096, pattern=r"^[^\x00]+$", description="an absolute path"),
+]
+EndpointHost = Annotated[
+    Name,
+    contains("host name", "ip"),
+    Field(description="the endpoint, for products that manage many (an EDR); omit on a host asset"),
+]
+
+
+class UrlParams(ActionParams):
+    """One URL to block or unblock."""
+
+    url: Url
+
+
+class HashParams(ActionParams):
+    """One file hash to block or unblock."""
+
+    hash: Hash
+
+
+class QuarantineFileParams(ActionParams):
+    """A file on an endpoint, by hash or path, to move where it can no longer run."""
+
+    model_config = ConfigDict(
+        json_schema_extra=lambda s: s.update(anyOf=[{"required": ["hash"]}, {"required": ["path"]}])
+    )
+
+    host: EndpointHost | None = None
+    hash: Hash | None = None
+    path: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _hash_or_path(self) -> QuarantineFileParams:
+        if self.hash is None and self.path is None:
+            raise ValueError("give hash or path")
+        return self
+
+
+class GetFileParams(ActionParams):
+    """A file to copy off an endpoint into the vault."""
+
+    path: FilePath
+    host: EndpointHost | None = None
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+
+
+class RunScriptParams(ActionParams):
+    """A script for the endpoint's shell (or the product's script library), with a time limit."""
+
+    script: str = Field(min_length=1, max_length=100_000, description="script text or name")
+    args: list[Annotated[str, Field(max_length=4096)]] = Field(default_factory=list, max_length=100)
+    host: EndpointHost | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+
+class HuntIpParams(ActionParams):
+    """Which endpoints have talked to an address."""
+
+    ip: IpAddress
+    limit: int = Field(default=100, ge=1, le=10_000)
+
+
+class HuntHashParams(ActionParams):
+    """Which endpoints have seen a file."""
+
+    hash: Hash
+    limit: int = Field(default=100, ge=1, le=10_000)
+
+
+TicketText = Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class CreateTicketParams(ActionParams):
+    """A ticket in the product's queue; ``fields`` are the product's own extra fields."""
+
+    title: Annotated[str, Field(min_length=1, max_length=255)]
+    description: str = Field(default="", max_length=100_000)
+    priority: Literal["low", "medium", "high", "critical"] = "medium"
+    fields: dict[Annotated[str, Field(max_length=255)], Any] = Field(
+        default_factory=dict, max_length=100
+    )
+
+
+class UpdateTicketParams(ActionParams):
+    """A change to an existing ticket: a comment, a new status and/or extra fields."""
+
+    ticket: Annotated[
+        str, Field(min_length=1, max_length=255, description="the ticket's id or key")
+    ]
+    comment: TicketText | None = None
+    status: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    fields: dict[Annotated[str, Field(max_length=255)], Any] = Field(
+        default_factory=dict, max_length=100
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateTicketParams:
+        if self.comment is None and self.status is None and not self.fields:
+            raise ValueError("give comment, status or fields")
+        return self
+
+
+class ListEntryParams(ActionParams):
+    """A value to add to or remove from one of the product's named lists."""
+
+    list: Name
+    value: Annotated[
+        str,
+        contains("ip", "domain", "url", "hash", "email", "user name", "host name"),
+        Field(min_length=1, max_length=4096),
+    ]
+
+
 def _marks(annotation: Any) -> list[Contains]:
     # A marker sits in Annotated metadata, possibly inside a union such as `ProcessId | None`.
     found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, Contains)]
