@@ -43,6 +43,7 @@ class Outcome:
     kind: str  # success | failed | transient | timeout
     error: str = ""
     result: dict[str, Any] | None = None
+    retry_after: float | None = None  # the product's own wait before the next attempt
 
 
 def runner_queue(connector: str) -> Queue:
@@ -203,7 +204,8 @@ async def execute(*, state: BrokerState, run: Record) -> Outcome:
     except TimeoutError:
         return Outcome("timeout", f"no answer within {timeout:g} s")
     except TransientError as exc:
-        return Outcome("transient", f"{type(exc).__name__}: {exc}")
+        wait = getattr(exc, "retry_after", None)
+        return Outcome("transient", f"{type(exc).__name__}: {exc}", retry_after=wait)
     except Exception as exc:  # a connector's failure or bug: the reason is the outcome
         if _transient_http(exc):
             return Outcome("transient", f"{type(exc).__name__}: {exc}")
@@ -259,7 +261,7 @@ async def finish(
                 "not_before = now() + make_interval(secs => $2), lease_owner = NULL, "
                 "lease_until = NULL, message = $3, updated_at = now() WHERE id = $1",
                 run_id,
-                backoff(state, attempt),
+                max(backoff(state, attempt), min(outcome.retry_after or 0.0, 3600.0)),
                 f"attempt {attempt} failed, retrying: {outcome.error}",
             )
             freed = await conn.execute(

@@ -41,7 +41,15 @@ class ActionNotImplemented(PermanentError):
 
 
 class TargetUnavailable(TransientError):
-    """The product could not be reached or was busy; the same request may work later."""
+    """The product could not be reached or was busy; the same request may work later.
+
+    ``retry_after`` (seconds) is the product's own word on when to try again (an HTTP
+    ``Retry-After``); the runner waits at least that long before the next attempt.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidConfiguration(PermanentError, ValueError):

@@ -1,0 +1,228 @@
+"""The one way an HTTP connector talks to its product, with the rules every product call keeps.
+
+```python
+class MyConfig(AssetConfig):
+    url: HttpsUrl
+    token: SecretStr
+    tls: TlsOptions = TlsOptions()
+
+async with product_client(ctx, self.config.url, tls=self.config.tls,
+                          headers={"Authorization": f"Bearer {token}"},
+                          secrets=[token]) as api:
+    answer = await api.get_json("/api/v1/things", params={"limit": 100})
+```
+
+- TLS is verified by default; ``TlsOptions.ca_bundle`` (PEM text) trusts a private CA, and
+  ``verify=False`` is an explicit, visible choice of the asset's configuration.
+- Redirects are followed only on the product's own scheme, host and port, at most five;
+  a redirect to another host is an :class:`ActionError` (credentials never leave the product).
+- 429 raises :class:`TargetUnavailable` with ``retry_after`` from the ``Retry-After`` header
+  (seconds or an HTTP date), which the runner honours before trying again; 5xx and transport
+  failures raise ``TargetUnavailable`` too; any other 4xx is an ``ActionError`` carrying the
+  product's own message.
+- Every request is bounded by a timeout; error messages never carry a secret (each of
+  ``secrets`` is replaced by ``***``) nor the query string of the URL.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from rampart.sdk.connector._context import ActionContext
+from rampart.sdk.connector._errors import ActionError, TargetUnavailable
+
+__all__ = ["ProductClient", "TlsOptions", "product_client", "retry_after_seconds"]
+
+_MAX_REDIRECTS = 5
+_MESSAGE_LIMIT = 500
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class TlsOptions(BaseModel):
+    """How the product's certificate is checked; the default verifies against the system CAs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    verify: bool = Field(default=True, description="check the product's certificate")
+    ca_bundle: str | None = Field(
+        default=None, max_length=1_000_000, description="PEM certificates of a private CA"
+    )
+
+    def context(self) -> ssl.SSLContext | bool:
+        """What httpx's ``verify=`` takes for these options."""
+        if not self.verify:
+            return False
+        context = ssl.create_default_context()
+        if self.ca_bundle:
+            context.load_verify_locations(cadata=self.ca_bundle)
+        return context
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def _secret_values(secrets: Iterable[str | SecretStr | None]) -> list[str]:
+    out = []
+    for secret in secrets:
+        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        if value and len(value) >= 4:
+            out.append(value)
+    return sorted(out, key=len, reverse=True)
+
+
+def _vendor_message(response: httpx.Response) -> str:
+    """The product's own words from an error body: the usual JSON fields, else its text."""
+    try:
+        body: Any = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return response.text.strip()
+    for _ in range(3):
+        if isinstance(body, list) and body:
+            body = body[0]
+            continue
+        if not isinstance(body, dict):
+            break
+        for key in ("message", "error_description", "errorSummary", "detail", "error", "errors"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict | list) and value:
+                body = value
+                break
+        else:
+            break
+    return json.dumps(body)[:_MESSAGE_LIMIT] if body else response.text.strip()
+
+
+class ProductClient:
+    """An ``httpx.AsyncClient`` on one product, answering in the SDK's errors."""
+
+    def __init__(self, client: httpx.AsyncClient, *, secrets: Iterable[str | SecretStr | None]):
+        self.client = client
+        self._secrets = _secret_values(secrets)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of this client replaced by ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _where(self, request: httpx.Request) -> str:
+        return f"{request.method} {request.url.copy_with(query=None)}"
+
+    async def request(self, method: str, url: str, **options: Any) -> httpx.Response:
+        """Send one request; a 2xx answer is returned, anything else raised as the SDK's error."""
+        request = self.client.build_request(method, url, **options)
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                response = await self.client.send(request)
+            except httpx.TimeoutException as exc:
+                raise TargetUnavailable(
+                    self.redact(f"{self._where(request)}: no answer in time ({type(exc).__name__})")
+                ) from None
+            except httpx.TransportError as exc:
+                raise TargetUnavailable(
+                    self.redact(f"{self._where(request)}: {type(exc).__name__}: {exc}")
+                ) from None
+            if response.status_code not in _REDIRECTS:
+                return self._checked(request, response)
+            location = response.headers.get("location")
+            if not location:
+                return self._checked(request, response)
+            target = request.url.join(location)
+            if (target.scheme, target.host, target.port) != origin:
+                raise ActionError(
+                    f"{self._where(request)}: the product redirected to another host "
+                    f"({target.scheme}://{target.host}); not followed"
+                )
+            keep_body = response.status_code in (307, 308)
+            request = self.client.build_request(
+                request.method if keep_body or request.method == "HEAD" else "GET",
+                target,
+                headers=request.headers,
+                content=request.content if keep_body else None,
+            )
+        raise ActionError(f"{self._where(request)}: more than {_MAX_REDIRECTS} redirects")
+
+    def _checked(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        words = self.redact(_vendor_message(response))[:_MESSAGE_LIMIT]
+        reason = f"{self._where(request)} answered {status}" + (f": {words}" if words else "")
+        if status == 429 or status >= 500:
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            raise TargetUnavailable(reason, retry_after=wait)
+        raise ActionError(reason)
+
+    async def get(self, url: str, **options: Any) -> httpx.Response:
+        """``GET`` through :meth:`request`."""
+        return await self.request("GET", url, **options)
+
+    async def post(self, url: str, **options: Any) -> httpx.Response:
+        """``POST`` through :meth:`request`."""
+        return await self.request("POST", url, **options)
+
+    async def json(self, method: str, url: str, **options: Any) -> Any:
+        """The JSON body of a 2xx answer (``None`` for an empty one)."""
+        response = await self.request(method, url, **options)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ActionError(
+                f"{self._where(response.request)} answered {response.status_code} with a body "
+                "that is not JSON"
+            ) from None
+
+    async def get_json(self, url: str, **options: Any) -> Any:
+        """``GET`` and decode JSON."""
+        return await self.json("GET", url, **options)
+
+
+@asynccontextmanager
+async def product_client(
+    ctx: ActionContext,
+    base_url: str,
+    *,
+    tls: TlsOptions | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
+    request_timeout_s: float = 30.0,
+    secrets: Iterable[str | SecretStr | None] = (),
+) -> AsyncIterator[ProductClient]:
+    """A :class:`ProductClient` on ``base_url`` made through the action's ``ctx.http``."""
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "headers": dict(headers or {}),
+        "timeout": httpx.Timeout(request_timeout_s),
+        "follow_redirects": False,
+        "verify": (tls or TlsOptions()).context(),
+    }
+    if auth is not None:
+        options["auth"] = auth
+    async with ctx.http(**options) as client:
+        yield ProductClient(client, secrets=secrets)
