@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr
 
+from rampart.cli._day import GROUPS, login
 from rampart.cli._embedded import embedded_database
 from rampart.cli._services import SERVICES, all_specs, service_spec
 from rampart.cli._welcome import FirstStart, welcome
@@ -28,6 +29,9 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+for _name, _group in GROUPS.items():
+    app.add_typer(_group, name=_name)
+app.command("login")(login)
 
 
 def main() -> None:
