@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 import typer
 
+from rampart.core.api_map import service_of
+
 __all__ = [
     "EXIT_AUTH",
     "EXIT_REFUSED",
@@ -51,22 +53,13 @@ EXIT_AUTH = 4
 EXIT_WAIT_FAILED = 5
 
 SERVICES = ("ingest", "engine", "broker", "approvals", "assets")
-# Which service answers which API prefix (the first path segment after /api/v1/).
-_ROUTES = {
+# The config file's short names of the services.
+_SHORT = {
     "ingest": "ingest",
-    "events": "ingest",
-    "sources": "ingest",
-    "playbooks": "engine",
-    "runs": "engine",
-    "prompts": "engine",
-    "action-runs": "broker",
+    "playbook-engine": "engine",
+    "action-broker": "broker",
     "approvals": "approvals",
-    "slas": "approvals",
-    "reports": "approvals",
-    "assets": "assets",
-    "owners": "assets",
-    "apps": "assets",
-    "actions": "assets",
+    "asset-registry": "assets",
 }
 
 
@@ -94,10 +87,9 @@ class CliConfig:
 
     def base_for(self, path: str) -> str:
         """The base URL of the service that answers ``path``."""
-        parts = path.strip("/").split("/")
-        segment = parts[2] if len(parts) > 2 and parts[:2] == ["api", "v1"] else ""
-        service = _ROUTES.get(segment)
-        return (self.urls.get(service) if service else None) or self.url
+        service = service_of(path)
+        short = _SHORT.get(service) if service else None
+        return (self.urls.get(short) if short else None) or self.url
 
 
 def load_config(url: str | None, token: str | None) -> CliConfig:

@@ -13,6 +13,7 @@ SERVICES: dict[str, str] = {
     "action-broker": "rampart.broker.spec",
     "approvals": "rampart.approvals.spec",
     "asset-registry": "rampart.assets.spec",
+    "console": "rampart.console.spec",
 }
 
 

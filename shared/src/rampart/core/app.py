@@ -49,6 +49,9 @@ def create_app(
     for spec in specs:
         for router in spec.routers:
             app.include_router(router, prefix="/api/v1")
+    for spec in specs:
+        for page in spec.pages:
+            app.include_router(page, include_in_schema=False)
     app.add_middleware(
         RequestLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )

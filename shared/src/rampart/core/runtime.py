@@ -67,6 +67,8 @@ class ServiceSpec(Generic[S]):
     migrations_package: str
     state: StateFactory[S] = _PLATFORM_ONLY
     routers: Sequence[APIRouter] = ()
+    # pages for people (HTML), served from the root rather than under /api/v1
+    pages: Sequence[APIRouter] = ()
     queues: Sequence[Queue] = ()
     workers: Sequence[Worker[S]] = field(default_factory=tuple)
 

@@ -1,0 +1,169 @@
+"""The console over HTTP: sign-in, the session cookie, CSRF, and pages built from the APIs.
+
+The console is served with the other five services (as in ``rampart run``) and reaches them
+only through their public APIs, with the signed-in person's token.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from rampart.core.auth import Role
+from tests.harness import ServiceHarness, StartServices
+
+
+@pytest.fixture
+async def console(start_services: StartServices) -> AsyncIterator[ServiceHarness]:
+    async with start_services() as services:
+        yield services
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+@asynccontextmanager
+async def _signed_in(
+    services: ServiceHarness, role: Role = Role.ANALYST
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=services.url, timeout=30) as browser:
+        form = await browser.get("/login")
+        answer = await browser.post(
+            "/login",
+            data={"csrf": _csrf(form.text), "token": services.tokens[role], "next": "/events"},
+        )
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/events"
+        yield browser
+
+
+async def test_sign_in_sets_a_sealed_httponly_samesite_cookie(console: ServiceHarness) -> None:
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as browser:
+        page = await browser.get("/events")
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/login")
+        form = await browser.get("/login")
+        assert form.status_code == 200
+        assert 'name="token"' in form.text
+        assert "script-src 'self'" in form.headers["content-security-policy"]
+        csrf = _csrf(form.text)
+        token = console.tokens[Role.ANALYST]
+
+        wrong = await browser.post("/login", data={"csrf": csrf, "token": "rpt_wrong"})
+        assert wrong.status_code == 303
+        follow = await browser.get(wrong.headers["location"])
+        assert "not accepted" in follow.text
+
+        forged = await browser.post("/login", data={"csrf": "guessed", "token": token})
+        assert "rampart_session" not in forged.cookies
+        assert "expired" in (await browser.get(forged.headers["location"])).text
+
+        good = await browser.post("/login", data={"csrf": csrf, "token": token})
+        assert good.status_code == 303
+        cookie = next(
+            c for c in good.headers.get_list("set-cookie") if c.startswith("rampart_session=")
+        )
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+        assert token not in cookie  # sealed, not the token itself
+        queue = await browser.get("/events")
+        assert queue.status_code == 200
+        assert "Event queue" in queue.text
+
+
+async def test_a_revoked_token_sends_the_browser_to_sign_in(console: ServiceHarness) -> None:
+    token = await console.token(Role.ANALYST, name=f"console-{uuid.uuid4().hex[:6]}")
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as browser:
+        form = await browser.get("/login")
+        await browser.post("/login", data={"csrf": _csrf(form.text), "token": token})
+        assert (await browser.get("/events")).status_code == 200
+        async with console.client(Role.ADMIN) as admin:
+            listed = (await admin.get("/api/v1/tokens")).json()
+            mine = next(t for t in listed if t["name"].startswith("console-"))
+            assert (await admin.delete(f"/api/v1/tokens/{mine['id']}")).status_code in (200, 204)
+
+        async def refused() -> httpx.Response | None:
+            page = await browser.get("/events")
+            return page if page.status_code == 303 else None
+
+        page = await console.eventually(refused)
+        assert page.headers["location"].startswith("/login")
+        shown = await browser.get(page.headers["location"])
+        assert "no longer accepts your token" in shown.text
+
+
+async def test_a_form_without_the_sessions_csrf_value_changes_nothing(
+    console: ServiceHarness,
+) -> None:
+    async with console.client(Role.ANALYST) as api:
+        made = await api.post("/api/v1/events", json={"name": "csrf probe", "source": "console"})
+    event_id = made.json()["id"]
+    async with _signed_in(console) as browser:
+        forged = await browser.post(
+            f"/events/{event_id}/close", data={"csrf": "x", "resolution": "forged"}
+        )
+        assert forged.status_code == 403
+        async with console.client(Role.ANALYST) as api:
+            assert (await api.get(f"/api/v1/events/{event_id}")).json()["status"] != "closed"
+
+        page = await browser.get(f"/events/{event_id}")
+        assert page.status_code == 200
+        empty = await browser.post(
+            f"/events/{event_id}/close", data={"csrf": _csrf(page.text), "resolution": ""}
+        )
+        assert empty.status_code == 422
+        assert 'id="resolution-error"' in empty.text  # the API's problem beside the field
+        closed = await browser.post(
+            f"/events/{event_id}/close",
+            data={"csrf": _csrf(page.text), "resolution": "benign scanner"},
+        )
+        assert closed.status_code == 303
+        async with console.client(Role.ANALYST) as api:
+            stored: dict[str, Any] = (await api.get(f"/api/v1/events/{event_id}")).json()
+        assert (stored["status"], stored["resolution"]) == ("closed", "benign scanner")
+
+
+async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
+    console: ServiceHarness,
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        owner = (await admin.post("/api/v1/owners", json={"name": f"w-{suffix}"})).json()
+        await admin.post(
+            "/api/v1/assets",
+            json={"name": f"w-{suffix}", "connector": "noop", "config": {},
+                  "primary_owners": [owner["id"]]},
+        )
+        event = (
+            await admin.post("/api/v1/events", json={"name": "widget", "source": "console"})
+        ).json()
+        hostile = "<script>alert(1)</script>"
+        ran = await admin.post(
+            "/api/v1/action-runs",
+            json={"action": "run query", "target": {"asset": f"w-{suffix}"},
+                  "params": {"query": hostile}, "event_id": event["id"]},
+        )
+        assert ran.status_code == 202, ran.text
+        run_id = ran.json()["runs"][0]["id"]
+
+        async def done() -> bool:
+            run = (await admin.get(f"/api/v1/action-runs/{run_id}")).json()
+            return run["status"] == "success"
+
+        await console.eventually(done)
+    async with _signed_in(console) as browser:
+        page = await browser.get(f"/events/{event['id']}")
+    assert page.status_code == 200
+    frames = re.findall(r"<iframe[^>]*>", page.text)
+    assert frames, "the action's widget is shown"
+    assert all(re.search(r"\ssandbox[\s>]", f) for f in frames)
+    assert "<script>alert(1)</script>" not in page.text
