@@ -140,8 +140,12 @@ async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
         owner = (await admin.post("/api/v1/owners", json={"name": f"w-{suffix}"})).json()
         await admin.post(
             "/api/v1/assets",
-            json={"name": f"w-{suffix}", "connector": "noop", "config": {},
-                  "primary_owners": [owner["id"]]},
+            json={
+                "name": f"w-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
         )
         event = (
             await admin.post("/api/v1/events", json={"name": "widget", "source": "console"})
@@ -149,8 +153,12 @@ async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
         hostile = "<script>alert(1)</script>"
         ran = await admin.post(
             "/api/v1/action-runs",
-            json={"action": "run query", "target": {"asset": f"w-{suffix}"},
-                  "params": {"query": hostile}, "event_id": event["id"]},
+            json={
+                "action": "run query",
+                "target": {"asset": f"w-{suffix}"},
+                "params": {"query": hostile},
+                "event_id": event["id"],
+            },
         )
         assert ran.status_code == 202, ran.text
         run_id = ran.json()["runs"][0]["id"]
