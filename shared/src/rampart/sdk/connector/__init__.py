@@ -40,7 +40,7 @@ from rampart.sdk.catalog import (
     UserParams,
     VmParams,
 )
-from rampart.sdk.connector._config import AssetConfig, secret_fields
+from rampart.sdk.connector._config import AssetConfig, destination_fields, secret_fields
 from rampart.sdk.connector._context import ActionContext, HttpClientFactory, SshConnect
 from rampart.sdk.connector._declare import ActionBinding, Connector, action
 from rampart.sdk.connector._errors import (
@@ -85,5 +85,6 @@ __all__ = [
     "VaultRef",
     "VmParams",
     "action",
+    "destination_fields",
     "secret_fields",
 ]
