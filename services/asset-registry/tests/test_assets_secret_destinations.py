@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from rampart.connectors.ssh import SshConfig
 from rampart.core.auth import Role
 from rampart.core.crypto import open_json
 from rampart.sdk.connector import destination_fields
-from rampart.connectors.ssh import SshConfig
 
 
 async def _sealed(registry: Any, asset_id: str) -> dict[str, Any]:

@@ -49,7 +49,7 @@ async def _items(ingest: Ingest, **params: Any) -> list[dict[str, Any]]:
 async def test_pages_hold_each_event_once_newest_first(
     ingest: Ingest, seven: tuple[str, list[str]]
 ) -> None:
-    tag, ids = seven
+    _, ids = seven
     seen: list[str] = []
     cursor = None
     while True:
@@ -77,13 +77,15 @@ async def test_a_severity_filter(ingest: Ingest, seven: tuple[str, list[str]]) -
 async def test_a_label_filter_needs_every_label(
     ingest: Ingest, seven: tuple[str, list[str]]
 ) -> None:
-    tag, ids = seven
+    _, ids = seven
     assert len(await _items(ingest, source=await _source(ingest, ids), label=["odd", "x"])) == 3
 
 
 async def test_text_search_reads_artifacts(ingest: Ingest, seven: tuple[str, list[str]]) -> None:
-    tag, ids = seven  # every test here makes the same artifacts: search within this source
-    assert [e["id"] for e in await _items(ingest, source=await _source(ingest, ids), q="10.77.0.4")] == [ids[4]]
+    _, ids = seven  # every test here makes the same artifacts: search within this source
+    assert [
+        e["id"] for e in await _items(ingest, source=await _source(ingest, ids), q="10.77.0.4")
+    ] == [ids[4]]
 
 
 async def test_text_search_reads_names(ingest: Ingest, seven: tuple[str, list[str]]) -> None:
@@ -92,7 +94,7 @@ async def test_text_search_reads_names(ingest: Ingest, seven: tuple[str, list[st
 
 
 async def test_a_time_window_filter(ingest: Ingest, seven: tuple[str, list[str]]) -> None:
-    tag, ids = seven
+    _, ids = seven
     window = await _items(
         ingest,
         source=await _source(ingest, ids),

@@ -159,9 +159,7 @@ async def _keep_answers(
     return {(source_id, webhook_id): answer for source_id, webhook_id, answer in kept}
 
 
-async def _claim_webhook_ids(
-    *, conn: Conn, submissions: list[Submission]
-) -> dict[int, str | None]:
+async def _claim_webhook_ids(*, conn: Conn, submissions: list[Submission]) -> dict[int, str | None]:
     """Claim each submission's webhook id; the replayed ones, with the answer first given."""
     wanted = [
         (i, s.source_id, s.webhook_id)

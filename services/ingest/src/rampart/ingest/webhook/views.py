@@ -119,6 +119,7 @@ async def receive(request: Request, *, source: str, ingest: IngestState) -> Resp
             field=first.field,
             errors=[e.model_dump() for e in errors],
         )
+
     def answer(stored: list[Stored]) -> str:
         accepted = IngestAccepted(
             accepted=len(stored),

@@ -14,10 +14,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from rampart.core.auth import Principal, Role
 from rampart.core.consumers import AfterCommit, Queue
 from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
-from rampart.core.auth import Principal, Role
 from rampart.core.errors import FieldError, ForbiddenError
 from rampart.core.messages import EventIngested, EventUpdated
 from rampart.engine import events
