@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rampart.core.auth import Role
+from rampart.core.auth import Role, create_token
 from rampart.engine.sandbox._environment import playbook_environment
 from tests.harness import memory_only
 
@@ -158,3 +158,45 @@ async def test_a_playbook_process_sees_none_of_the_engines_secrets(engine_stack:
         [run] = await stack.finished_runs(1)
         assert run["status"] == "completed", run
         assert run["result"] == []
+
+
+ASKS = """
+from rampart.sdk import playbook
+
+@playbook(labels=["ask"])
+async def asks(ctx, event):
+    return await ctx.prompt("Isolate web-01?", to="owner-42", timeout=60)
+"""
+
+
+@memory_only
+async def test_a_token_named_like_the_recipient_may_not_answer_its_prompt(
+    engine_stack: Any,
+) -> None:
+    async with engine_stack({"asks.py": ASKS}) as stack:
+        async with stack.pool.acquire() as conn:
+            _, namesake = await create_token(conn=conn, name="owner-42", role=Role.APPROVER)
+            _, bound = await create_token(
+                conn=conn, name="someone", role=Role.APPROVER, subject="owner-42"
+            )
+        await stack.ingest_event(labels=["ask"])
+
+        async def pending() -> list[Any]:
+            response = await stack.client.get("/api/v1/prompts", headers=stack.headers())
+            found: list[Any] = response.json()
+            return found
+
+        [prompt] = await stack.eventually(pending)
+        url = f"/api/v1/prompts/{prompt['id']}/answer"
+        listed = await stack.client.get(
+            "/api/v1/prompts", headers={"Authorization": f"Bearer {namesake}"}
+        )
+        assert listed.json() == []
+        refused = await stack.client.post(
+            url, json={"answer": "yes"}, headers={"Authorization": f"Bearer {namesake}"}
+        )
+        assert refused.status_code == 404, refused.text
+        answered = await stack.client.post(
+            url, json={"answer": "yes"}, headers={"Authorization": f"Bearer {bound}"}
+        )
+        assert answered.status_code == 200, answered.text
