@@ -27,7 +27,7 @@ async def test_upload_refuses_bad_code_with_the_error(engine_stack: Any) -> None
         cases = {
             "def broken(:\n": ("SyntaxError", 1),
             "import rampart_nothing_here\n": ("ModuleNotFoundError", 1),
-            "x = 1\n\nraise RuntimeError('no')\n": ("RuntimeError: no", 3),
+            "x = 1\n\nraise RuntimeError('no')\n": ("RuntimeError at line 3", 3),
             "from rampart.sdk import playbook\nasync def f(ctx, e): pass\n": ("no entry", None),
             V1 + V1.replace("pinned", "twin"): ("one @playbook per module", None),
         }

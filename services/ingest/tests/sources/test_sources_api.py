@@ -72,3 +72,38 @@ async def test_a_deleted_sources_webhook_is_401(ingest: Ingest) -> None:
     assert deleted.status_code == 204
     gone = await ingest.post_signed(source, ES_NOTABLE)
     assert gone.status_code == 401
+
+
+async def test_a_new_qradar_url_needs_the_token_again(ingest: Ingest) -> None:
+    admin = ingest.harness.headers(Role.ADMIN)
+    polling = {"url": "http://127.0.0.1:9", "interval_s": 3600}
+    source = await ingest.make_source(kind="qradar", qradar=polling, qradar_token="sec-original")
+    path = f"/api/v1/sources/{source['name']}"
+
+    async def token_sealed() -> bytes:
+        return bytes(
+            await ingest.harness.pool.fetchval(
+                "SELECT qradar_token FROM ingest.sources WHERE name = $1", source["name"]
+            )
+        )
+
+    before = await token_sealed()
+    slower = await ingest.client.patch(
+        path, json={"qradar": {**polling, "interval_s": 7200}}, headers=admin
+    )
+    assert slower.status_code == 200, slower.text
+    assert slower.json()["has_qradar_token"] is True
+    assert await token_sealed() == before
+    moved = {**polling, "url": "https://qradar.attacker.example"}
+    refused = await ingest.client.patch(path, json={"qradar": moved}, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "qradar_token"
+    kept = await ingest.client.get(path, headers=admin)
+    assert kept.json()["qradar"]["url"] == polling["url"]
+    assert await token_sealed() == before
+    given = await ingest.client.patch(
+        path, json={"qradar": moved, "qradar_token": "sec-new"}, headers=admin
+    )
+    assert given.status_code == 200, given.text
+    assert given.json()["qradar"]["url"] == moved["url"]
+    assert await token_sealed() != before

@@ -11,6 +11,8 @@ import math
 import time
 from typing import Any
 
+import httpx
+
 from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import ES_NOTABLE, QRADAR_OFFENSE
 from tests.harness import PROBLEM
@@ -78,7 +80,7 @@ async def test_a_signature_with_another_sources_secret_is_401(ingest: Ingest) ->
     other = await ingest.make_source(kind="splunk")
     wrong = await ingest.post_signed(source, NOTABLE, secret=other["secret"])
     assert wrong.status_code == 401
-    assert "signature" in wrong.json()["detail"]
+    assert wrong.json()["detail"] == "the source or its secret is not valid"
     assert await _stored(ingest, source) == 0
 
 
@@ -101,22 +103,67 @@ async def test_an_unsigned_request_is_401_with_a_challenge(ingest: Ingest) -> No
     assert await _stored(ingest, source) == 0
 
 
-async def test_an_unknown_source_is_401_like_a_wrong_secret(ingest: Ingest) -> None:
-    source = await ingest.make_source(kind="splunk")
-    unknown = await ingest.post_signed({**source, "name": "no-such-source"}, NOTABLE)
-    assert unknown.status_code == 401
-    assert await _stored(ingest, source) == 0
+def _answer(response: httpx.Response) -> tuple[int, str | None, dict[str, Any]]:
+    """What a caller learns from an answer: status, challenge and body, the path aside."""
+    body = dict(response.json())
+    body.pop("instance", None)  # the path the caller sent, nothing learnt
+    return response.status_code, response.headers.get("www-authenticate"), body
 
 
-async def test_a_replayed_webhook_id_is_401_and_stores_nothing(ingest: Ingest) -> None:
+async def test_an_unknown_source_answers_exactly_like_a_wrong_secret(ingest: Ingest) -> None:
+    signed = await ingest.make_source(kind="splunk")
+    bearer = await ingest.make_source(kind="splunk", auth="bearer")
+    other = await ingest.make_source(kind="splunk")
+    unknown = {**signed, "name": "no-such-source"}
+    # a signed request: unknown source, another source's secret, a bearer-only source
+    answers = [
+        _answer(await ingest.post_signed(unknown, NOTABLE)),
+        _answer(await ingest.post_signed(signed, NOTABLE, secret=other["secret"])),
+        _answer(await ingest.post_signed(bearer, NOTABLE, secret=bearer["secret"])),
+    ]
+    # a bearer request: unknown source, a wrong secret, a source that wants signatures
+    for name, secret in [
+        ("no-such-source", bearer["secret"]),
+        (bearer["name"], other["secret"]),
+        (signed["name"], signed["secret"]),
+    ]:
+        response = await ingest.client.post(
+            f"/api/v1/ingest/{name}", json=NOTABLE, headers={"authorization": f"Bearer {secret}"}
+        )
+        answers.append(_answer(response))
+    assert answers[0][0] == 401
+    assert all(a == answers[0] for a in answers), answers
+    assert await _stored(ingest, signed) == 0
+    assert await _stored(ingest, bearer) == 0
+
+
+async def test_a_retry_of_an_accepted_webhook_id_gets_the_original_answer(
+    ingest: Ingest,
+) -> None:
     source = await ingest.make_source(kind="splunk")
-    accepted = await ingest.post_signed(source, NOTABLE, webhook_id="msg_replay_1")
+    batch = [NOTABLE, {"urgency": "low"}]
+    accepted = await ingest.post_signed(source, batch, webhook_id="msg_retry_1")
     assert accepted.status_code == 202
-    replay = await ingest.post_signed(
-        source, {**NOTABLE, "event_id": "auth-test-2"}, webhook_id="msg_replay_1"
+    assert accepted.json()["events"][0]["created"] is True
+    retry = await ingest.post_signed(source, batch, webhook_id="msg_retry_1")
+    assert retry.status_code == 202, retry.text
+    assert retry.json() == accepted.json()
+    # a second body under an id already accepted is that first delivery, not a new one
+    other = await ingest.post_signed(
+        source, {**NOTABLE, "event_id": "auth-test-2"}, webhook_id="msg_retry_1"
     )
-    assert replay.status_code == 401
-    assert "replay" in replay.json()["detail"]
+    assert other.status_code == 202
+    assert other.json() == accepted.json()
+    assert await _stored(ingest, source) == 1
+
+
+async def test_concurrent_retries_of_one_webhook_id_all_get_its_answer(ingest: Ingest) -> None:
+    source = await ingest.make_source(kind="splunk")
+    responses = await asyncio.gather(
+        *(ingest.post_signed(source, NOTABLE, webhook_id="msg_retry_2") for _ in range(10))
+    )
+    assert [r.status_code for r in responses] == [202] * 10, [r.text for r in responses]
+    assert len({r.text for r in responses}) == 1
     assert await _stored(ingest, source) == 1
 
 

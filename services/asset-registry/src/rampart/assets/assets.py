@@ -25,7 +25,13 @@ from rampart.core.errors import FieldConflict, FieldError
 from rampart.core.ids import uuid7
 from rampart.core.messages import AssetCreated, AssetDeleted, AssetUpdated
 from rampart.core.store import Record, set_clause
-from rampart.sdk.connector import AssetConfig, Connector, InvalidConfiguration, secret_fields
+from rampart.sdk.connector import (
+    AssetConfig,
+    Connector,
+    InvalidConfiguration,
+    destination_fields,
+    secret_fields,
+)
 from rampart.sdk.policy import ApprovalPolicy
 
 _STAGE_FIELDS = {
@@ -214,11 +220,24 @@ async def create(
     return created
 
 
+def _moved(model: type[AssetConfig], *, before: dict[str, Any], raw: dict[str, Any]) -> bool:
+    """Whether ``raw`` changes a field that decides where the secrets are sent."""
+    for name in destination_fields(model):
+        info = model.model_fields[name]
+        now = raw[name] if name in raw else info.get_default(call_default_factory=True)
+        if now != before.get(name, info.get_default(call_default_factory=True)):
+            return True
+    return False
+
+
 async def _new_config(
     *, row: Record, connector: type[Connector[Any]], raw: dict[str, Any], keyring: Keyring
 ) -> AssetConfig:
     merged = dict(raw)
     kept = [n for n in secret_fields(connector.config_model) if n not in merged]
+    if _moved(connector.config_model, before=row["config_public"] or {}, raw=raw):
+        # the secrets were given for one host and account: never send them to another
+        kept = []
     if kept and row["config_sealed"] is not None:
         stored = open_config(row["config_sealed"], keyring=keyring, asset_id=row["id"])
         merged.update({n: stored[n] for n in kept if n in stored})

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
 
-from rampart.core.auth import Admin, Analyst, Decider, Reader
+from rampart.core.auth import Admin, Analyst, CurrentPrincipal, Decider, Reader, Role
 from rampart.core.deps import Conn
-from rampart.core.errors import FieldError, NotFoundError
+from rampart.core.errors import FieldError, ForbiddenError, NotFoundError
 from rampart.core.problems import Problem
 from rampart.core.vocabulary import PLAYBOOK_NAME
 from rampart.engine import events
@@ -28,7 +28,7 @@ from rampart.engine.models import (
     RunPublic,
     RunStatus,
 )
-from rampart.engine.playbooks import sources, versions
+from rampart.engine.playbooks import audit, sources, versions
 from rampart.engine.runs import prompts, store, triggers
 from rampart.engine.state import EngineDep
 
@@ -68,17 +68,41 @@ async def get_playbooks(conn: Conn, _who: Reader) -> list[PlaybookPublic]:
 
 @router.post("/playbooks", status_code=201, summary="Upload a playbook (admin)")
 async def post_playbook(
-    conn: Conn, engine: EngineDep, response: Response, body: PlaybookCreate, who: Admin
+    conn: Conn,
+    engine: EngineDep,
+    response: Response,
+    body: PlaybookCreate,
+    who: CurrentPrincipal,
 ) -> PlaybookPublic:
-    """Store a new version; 200 with the newest version when the source is unchanged."""
+    """Store a new version; 200 with the newest version when the source is unchanged.
+
+    Every attempt is recorded with who made it, a caller without the admin role too.
+    """
+    if who.role is not Role.ADMIN:
+        await audit.record(conn=conn, who=who, action="upload", outcome="forbidden")
+        raise ForbiddenError("uploading a playbook needs the admin role")
     with _refusals():
-        version, created = await sources.upload(
+        try:
+            version, created = await sources.upload(
+                conn=conn,
+                processes=engine.processes,
+                source=body.source,
+                created_by=who.name,
+                active=body.active,
+                timeout_s=engine.config.inspect_timeout_s,
+            )
+        except FieldError as exc:
+            await audit.record(
+                conn=conn, who=who, action="upload", outcome="refused", detail=exc.detail
+            )
+            raise
+        await audit.record(
             conn=conn,
-            processes=engine.processes,
-            source=body.source,
-            created_by=who.name,
-            active=body.active,
-            timeout_s=engine.config.inspect_timeout_s,
+            who=who,
+            action="upload",
+            outcome="created" if created else "unchanged",
+            playbook=version.name,
+            version=version.version,
         )
     if not created:
         response.status_code = 200
@@ -133,9 +157,7 @@ async def get_runs(
 async def post_run(engine: EngineDep, body: RunCreate, who: Analyst) -> RunPublic:
     """Start a run by hand; it begins within a moment."""
     with _refusals():
-        return await triggers.request_run(
-            engine=engine, body=body, by=f"{who.role.value}:{who.name}"
-        )
+        return await triggers.request_run(engine=engine, body=body, who=who)
 
 
 @router.get("/runs/{run_id}", summary="Get a run with its timeline")
@@ -169,6 +191,12 @@ async def answer_prompt(
         return await prompts.answer_prompt(
             conn=conn, prompt_id=prompt_id, answer=body.answer, principal=who
         )
+
+
+@router.get("/playbook-audit", summary="Upload attempts and administrators' runs (admin)")
+async def get_playbook_audit(conn: Conn, _who: Admin, limit: Limit = 50) -> list[audit.AuditEntry]:
+    """Who tried what with playbooks, newest first."""
+    return await audit.entries(conn=conn, limit=limit)
 
 
 @router.get("/engine/events", summary="Events the engine has received")

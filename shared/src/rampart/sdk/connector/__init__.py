@@ -50,7 +50,7 @@ from rampart.sdk.catalog import (
     UserParams,
     VmParams,
 )
-from rampart.sdk.connector._config import AssetConfig, secret_fields
+from rampart.sdk.connector._config import AssetConfig, destination_fields, secret_fields
 from rampart.sdk.connector._context import ActionContext, HttpClientFactory, SshConnect
 from rampart.sdk.connector._declare import ActionBinding, Connector, action
 from rampart.sdk.connector._errors import (
@@ -113,6 +113,7 @@ __all__ = [
     "VaultRef",
     "VmParams",
     "action",
+    "destination_fields",
     "product_client",
     "retry_after_seconds",
     "secret_fields",

@@ -27,7 +27,12 @@ class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=500)
-    source: str = Field(default="api", min_length=1, max_length=200)
+    source: str = Field(
+        default="api",
+        min_length=1,
+        max_length=200,
+        description="a name for this stream of events; recorded as `api:<token id>:<source>`",
+    )
     source_ref: str | None = Field(default=None, max_length=500)
     severity: SeverityName = "medium"
     labels: list[str] = Field(default_factory=list, max_length=50)

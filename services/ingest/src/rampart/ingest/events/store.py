@@ -8,6 +8,7 @@ concurrent batches lock them in the same order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +25,11 @@ from rampart.ingest.workbook.templates import TEMPLATES
 
 
 class Replayed(Exception):
-    """A signed webhook whose id this source already delivered."""
+    """A signed webhook whose id this source already delivered, with the answer it was given."""
+
+    def __init__(self, answer: str | None = None) -> None:
+        super().__init__("webhook-id was already delivered")
+        self.answer = answer
 
 
 @dataclass(slots=True)
@@ -36,6 +41,8 @@ class Submission:
     workbook: str | None = None
     source_id: UUID | None = None
     webhook_id: str | None = None
+    answer: Callable[[list[Stored]], str] | None = None
+    """How the request is answered, kept with its ``webhook_id`` so a retry gets the same."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,28 +121,53 @@ async def write_batch(
             await _merge_existing(conn=conn, resent=resent, now=now)
             await _insert_artifacts(conn=conn, candidates=candidates)
             await publish.each(conn, await _announce(conn=conn, candidates=candidates, now=now))
-    results: list[list[Stored] | Replayed] = []
-    for index, slot in enumerate(slots):
-        if slot is None:
-            results.append(Replayed())
-            continue
-        results.append(
-            [
-                Stored(c.id, c.created and (index, position) in firsts)
-                for position, c in enumerate(slot)
-            ]
-        )
+        results: list[list[Stored] | Replayed] = []
+        for index, slot in enumerate(slots):
+            if slot is None:
+                results.append(Replayed(replayed[index]))
+                continue
+            results.append(
+                [
+                    Stored(c.id, c.created and (index, position) in firsts)
+                    for position, c in enumerate(slot)
+                ]
+            )
+        kept = await _keep_answers(conn=conn, submissions=submissions, results=results)
+    for submission, result in zip(submissions, results, strict=True):
+        if isinstance(result, Replayed) and result.answer is None:
+            # a copy in the same batch as the request it repeats: that request's answer
+            result.answer = kept.get((submission.source_id, submission.webhook_id))
     return results
 
 
-async def _claim_webhook_ids(*, conn: Conn, submissions: list[Submission]) -> set[int]:
+async def _keep_answers(
+    *, conn: Conn, submissions: list[Submission], results: list[list[Stored] | Replayed]
+) -> dict[tuple[UUID | None, str | None], str]:
+    kept = [
+        (s.source_id, s.webhook_id, s.answer(result))
+        for s, result in zip(submissions, results, strict=True)
+        if s.source_id is not None
+        and s.webhook_id is not None
+        and s.answer is not None
+        and not isinstance(result, Replayed)
+    ]
+    if kept:
+        await conn.executemany(
+            f"UPDATE {SCHEMA}.webhook_ids SET answer = $3 WHERE source_id = $1 AND webhook_id = $2",
+            kept,
+        )
+    return {(source_id, webhook_id): answer for source_id, webhook_id, answer in kept}
+
+
+async def _claim_webhook_ids(*, conn: Conn, submissions: list[Submission]) -> dict[int, str | None]:
+    """Claim each submission's webhook id; the replayed ones, with the answer first given."""
     wanted = [
         (i, s.source_id, s.webhook_id)
         for i, s in enumerate(submissions)
         if s.source_id is not None and s.webhook_id is not None
     ]
     if not wanted:
-        return set()
+        return {}
     wanted.sort(key=lambda w: (str(w[1]), str(w[2])))
     rows = await conn.fetch(
         f"INSERT INTO {SCHEMA}.webhook_ids (source_id, webhook_id) "
@@ -145,12 +177,24 @@ async def _claim_webhook_ids(*, conn: Conn, submissions: list[Submission]) -> se
         [w[2] for w in wanted],
     )
     fresh = {(r["source_id"], r["webhook_id"]) for r in rows}
-    replayed: set[int] = set()
+    replayed: dict[int, str | None] = {}
     for index, source_id, webhook_id in wanted:
         if (source_id, webhook_id) in fresh:
             fresh.discard((source_id, webhook_id))  # the first in the batch takes it
         else:
-            replayed.add(index)
+            replayed[index] = None
+    if replayed:
+        # the claim above waited for any transaction that held these ids: their answers are in
+        answers = await conn.fetch(
+            f"SELECT source_id, webhook_id, answer FROM {SCHEMA}.webhook_ids "
+            "WHERE (source_id, webhook_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))",
+            [submissions[i].source_id for i in replayed],
+            [submissions[i].webhook_id for i in replayed],
+        )
+        by_id = {(r["source_id"], r["webhook_id"]): r["answer"] for r in answers}
+        for index in replayed:
+            key = (submissions[index].source_id, submissions[index].webhook_id)
+            replayed[index] = by_id.get(key)
     return replayed
 
 

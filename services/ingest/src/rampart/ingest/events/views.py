@@ -61,15 +61,25 @@ async def detail(*, conn: Conn, event_id: UUID) -> EventDetail:
     return event
 
 
+def api_source(who: Principal, source: str) -> str:
+    """The source an API-posted event is recorded under: bound to the token that posted it.
+
+    ``api:<token id>:`` can never be a configured source's name (those have no colon) nor
+    another token's, so a posted event never merges into, overwrites or pre-empts an event
+    of a SIEM or of another caller: resends merge only when the same token sends them.
+    """
+    return f"api:{who.token_id}:{source}"
+
+
 @router.post("/events", status_code=202, summary="Submit an event as Rampart JSON")
 async def post_event(
-    response: Response, body: EventCreate, ingest: IngestDep, _who: Ingester
+    response: Response, body: EventCreate, ingest: IngestDep, who: Ingester
 ) -> EventAccepted:
-    """Store an event; a resend with the same source reference returns the same id."""
+    """Store an event; a resend by the same token with the same reference returns the same id."""
     artifacts = [make_artifact(a.name, a.cef) for a in body.artifacts]
     event = NormalizedEvent(
         name=body.name,
-        source=body.source,
+        source=api_source(who, body.source),
         source_ref=body.source_ref,
         severity=body.severity,
         occurred_at=body.occurred_at,

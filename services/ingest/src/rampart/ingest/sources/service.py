@@ -136,13 +136,18 @@ async def update(*, conn: Conn, keyring: Keyring, name: str, changes: SourceUpda
             raise NotFoundError(f"no source {name!r}")
         given = changes.model_dump(exclude_unset=True)
         mapping = changes.mapping if "mapping" in given else _mapping(row["mapping"])
-        qradar = changes.qradar if "qradar" in given else _qradar(row["qradar"])
+        before = _qradar(row["qradar"])
+        qradar = changes.qradar if "qradar" in given else before
+        # a stored token is only ever sent where it was given for: a new URL needs it again
+        moved = before is not None and qradar is not None and qradar.url != before.url
         has_token = changes.qradar_token is not None or (
-            "qradar_token" not in given and row["qradar_token"] is not None
+            "qradar_token" not in given and row["qradar_token"] is not None and not moved
         )
         mismatch = kind_mismatch(
             row["kind"], mapping, qradar, SecretStr("kept") if has_token else None
         )
+        if mismatch is not None and moved and mismatch[0] == "qradar_token":
+            raise FieldError("qradar_token", "the QRadar URL changed: give its SEC token again")
         if mismatch is not None:
             raise FieldError(*mismatch)
         values: dict[str, Any] = {}

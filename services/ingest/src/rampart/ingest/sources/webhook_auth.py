@@ -39,15 +39,24 @@ def check_bearer(authorization: str | None, secrets: tuple[LiveSecret, ...]) -> 
         raise Unauthorized("the secret is not valid for this source")
 
 
-def check_signature(
-    headers: Mapping[str, str],
-    body: bytes,
-    secrets: tuple[LiveSecret, ...],
-    *,
-    window_s: int,
-    now: float | None = None,
-) -> str:
-    """Verify a Standard Webhooks signature; returns the ``webhook-id`` for replay checks."""
+def presented_kind(headers: Mapping[str, str], *, window_s: int, now: float | None = None) -> str:
+    """How a request tries to authenticate (``hmac`` or ``bearer``), checked on the request alone.
+
+    What is wrong with the request itself (a missing header, a stale timestamp) may be told;
+    whether its secret matches a source is told the same way for every source, known or not.
+    """
+    if any(h in headers for h in ("webhook-id", "webhook-timestamp", "webhook-signature")):
+        _signature_parts(headers, window_s=window_s, now=now)
+        return "hmac"
+    scheme, _, presented = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and presented.strip():
+        return "bearer"
+    raise Unauthorized("a bearer secret or a Standard Webhooks signature is required")
+
+
+def _signature_parts(
+    headers: Mapping[str, str], *, window_s: int, now: float | None
+) -> tuple[str, str, list[bytes]]:
     webhook_id = headers.get("webhook-id", "")
     stamp = headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "")
@@ -71,6 +80,19 @@ def check_signature(
             continue
     if not presented:
         raise Unauthorized("webhook-signature has no v1 signature")
+    return webhook_id, stamp, presented
+
+
+def check_signature(
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: tuple[LiveSecret, ...],
+    *,
+    window_s: int,
+    now: float | None = None,
+) -> str:
+    """Verify a Standard Webhooks signature; returns the ``webhook-id`` for replay checks."""
+    webhook_id, stamp, presented = _signature_parts(headers, window_s=window_s, now=now)
     signed = f"{webhook_id}.{stamp}.".encode() + body
     matched = False
     for secret in secrets:

@@ -9,10 +9,15 @@ from starlette.routing import Route
 
 from rampart.core.problems import Problem
 from rampart.ingest.events.normalized import NormalizedEvent, PayloadError
-from rampart.ingest.events.store import Replayed, Submission
+from rampart.ingest.events.store import Replayed, Stored, Submission
 from rampart.ingest.events.unavailable import UNAVAILABLE, unavailable
 from rampart.ingest.sources.models import NAME_PATTERN
-from rampart.ingest.sources.webhook_auth import Unauthorized, check_bearer, check_signature
+from rampart.ingest.sources.webhook_auth import (
+    Unauthorized,
+    check_bearer,
+    check_signature,
+    presented_kind,
+)
 from rampart.ingest.state import IngestDep, IngestState, ingest_of
 from rampart.ingest.webhook.intake import BodyError, parse_body
 from rampart.ingest.webhook.models import IngestAccepted, IngestError, IngestResult
@@ -31,6 +36,9 @@ _BODY = {
     },
     "security": [],
 }
+
+
+NOT_VALID = "the source or its secret is not valid"
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -64,22 +72,28 @@ router.routes.insert(
 async def receive(request: Request, *, source: str, ingest: IngestState) -> Response:
     """Authenticate, parse and store one webhook request."""
     body = await request.body()
+    try:
+        # what the request alone shows may be told; nothing here depends on the source
+        kind = presented_kind(request.headers, window_s=ingest.settings.replay_window_s)
+    except Unauthorized as exc:
+        raise _unauthorized(str(exc)) from None
     config = None
     if _NAME.match(source):
         config = await ingest.sources.get(pool=ingest.pool, keyring=ingest.keyring, name=source)
-    if config is None:
-        # the same answer as a wrong secret, so names cannot be probed
-        raise _unauthorized("the source or its secret is not valid")
     webhook_id = None
     try:
+        if config is None or config.auth != kind:
+            raise Unauthorized(NOT_VALID)
         if config.auth == "hmac":
             webhook_id = check_signature(
                 request.headers, body, config.secrets, window_s=ingest.settings.replay_window_s
             )
         else:
             check_bearer(request.headers.get("authorization"), config.secrets)
-    except Unauthorized as exc:
-        raise _unauthorized(str(exc)) from None
+    except Unauthorized:
+        # one answer for an unknown source, another auth kind and a wrong secret, so the
+        # answer never tells whether a source of that name exists
+        raise _unauthorized(NOT_VALID) from None
     try:
         parsed = parse_body(
             config,
@@ -105,26 +119,34 @@ async def receive(request: Request, *, source: str, ingest: IngestState) -> Resp
             field=first.field,
             errors=[e.model_dump() for e in errors],
         )
+
+    def answer(stored: list[Stored]) -> str:
+        accepted = IngestAccepted(
+            accepted=len(stored),
+            events=[
+                IngestResult(index=index, id=result.id, created=result.created)
+                for (index, _), result in zip(good, stored, strict=True)
+            ],
+            errors=errors,
+        )
+        return accepted.model_dump_json()
+
     submission = Submission(
         events=[event for _, event in good if isinstance(event, NormalizedEvent)],
         sla_minutes=ingest.settings.sla_for(config.sla_minutes),
         workbook=config.workbook,
         source_id=config.id,
         webhook_id=webhook_id,
+        answer=answer,
     )
     try:
         stored = await ingest.writer.write(submission)
-    except Replayed:
-        raise _unauthorized("webhook-id was already delivered: a replay") from None
+    except Replayed as replay:
+        if replay.answer is None:  # accepted before answers were kept
+            raise _unauthorized("webhook-id was already delivered: a replay") from None
+        # a retry of a delivery already accepted: the same answer, nothing stored twice
+        return Response(replay.answer, status_code=202, media_type="application/json")
     except UNAVAILABLE:
         raise unavailable() from None
-    accepted = IngestAccepted(
-        accepted=len(stored),
-        events=[
-            IngestResult(index=index, id=result.id, created=result.created)
-            for (index, _), result in zip(good, stored, strict=True)
-        ],
-        errors=errors,
-    )
     # already a validated model: answering with its JSON skips a second validation
-    return Response(accepted.model_dump_json(), status_code=202, media_type="application/json")
+    return Response(answer(stored), status_code=202, media_type="application/json")

@@ -49,10 +49,11 @@ async def list_prompts(
 
 
 def may_answer(principal: Principal, recipient: str) -> bool:
-    """Analysts answer any prompt; an approver only those addressed to them."""
+    """Analysts answer any prompt; an approver only those addressed to the owner its token is
+    bound to (``subject``). A token's name is a label anyone may be given: it never authorizes."""
     if principal.role in (Role.ADMIN, Role.ANALYST):
         return True
-    return recipient in (principal.subject, principal.name)
+    return principal.subject is not None and principal.subject == recipient
 
 
 async def answer_prompt(

@@ -14,16 +14,17 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from rampart.core.auth import Principal, Role
 from rampart.core.consumers import AfterCommit, Queue
 from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
-from rampart.core.errors import FieldError
+from rampart.core.errors import FieldError, ForbiddenError
 from rampart.core.messages import EventIngested, EventUpdated
 from rampart.engine import events
 from rampart.engine.clients import snapshot
 from rampart.engine.config import SCHEMA
 from rampart.engine.models import RunCreate, RunPublic
-from rampart.engine.playbooks import versions
+from rampart.engine.playbooks import audit, versions
 from rampart.engine.playbooks.versions import PlaybookVersion
 from rampart.engine.runs import store, timers
 from rampart.engine.runs.replay import advance
@@ -249,16 +250,30 @@ async def _start_runs(
             await advance(conn=conn, engine=engine, run_id=run_id, cause=envelope)
 
 
-async def request_run(*, engine: Engine, body: RunCreate, by: str) -> RunPublic:
-    """Start a playbook on an event by hand; the run begins on the next timer round."""
+async def request_run(*, engine: Engine, body: RunCreate, who: Principal) -> RunPublic:
+    """Start a playbook on an event by hand; the run begins on the next timer round.
+
+    A deactivated playbook or a version older than the newest runs only for an administrator,
+    and such a run is recorded in the playbook audit trail.
+    """
     async with engine.pool.acquire() as conn:
+        newest = await versions.latest(conn=conn, name=body.playbook)
         if body.version is None:
-            version = await versions.latest(conn=conn, name=body.playbook)
+            version = newest
         else:
             version = await versions.get(conn=conn, name=body.playbook, version=body.version)
-    if version is None:
+    if version is None or newest is None:
         field = "playbook" if body.version is None else "version"
         raise FieldError(field, f"no playbook {body.playbook!r} of that version")
+    reasons = []
+    if not version.active:
+        reasons.append("deactivated")
+    if version.version != newest.version:
+        reasons.append(f"pinned v{version.version} (newest v{newest.version})")
+    if reasons and who.role is not Role.ADMIN:
+        raise ForbiddenError(
+            f"only an administrator may run {' and '.join(reasons)} playbook {version.name!r}"
+        )
     fetched = await engine.events.fetch(body.event_id)
     if fetched is None:
         raise FieldError("event_id", f"no event {body.event_id}")
@@ -269,9 +284,19 @@ async def request_run(*, engine: Engine, body: RunCreate, by: str) -> RunPublic:
             event=snapshot(fetched, None),
             trigger="manual",
             trigger_ref=None,
-            requested_by=by,
+            requested_by=audit.actor_of(who),
         )
         assert run_id is not None
+        if reasons:
+            await audit.record(
+                conn=conn,
+                who=who,
+                action="run",
+                outcome="started",
+                playbook=version.name,
+                version=version.version,
+                detail=f"{', '.join(reasons)}; run {run_id}",
+            )
         await timers.add(conn=conn, run_id=run_id, kind="start", due_at=datetime.now(UTC))
         found = await store.get_public(conn=conn, run_id=run_id)
     assert found is not None

@@ -26,8 +26,9 @@ def load(source: str, *, filename: str, module_name: str) -> Playbook:
     try:
         code = compile(source, filename, "exec")
     except SyntaxError as exc:
+        # the type and the line only: a message may quote the source or what it read
         raise PlaybookSourceError(
-            f"SyntaxError: {exc.msg} (line {exc.lineno})", line=exc.lineno
+            f"the module does not compile: SyntaxError at line {exc.lineno}", line=exc.lineno
         ) from None
     module = types.ModuleType(module_name)
     module.__file__ = filename
@@ -37,8 +38,10 @@ def load(source: str, *, filename: str, module_name: str) -> Playbook:
         exec(code, module.__dict__)  # noqa: S102 - playbooks are trusted code, run in their own process
     except Exception as exc:
         sys.modules.pop(module_name, None)
+        line = _line(exc, filename)
+        where = f" at line {line}" if line else ""
         raise PlaybookSourceError(
-            f"the module does not import: {type(exc).__name__}: {exc}", line=_line(exc, filename)
+            f"the module does not import: {type(exc).__name__}{where}", line=line
         ) from None
     found = [
         value

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from rampart.core.errors import TransientError
 from rampart.engine.sandbox import protocol
+from rampart.engine.sandbox._environment import playbook_environment
 from rampart.engine.sandbox.protocol import (
     FromProcess,
     Lookup,
@@ -78,6 +79,7 @@ class _Zygote:
             [sys.executable, "-m", "rampart.engine.sandbox._zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
+            env=playbook_environment(os.environ),
             # not in the terminal's process group: Ctrl-C stops the engine, which stops these
             start_new_session=True,
         )
