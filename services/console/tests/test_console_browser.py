@@ -1,0 +1,239 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright, headless.
+
+The analyst's path (sign in, triage an event from the queue, run an action, close it) and the
+approver's path (sign in with an owner's approver token, approve from the inbox), each leaving
+screenshots in ``test-artifacts/console/``; and an accessibility check of the pages on the way:
+every form control has a label, the skip link comes first on the keyboard, and text and buttons
+keep a contrast ratio of at least 4.5:1 (WCAG 2.1, 1.4.3).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rampart.core.auth import Role
+from tests.harness import ServiceHarness, StartServices
+
+CHROMIUM = os.environ.get("RAMPART_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"
+PACING = {
+    "RAMPART_BROKER_RECONCILE_INTERVAL_S": "0.1",
+    "RAMPART_BROKER_BACKOFF_S": "0.05",
+    "RAMPART_BROKER_LEASE_S": "3",
+}
+
+# Runs in the page: what a screen reader and a keyboard user would trip over.
+A11Y_CHECK = """
+() => {
+  const problems = [];
+  const luminance = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      v = v / 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const parse = (color) => (color.match(/[\\d.]+/g) || []).slice(0, 4).map(Number);
+  const background = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = parse(getComputedStyle(node).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) { return c.slice(0, 3); }
+    }
+    return [255, 255, 255];
+  };
+  for (const control of document.querySelectorAll("input, select, textarea")) {
+    if (control.type === "hidden") { continue; }
+    const labelled = (control.id && document.querySelector(`label[for="${control.id}"]`))
+      || control.closest("label") || control.getAttribute("aria-label");
+    if (!labelled) { problems.push(`no label: ${control.outerHTML.slice(0, 80)}`); }
+  }
+  for (const el of document.querySelectorAll("a, button, label, td, th, p, h1, h2, dd, dt, li")) {
+    if (!el.offsetParent || !el.textContent.trim()) { continue; }
+    const fg = parse(getComputedStyle(el).color).slice(0, 3);
+    const bg = background(el);
+    const [a, b] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) {
+      const text = el.textContent.trim().slice(0, 40);
+      problems.push(`contrast ${ratio.toFixed(2)}: ${el.tagName} ${text}`);
+    }
+  }
+  if (!document.documentElement.lang) { problems.push("no lang attribute"); }
+  return problems;
+}
+"""
+
+
+@pytest.fixture
+async def console(
+    start_services: StartServices, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[ServiceHarness]:
+    for name, value in PACING.items():
+        monkeypatch.setenv(name, value)
+    async with start_services() as services:
+        yield services
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package chromium; make test installs it)")
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as driver:
+        launched = await driver.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _accessible(page: Any, where: str) -> None:
+    problems = await page.evaluate(A11Y_CHECK)
+    assert problems == [], f"{where}: {problems}"
+
+
+async def _sign_in(page: Any, url: str, token: str) -> None:
+    await page.goto(f"{url}/login")
+    await _accessible(page, "sign-in")
+    assert await page.evaluate("document.activeElement.id") == "token"  # autofocus
+    await page.keyboard.press("Shift+Tab")  # the skip link is the first stop on the keyboard
+    focused = await page.evaluate("document.activeElement.textContent")
+    assert focused.strip() == "Skip to content"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "token"
+    await page.get_by_label("API token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{url}/events")
+
+
+async def _screenshot(page: Any, name: str, bus_kind: str) -> None:
+    await page.screenshot(path=str(ARTIFACTS / f"{bus_kind}-{name}.png"), full_page=True)
+
+
+async def test_the_analyst_triages_acts_and_closes_in_the_browser(
+    console: ServiceHarness, browser: Any, bus_kind: str
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        owner = (await admin.post("/api/v1/owners", json={"name": f"b-{suffix}"})).json()
+        made = await admin.post(
+            "/api/v1/assets",
+            json={
+                "name": f"intel-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        assert made.status_code == 201, made.text
+    async with console.client(Role.ANALYST) as analyst:
+        event = (
+            await analyst.post(
+                "/api/v1/events",
+                json={"name": f"beacon {suffix}", "source": "browser", "severity": "high"},
+            )
+        ).json()
+
+    page = await browser.new_page()
+    wrong = await browser.new_page()
+    await wrong.goto(f"{console.url}/login")
+    await wrong.get_by_label("API token").fill("rpt_not_a_token")
+    await wrong.get_by_role("button", name="Sign in").click()
+    await wrong.get_by_text("That token was not accepted").wait_for()
+
+    await _sign_in(page, console.url, console.tokens[Role.ANALYST])
+    link = page.get_by_role("link", name=f"beacon {suffix}")
+    await link.wait_for()  # the queue refreshes by itself until the event is listed
+    await _accessible(page, "event queue")
+    await _screenshot(page, "queue", bus_kind)
+    await link.click()
+    await page.wait_for_url(f"{console.url}/events/{event['id']}")
+    await _accessible(page, "event page")
+
+    await page.get_by_label("Action", exact=True).select_option("lookup ip")
+    await page.get_by_label("Target", exact=True).fill(f"intel-{suffix}")
+    await page.get_by_label("Parameters (JSON)").fill('{"ip": "not an address"}')
+    await page.get_by_role("button", name="Run action").click()
+    await page.locator(".field-error").first.wait_for()
+    assert "params.ip" in await page.locator(".field-error").first.inner_text()
+
+    await page.get_by_label("Parameters (JSON)").fill('{"ip": "203.0.113.5"}')
+    await page.get_by_role("button", name="Run action").click()
+    await page.wait_for_url(f"{console.url}/events/{event['id']}")
+
+    async def succeeded() -> bool:
+        await page.reload()
+        return await page.locator(".status-success").count() > 0
+
+    await console.eventually(succeeded)
+    frame = page.locator("iframe.widget").first
+    assert await frame.get_attribute("sandbox") == ""
+    await _screenshot(page, "event-acted", bus_kind)
+
+    await page.get_by_label("Resolution").fill("contained: no callback seen")
+    await page.get_by_role("button", name="Close event").click()
+    await page.wait_for_url(f"{console.url}/events/{event['id']}")
+    status = await page.locator("#event-status").inner_text()
+    assert status.startswith("closed")
+    async with console.client(Role.ANALYST) as analyst:
+        stored = (await analyst.get(f"/api/v1/events/{event['id']}")).json()
+    assert stored["resolution"] == "contained: no callback seen"
+
+
+async def test_the_approver_decides_from_the_inbox_in_the_browser(
+    console: ServiceHarness, browser: Any, bus_kind: str
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        owner = (await admin.post("/api/v1/owners", json={"name": f"fw-{suffix}"})).json()
+        approver = (await admin.post(f"/api/v1/owners/{owner['id']}/approver-tokens")).json()
+        await admin.post(
+            "/api/v1/assets",
+            json={
+                "name": f"fw-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        requested = await admin.post(
+            "/api/v1/action-runs",
+            json={
+                "action": "block ip",
+                "target": {"asset": f"fw-{suffix}"},
+                "params": {"ip": "198.51.100.77"},
+            },
+        )
+        run_id = requested.json()["runs"][0]["id"]
+
+    page = await browser.new_page()
+    await _sign_in(page, console.url, approver["token"])
+    await page.goto(f"{console.url}/approvals")
+    card = page.locator("article.approval", has_text=f"block ip on fw-{suffix}")
+    await card.wait_for()  # the inbox refreshes by itself until the approval arrives
+    assert "198.51.100.77" in await card.inner_text()
+    await _accessible(page, "approvals inbox")
+    await _screenshot(page, "inbox", bus_kind)
+    await card.get_by_label("Comment").fill("ok, that host is hostile")
+    await card.get_by_role("button", name="Approve").click()
+    await page.get_by_role("status").wait_for()
+    assert "approved" in await page.get_by_role("status").inner_text()
+
+    async def ran() -> bool:
+        async with console.client(Role.ADMIN) as admin:
+            run = (await admin.get(f"/api/v1/action-runs/{run_id}")).json()
+        return run["status"] == "success"
+
+    await console.eventually(ran)
+    await _screenshot(page, "inbox-decided", bus_kind)
