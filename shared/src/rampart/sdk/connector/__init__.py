@@ -67,6 +67,8 @@ from rampart.sdk.connector._http import (
     product_client,
     retry_after_seconds,
 )
+from rampart.sdk.connector._oauth import ClientCredentials
+from rampart.sdk.connector._paging import Collected, collect, follow_links, next_link
 
 __all__ = [
     "CATALOG",
@@ -76,6 +78,8 @@ __all__ = [
     "ActionNotImplemented",
     "ActionParams",
     "AssetConfig",
+    "ClientCredentials",
+    "Collected",
     "Connector",
     "ConnectorError",
     "CreateTicketParams",
@@ -113,6 +117,9 @@ __all__ = [
     "VaultRef",
     "VmParams",
     "action",
+    "collect",
+    "follow_links",
+    "next_link",
     "product_client",
     "retry_after_seconds",
     "secret_fields",

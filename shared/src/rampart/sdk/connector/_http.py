@@ -45,6 +45,21 @@ __all__ = ["ProductClient", "TlsOptions", "product_client", "retry_after_seconds
 _MAX_REDIRECTS = 5
 _MESSAGE_LIMIT = 500
 _REDIRECTS = {301, 302, 303, 307, 308}
+# Where products put their words in an error body, most specific first: the common ``message``,
+# OAuth's ``error_description``, Okta's ``errorSummary``, Elasticsearch's ``reason``, Jira's
+# ``errorMessages``, Splunk's ``messages[].text``, then the generic containers.
+_MESSAGE_KEYS = (
+    "message",
+    "error_description",
+    "errorSummary",
+    "reason",
+    "detail",
+    "text",
+    "errorMessages",
+    "messages",
+    "error",
+    "errors",
+)
 
 
 class TlsOptions(BaseModel):
@@ -98,12 +113,14 @@ def _vendor_message(response: httpx.Response) -> str:
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         return response.text.strip()
     for _ in range(3):
+        if isinstance(body, str) and body:
+            return body
         if isinstance(body, list) and body:
             body = body[0]
             continue
         if not isinstance(body, dict):
             break
-        for key in ("message", "error_description", "errorSummary", "detail", "error", "errors"):
+        for key in _MESSAGE_KEYS:
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value
