@@ -112,7 +112,8 @@ async def test_refused_credentials_are_an_action_error_without_the_secret() -> N
     message = str(caught.value)
     assert "AADSTS7000215: Invalid client secret" in message
     assert "401" in message
-    assert SECRET not in message and "wrong-secret-456" not in message
+    assert SECRET not in message
+    assert "wrong-secret-456" not in message
 
 
 async def test_a_busy_token_endpoint_is_transient_with_its_retry_after() -> None:

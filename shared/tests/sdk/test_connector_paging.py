@@ -27,7 +27,9 @@ async def test_collect_follows_the_cursor_to_the_end() -> None:
         return rows, (start + 10 if start + 10 < len(data) else None)
 
     found = await collect(page, limit=100)
-    assert found.items == data and not found.truncated and found.pages == 3
+    assert found.items == data
+    assert not found.truncated
+    assert found.pages == 3
     assert seen == [None, 10, 20]
 
 
@@ -37,7 +39,9 @@ async def test_collect_stops_at_the_limit_and_says_so() -> None:
         return list(range(start, start + 10)), start + 10
 
     found = await collect(page, limit=15)
-    assert found.items == list(range(15)) and found.truncated and found.pages == 2
+    assert found.items == list(range(15))
+    assert found.truncated
+    assert found.pages == 2
 
 
 async def test_collect_refuses_a_product_that_never_ends() -> None:
@@ -76,12 +80,14 @@ async def _follow(transport: httpx.MockTransport, limit: int) -> Any:
 async def test_follow_links_reads_every_page() -> None:
     found = await _follow(_linked(), limit=100)
     assert [r["id"] for r in found.items] == [0, 1, 2, 3, 4]
-    assert found.pages == 3 and not found.truncated
+    assert found.pages == 3
+    assert not found.truncated
 
 
 async def test_follow_links_stops_at_the_limit() -> None:
     found = await _follow(_linked(), limit=3)
-    assert [r["id"] for r in found.items] == [0, 1, 2] and found.truncated
+    assert [r["id"] for r in found.items] == [0, 1, 2]
+    assert found.truncated
 
 
 async def test_a_next_page_on_another_host_is_not_followed() -> None:

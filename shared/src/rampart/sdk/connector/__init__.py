@@ -62,7 +62,9 @@ from rampart.sdk.connector._errors import (
     TargetUnavailable,
 )
 from rampart.sdk.connector._http import (
+    HttpsUrl,
     ProductClient,
+    RetryAfter,
     TlsOptions,
     product_client,
     retry_after_seconds,
@@ -88,6 +90,7 @@ __all__ = [
     "HashParams",
     "HostParams",
     "HttpClientFactory",
+    "HttpsUrl",
     "HuntHashParams",
     "HuntIpParams",
     "InvalidConfiguration",
@@ -103,6 +106,7 @@ __all__ = [
     "ProcessParams",
     "ProductClient",
     "QuarantineFileParams",
+    "RetryAfter",
     "RunQueryParams",
     "RunScriptParams",
     "SendMessageParams",

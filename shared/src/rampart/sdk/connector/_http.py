@@ -30,9 +30,9 @@ import email.utils
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -40,7 +40,27 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from rampart.sdk.connector._context import ActionContext
 from rampart.sdk.connector._errors import ActionError, TargetUnavailable
 
-__all__ = ["ProductClient", "TlsOptions", "product_client", "retry_after_seconds"]
+__all__ = [
+    "HttpsUrl",
+    "ProductClient",
+    "RetryAfter",
+    "TlsOptions",
+    "product_client",
+    "retry_after_seconds",
+]
+
+HttpsUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^https://[^/?#\s]+(/[^?#\s]*)?$",
+        max_length=2048,
+        description="the product's base URL, https only",
+    ),
+]
+"""A product's base URL in an asset configuration: ``https://`` only, no query or fragment."""
+
+RetryAfter = Callable[[httpx.Response], float | None]
+"""Reads how long to wait from a 429 or 5xx answer (default: its ``Retry-After``)."""
 
 _MAX_REDIRECTS = 5
 _MESSAGE_LIMIT = 500
@@ -97,6 +117,10 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, when.timestamp() - current)
 
 
+def _retry_after_header(response: httpx.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("retry-after"))
+
+
 def _secret_values(secrets: Iterable[str | SecretStr | None]) -> list[str]:
     out = []
     for secret in secrets:
@@ -135,9 +159,16 @@ def _vendor_message(response: httpx.Response) -> str:
 class ProductClient:
     """An ``httpx.AsyncClient`` on one product, answering in the SDK's errors."""
 
-    def __init__(self, client: httpx.AsyncClient, *, secrets: Iterable[str | SecretStr | None]):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        secrets: Iterable[str | SecretStr | None],
+        retry_after: RetryAfter | None = None,
+    ):
         self.client = client
         self._secrets = _secret_values(secrets)
+        self._retry_after = retry_after or _retry_after_header
 
     def redact(self, text: str) -> str:
         """``text`` with every secret of this client replaced by ``***``."""
@@ -190,8 +221,7 @@ class ProductClient:
         words = self.redact(_vendor_message(response))[:_MESSAGE_LIMIT]
         reason = f"{self._where(request)} answered {status}" + (f": {words}" if words else "")
         if status == 429 or status >= 500:
-            wait = retry_after_seconds(response.headers.get("retry-after"))
-            raise TargetUnavailable(reason, retry_after=wait)
+            raise TargetUnavailable(reason, retry_after=self._retry_after(response))
         raise ActionError(reason)
 
     async def get(self, url: str, **options: Any) -> httpx.Response:
@@ -230,8 +260,12 @@ async def product_client(
     auth: httpx.Auth | tuple[str, str] | None = None,
     request_timeout_s: float = 30.0,
     secrets: Iterable[str | SecretStr | None] = (),
+    retry_after: RetryAfter | None = None,
 ) -> AsyncIterator[ProductClient]:
-    """A :class:`ProductClient` on ``base_url`` made through the action's ``ctx.http``."""
+    """A :class:`ProductClient` on ``base_url`` made through the action's ``ctx.http``.
+
+    ``retry_after`` reads a product's own rate-limit headers when it does not send
+    ``Retry-After`` (Okta's ``X-Rate-Limit-Reset``, say)."""
     options: dict[str, Any] = {
         "base_url": base_url,
         "headers": dict(headers or {}),
@@ -242,4 +276,4 @@ async def product_client(
     if auth is not None:
         options["auth"] = auth
     async with ctx.http(**options) as client:
-        yield ProductClient(client, secrets=secrets)
+        yield ProductClient(client, secrets=secrets, retry_after=retry_after)
