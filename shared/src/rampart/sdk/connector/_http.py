@@ -30,7 +30,7 @@ import email.utils
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -179,8 +179,12 @@ class ProductClient:
     def _where(self, request: httpx.Request) -> str:
         return f"{request.method} {request.url.copy_with(query=None)}"
 
-    async def request(self, method: str, url: str, **options: Any) -> httpx.Response:
-        """Send one request; a 2xx answer is returned, anything else raised as the SDK's error."""
+    async def request(
+        self, method: str, url: str | httpx.URL, *, accept: Collection[int] = (), **options: Any
+    ) -> httpx.Response:
+        """Send one request; a 2xx answer is returned, anything else raised as the SDK's error.
+
+        A status in ``accept`` is returned too: a lookup's 404 can be an answer ("unknown")."""
         request = self.client.build_request(method, url, **options)
         origin = (request.url.scheme, request.url.host, request.url.port)
         for _ in range(_MAX_REDIRECTS + 1):
@@ -194,6 +198,8 @@ class ProductClient:
                 raise TargetUnavailable(
                     self.redact(f"{self._where(request)}: {type(exc).__name__}: {exc}")
                 ) from None
+            if response.status_code in accept:
+                return response
             if response.status_code not in _REDIRECTS:
                 return self._checked(request, response)
             location = response.headers.get("location")
@@ -224,7 +230,7 @@ class ProductClient:
             raise TargetUnavailable(reason, retry_after=self._retry_after(response))
         raise ActionError(reason)
 
-    async def get(self, url: str, **options: Any) -> httpx.Response:
+    async def get(self, url: str | httpx.URL, **options: Any) -> httpx.Response:
         """``GET`` through :meth:`request`."""
         return await self.request("GET", url, **options)
 
