@@ -26,7 +26,7 @@ from connectors.tests.fakes.okta import FakeOkta
 from connectors.tests.fakes.virustotal import FakeVirusTotal
 from rampart.connectors.virustotal.connector import url_id
 from rampart.core.auth import Role
-from tests.harness import ServiceHarness, StartServices, eventually
+from tests.harness import StartServices, eventually
 
 SHA256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 
@@ -225,12 +225,14 @@ def check_products(
     entra_user: str,
 ) -> None:
     """Each result came from its product, and each product saw the change."""
-    assert data["okta disable"]["status"] == "SUSPENDED" and data["okta disable"]["changed"]
+    assert data["okta disable"]["status"] == "SUSPENDED"
+    assert data["okta disable"]["changed"]
     assert data["okta enable"]["status"] == "ACTIVE"
     assert products.okta.users[okta_user]["status"] == "ACTIVE"
     assert f"POST /api/v1/users/{okta_user}/lifecycle/suspend" in products.okta.requests
     assert f"POST /api/v1/users/{okta_user}/lifecycle/unsuspend" in products.okta.requests
-    assert data["okta add"]["group_id"] == okta_group and data["okta add"]["member"]
+    assert data["okta add"]["group_id"] == okta_group
+    assert data["okta add"]["member"]
     assert data["okta remove"]["member"] is False
     assert f"PUT /api/v1/groups/{okta_group}/users/{okta_user}" in products.okta.requests
     assert products.okta.members[okta_group] == set()
@@ -241,7 +243,8 @@ def check_products(
     assert products.entra.revoked == [entra_user]
     assert products.entra.users[entra_user]["accountEnabled"] is True
 
-    assert data["vt ip"]["verdict"] == "malicious" and data["vt ip"]["malicious"] == 9
+    assert data["vt ip"]["verdict"] == "malicious"
+    assert data["vt ip"]["malicious"] == 9
     assert data["vt hash"]["verdict"] == "clean"
     assert data["vt domain"]["verdict"] == "suspicious"
     assert data["vt url"]["verdict"] == "malicious"
