@@ -21,8 +21,10 @@ import pytest
 
 from connectors.tests._tls_fakes import LocalTls, make_tls, serve_https
 from connectors.tests.fakes.abuseipdb import FakeAbuseIpdb
+from connectors.tests.fakes.elasticsearch import FakeElasticsearch
 from connectors.tests.fakes.entra import FakeEntra
 from connectors.tests.fakes.okta import FakeOkta
+from connectors.tests.fakes.splunk import FakeSplunk
 from connectors.tests.fakes.virustotal import FakeVirusTotal
 from rampart.connectors.virustotal.connector import url_id
 from rampart.core.auth import Role
@@ -31,17 +33,24 @@ from tests.harness import StartServices, eventually
 SHA256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 
 PLAYBOOK = """
+import asyncio
 from rampart.sdk.playbook import playbook
 
 STEPS = {steps}
 
 @playbook(labels=["{label}"])
-async def saas_connectors(ctx, event):
+async def {name}(ctx, event):
     out = {{}}
-    for key, action, asset, params in STEPS:
-        result = await ctx.act(action, asset=asset, **params)
-        out[key] = {{"status": result.status, "message": result.message,
-                     "data": result.data[0] if result.data else None}}
+
+    async def in_order(asset):
+        for key, action, on, params in STEPS:
+            if on == asset:
+                result = await ctx.act(action, asset=on, **params)
+                out[key] = {{"status": result.status, "message": result.message,
+                             "data": result.data[0] if result.data else None}}
+
+    # each asset's steps in order (disable before enable), the assets side by side
+    await asyncio.gather(*(in_order(a) for a in dict.fromkeys(s[2] for s in STEPS)))
     return out
 """
 
@@ -62,6 +71,12 @@ class Products:
         self.entra = FakeEntra()
         self.virustotal = FakeVirusTotal()
         self.abuseipdb = FakeAbuseIpdb(scores={"203.0.113.9": {"score": 88, "reports": 4}})
+        self.splunk = FakeSplunk(
+            polls_until_done=2, rows={"index=fw": [{"src": f"10.0.0.{n}"} for n in range(5)]}
+        )
+        self.elasticsearch = FakeElasticsearch(
+            docs=[{"@timestamp": 1000 + n, "user": "ann", "n": n} for n in range(4)]
+        )
         self.urls: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
@@ -71,6 +86,8 @@ class Products:
             "entra": self.entra,
             "virustotal": self.virustotal,
             "abuseipdb": self.abuseipdb,
+            "splunk": self.splunk,
+            "elasticsearch": self.elasticsearch,
         }
         async with contextlib.AsyncExitStack() as stack:
             for name, fake in fakes.items():
@@ -100,6 +117,26 @@ class Products:
             "abuseipdb": (
                 "abuseipdb",
                 {"url": self.urls["abuseipdb"], "api_key": self.abuseipdb.key, "tls": tls},
+            ),
+            "splunk": (
+                "splunk",
+                {
+                    "url": self.urls["splunk"],
+                    "token": self.splunk.token,
+                    "page_size": 2,
+                    "poll_interval_s": 0.05,
+                    "tls": tls,
+                },
+            ),
+            "elasticsearch": (
+                "elasticsearch",
+                {
+                    "url": self.urls["elasticsearch"],
+                    "api_key": self.elasticsearch.api_key,
+                    "index": self.elasticsearch.index,
+                    "page_size": 3,
+                    "tls": tls,
+                },
             ),
         }
 
@@ -153,6 +190,7 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
         monkeypatch.setenv(name, value)
     suffix = uuid.uuid4().hex[:8]
     label = f"saas-{suffix}"
+    playbook = f"saas_connectors_{suffix}"  # the session's database holds other tests' runs
     products = Products(local_tls)
     okta_user = products.okta.add_user("ann@example.com")
     okta_group = products.okta.add_group("quarantined")
@@ -193,14 +231,18 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
                 ("vt domain", "lookup domain", assets["virustotal"], {"domain": "example.org"}),
                 ("vt url", "lookup url", assets["virustotal"], {"url": "http://evil.example/"}),
                 ("abuse ip", "lookup ip", assets["abuseipdb"], {"ip": "203.0.113.9"}),
+                ("splunk", "run query", assets["splunk"], {"query": "index=fw", "limit": 100}),
+                ("elastic", "run query", assets["elasticsearch"], {"query": "user:ann"}),
             ]
-            (folder / "saas.py").write_text(PLAYBOOK.format(steps=json.dumps(steps), label=label))
-            await wait_loaded(client, "saas_connectors")
+            (folder / "saas.py").write_text(
+                PLAYBOOK.format(steps=json.dumps(steps), label=label, name=playbook)
+            )
+            await wait_loaded(client, playbook)
             posted = await client.post(
                 "/api/v1/events", json={"name": "saas connectors", "labels": [label]}
             )
             assert posted.status_code == 202, posted.text
-            run = await finished_run(client, "saas_connectors")
+            run = await finished_run(client, playbook)
         assert run["status"] == "completed", run
         result = run["result"]
         failed = {k: v["message"] for k, v in result.items() if v["status"] != "success"}
@@ -250,3 +292,9 @@ def check_products(
     assert data["vt url"]["verdict"] == "malicious"
     assert data["abuse ip"]["abuse_confidence_score"] == 88
     assert products.abuseipdb.queries[-1]["ipAddress"] == "203.0.113.9"
+
+    assert [r["src"] for r in data["splunk"]["rows"]] == [f"10.0.0.{n}" for n in range(5)]
+    assert products.splunk.result_requests == [(0, 2), (2, 2), (4, 2)]
+    assert [h["_source"]["n"] for h in data["elastic"]["hits"]] == [3, 2, 1, 0]
+    assert len(products.elasticsearch.searches) == 2
+    assert products.elasticsearch.pits == set()

@@ -11,6 +11,7 @@ is retried after ``X-Rate-Limit-Reset``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 from urllib.parse import quote
@@ -99,7 +100,7 @@ class OktaConnector(Connector[OktaConfig]):
     )
     config_model = OktaConfig
 
-    def _api(self, ctx: ActionContext) -> Any:
+    def _api(self, ctx: ActionContext) -> contextlib.AbstractAsyncContextManager[ProductClient]:
         token = self.config.api_token.get_secret_value()
         return product_client(
             ctx,
