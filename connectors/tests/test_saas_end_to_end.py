@@ -24,6 +24,7 @@ from connectors.tests.fakes.abuseipdb import FakeAbuseIpdb
 from connectors.tests.fakes.elasticsearch import FakeElasticsearch
 from connectors.tests.fakes.entra import FakeEntra
 from connectors.tests.fakes.okta import FakeOkta
+from connectors.tests.fakes.servicenow import FakeServiceNow
 from connectors.tests.fakes.splunk import FakeSplunk
 from connectors.tests.fakes.virustotal import FakeVirusTotal
 from rampart.connectors.virustotal.connector import url_id
@@ -77,6 +78,7 @@ class Products:
         self.elasticsearch = FakeElasticsearch(
             docs=[{"@timestamp": 1000 + n, "user": "ann", "n": n} for n in range(4)]
         )
+        self.servicenow = FakeServiceNow()
         self.urls: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
@@ -88,6 +90,7 @@ class Products:
             "abuseipdb": self.abuseipdb,
             "splunk": self.splunk,
             "elasticsearch": self.elasticsearch,
+            "servicenow": self.servicenow,
         }
         async with contextlib.AsyncExitStack() as stack:
             for name, fake in fakes.items():
@@ -135,6 +138,15 @@ class Products:
                     "api_key": self.elasticsearch.api_key,
                     "index": self.elasticsearch.index,
                     "page_size": 3,
+                    "tls": tls,
+                },
+            ),
+            "servicenow": (
+                "servicenow",
+                {
+                    "url": self.urls["servicenow"],
+                    "username": self.servicenow.username,
+                    "password": self.servicenow.password,
                     "tls": tls,
                 },
             ),
@@ -233,6 +245,18 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
                 ("abuse ip", "lookup ip", assets["abuseipdb"], {"ip": "203.0.113.9"}),
                 ("splunk", "run query", assets["splunk"], {"query": "index=fw", "limit": 100}),
                 ("elastic", "run query", assets["elasticsearch"], {"query": "user:ann"}),
+                (
+                    "sn create",
+                    "create ticket",
+                    assets["servicenow"],
+                    {"title": "Suspicious sign-in", "priority": "high"},
+                ),
+                (
+                    "sn update",
+                    "update ticket",
+                    assets["servicenow"],
+                    {"ticket": "INC0010001", "comment": "user suspended", "status": "resolved"},
+                ),
             ]
             (folder / "saas.py").write_text(
                 PLAYBOOK.format(steps=json.dumps(steps), label=label, name=playbook)
