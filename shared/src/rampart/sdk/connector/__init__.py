@@ -62,11 +62,15 @@ from rampart.sdk.connector._errors import (
     TargetUnavailable,
 )
 from rampart.sdk.connector._http import (
+    HttpsUrl,
     ProductClient,
+    RetryAfter,
     TlsOptions,
     product_client,
     retry_after_seconds,
 )
+from rampart.sdk.connector._oauth import ClientCredentials
+from rampart.sdk.connector._paging import Collected, collect, follow_links, next_link
 
 __all__ = [
     "CATALOG",
@@ -76,6 +80,8 @@ __all__ = [
     "ActionNotImplemented",
     "ActionParams",
     "AssetConfig",
+    "ClientCredentials",
+    "Collected",
     "Connector",
     "ConnectorError",
     "CreateTicketParams",
@@ -84,6 +90,7 @@ __all__ = [
     "HashParams",
     "HostParams",
     "HttpClientFactory",
+    "HttpsUrl",
     "HuntHashParams",
     "HuntIpParams",
     "InvalidConfiguration",
@@ -99,6 +106,7 @@ __all__ = [
     "ProcessParams",
     "ProductClient",
     "QuarantineFileParams",
+    "RetryAfter",
     "RunQueryParams",
     "RunScriptParams",
     "SendMessageParams",
@@ -113,7 +121,10 @@ __all__ = [
     "VaultRef",
     "VmParams",
     "action",
+    "collect",
     "destination_fields",
+    "follow_links",
+    "next_link",
     "product_client",
     "retry_after_seconds",
     "secret_fields",

@@ -30,9 +30,9 @@ import email.utils
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -40,11 +40,46 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from rampart.sdk.connector._context import ActionContext
 from rampart.sdk.connector._errors import ActionError, TargetUnavailable
 
-__all__ = ["ProductClient", "TlsOptions", "product_client", "retry_after_seconds"]
+__all__ = [
+    "HttpsUrl",
+    "ProductClient",
+    "RetryAfter",
+    "TlsOptions",
+    "product_client",
+    "retry_after_seconds",
+]
+
+HttpsUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^https://[^/?#\s]+(/[^?#\s]*)?$",
+        max_length=2048,
+        description="the product's base URL, https only",
+    ),
+]
+"""A product's base URL in an asset configuration: ``https://`` only, no query or fragment."""
+
+RetryAfter = Callable[[httpx.Response], float | None]
+"""Reads how long to wait from a 429 or 5xx answer (default: its ``Retry-After``)."""
 
 _MAX_REDIRECTS = 5
 _MESSAGE_LIMIT = 500
 _REDIRECTS = {301, 302, 303, 307, 308}
+# Where products put their words in an error body, most specific first: the common ``message``,
+# OAuth's ``error_description``, Okta's ``errorSummary``, Elasticsearch's ``reason``, Jira's
+# ``errorMessages``, Splunk's ``messages[].text``, then the generic containers.
+_MESSAGE_KEYS = (
+    "message",
+    "error_description",
+    "errorSummary",
+    "reason",
+    "detail",
+    "text",
+    "errorMessages",
+    "messages",
+    "error",
+    "errors",
+)
 
 
 class TlsOptions(BaseModel):
@@ -82,6 +117,10 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, when.timestamp() - current)
 
 
+def _retry_after_header(response: httpx.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("retry-after"))
+
+
 def _secret_values(secrets: Iterable[str | SecretStr | None]) -> list[str]:
     out = []
     for secret in secrets:
@@ -98,12 +137,14 @@ def _vendor_message(response: httpx.Response) -> str:
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         return response.text.strip()
     for _ in range(3):
+        if isinstance(body, str) and body:
+            return body
         if isinstance(body, list) and body:
             body = body[0]
             continue
         if not isinstance(body, dict):
             break
-        for key in ("message", "error_description", "errorSummary", "detail", "error", "errors"):
+        for key in _MESSAGE_KEYS:
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value
@@ -118,9 +159,16 @@ def _vendor_message(response: httpx.Response) -> str:
 class ProductClient:
     """An ``httpx.AsyncClient`` on one product, answering in the SDK's errors."""
 
-    def __init__(self, client: httpx.AsyncClient, *, secrets: Iterable[str | SecretStr | None]):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        secrets: Iterable[str | SecretStr | None],
+        retry_after: RetryAfter | None = None,
+    ):
         self.client = client
         self._secrets = _secret_values(secrets)
+        self._retry_after = retry_after or _retry_after_header
 
     def redact(self, text: str) -> str:
         """``text`` with every secret of this client replaced by ``***``."""
@@ -131,8 +179,12 @@ class ProductClient:
     def _where(self, request: httpx.Request) -> str:
         return f"{request.method} {request.url.copy_with(query=None)}"
 
-    async def request(self, method: str, url: str, **options: Any) -> httpx.Response:
-        """Send one request; a 2xx answer is returned, anything else raised as the SDK's error."""
+    async def request(
+        self, method: str, url: str | httpx.URL, *, accept: Collection[int] = (), **options: Any
+    ) -> httpx.Response:
+        """Send one request; a 2xx answer is returned, anything else raised as the SDK's error.
+
+        A status in ``accept`` is returned too: a lookup's 404 can be an answer ("unknown")."""
         request = self.client.build_request(method, url, **options)
         origin = (request.url.scheme, request.url.host, request.url.port)
         for _ in range(_MAX_REDIRECTS + 1):
@@ -146,6 +198,8 @@ class ProductClient:
                 raise TargetUnavailable(
                     self.redact(f"{self._where(request)}: {type(exc).__name__}: {exc}")
                 ) from None
+            if response.status_code in accept:
+                return response
             if response.status_code not in _REDIRECTS:
                 return self._checked(request, response)
             location = response.headers.get("location")
@@ -173,11 +227,10 @@ class ProductClient:
         words = self.redact(_vendor_message(response))[:_MESSAGE_LIMIT]
         reason = f"{self._where(request)} answered {status}" + (f": {words}" if words else "")
         if status == 429 or status >= 500:
-            wait = retry_after_seconds(response.headers.get("retry-after"))
-            raise TargetUnavailable(reason, retry_after=wait)
+            raise TargetUnavailable(reason, retry_after=self._retry_after(response))
         raise ActionError(reason)
 
-    async def get(self, url: str, **options: Any) -> httpx.Response:
+    async def get(self, url: str | httpx.URL, **options: Any) -> httpx.Response:
         """``GET`` through :meth:`request`."""
         return await self.request("GET", url, **options)
 
@@ -213,8 +266,12 @@ async def product_client(
     auth: httpx.Auth | tuple[str, str] | None = None,
     request_timeout_s: float = 30.0,
     secrets: Iterable[str | SecretStr | None] = (),
+    retry_after: RetryAfter | None = None,
 ) -> AsyncIterator[ProductClient]:
-    """A :class:`ProductClient` on ``base_url`` made through the action's ``ctx.http``."""
+    """A :class:`ProductClient` on ``base_url`` made through the action's ``ctx.http``.
+
+    ``retry_after`` reads a product's own rate-limit headers when it does not send
+    ``Retry-After`` (Okta's ``X-Rate-Limit-Reset``, say)."""
     options: dict[str, Any] = {
         "base_url": base_url,
         "headers": dict(headers or {}),
@@ -225,4 +282,4 @@ async def product_client(
     if auth is not None:
         options["auth"] = auth
     async with ctx.http(**options) as client:
-        yield ProductClient(client, secrets=secrets)
+        yield ProductClient(client, secrets=secrets, retry_after=retry_after)
