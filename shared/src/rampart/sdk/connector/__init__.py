@@ -64,9 +64,12 @@ from rampart.sdk.connector._errors import (
 from rampart.sdk.connector._http import (
     ProductClient,
     TlsOptions,
+    check_answer,
     product_client,
     retry_after_seconds,
+    same_origin,
 )
+from rampart.sdk.connector._oauth import ClientCredentials, TokenCache
 
 __all__ = [
     "CATALOG",
@@ -76,6 +79,7 @@ __all__ = [
     "ActionNotImplemented",
     "ActionParams",
     "AssetConfig",
+    "ClientCredentials",
     "Connector",
     "ConnectorError",
     "CreateTicketParams",
@@ -106,6 +110,7 @@ __all__ = [
     "TargetUnavailable",
     "TerminateProcessParams",
     "TlsOptions",
+    "TokenCache",
     "UpdateTicketParams",
     "UrlParams",
     "UserParams",
@@ -113,7 +118,9 @@ __all__ = [
     "VaultRef",
     "VmParams",
     "action",
+    "check_answer",
     "product_client",
     "retry_after_seconds",
+    "same_origin",
     "secret_fields",
 ]
