@@ -96,7 +96,7 @@ class ProxmoxConnector(Connector[ProxmoxConfig]):
             raise ActionError(f"Proxmox VE has no QEMU VM with VMID or name {vm!r}")
         if len(matches) > 1:
             raise ActionError(f"{len(matches)} VMs are named {vm!r}; give the VMID")
-        return matches[0]
+        return dict(matches[0])
 
     async def _wait(self, api: ProductClient, node: str, upid: str) -> None:
         deadline = time.monotonic() + self.config.task_timeout_s
