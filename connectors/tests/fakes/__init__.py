@@ -1,0 +1,1 @@
+"""Local fakes of vendor products, each following the vendor's published API reference."""

@@ -66,10 +66,12 @@ from rampart.sdk.connector._http import (
     ProductClient,
     RetryAfter,
     TlsOptions,
+    check_answer,
     product_client,
     retry_after_seconds,
+    same_origin,
 )
-from rampart.sdk.connector._oauth import ClientCredentials
+from rampart.sdk.connector._oauth import ClientCredentials, TokenCache
 from rampart.sdk.connector._paging import Collected, collect, follow_links, next_link
 
 __all__ = [
@@ -114,6 +116,7 @@ __all__ = [
     "TargetUnavailable",
     "TerminateProcessParams",
     "TlsOptions",
+    "TokenCache",
     "UpdateTicketParams",
     "UrlParams",
     "UserParams",
@@ -121,11 +124,13 @@ __all__ = [
     "VaultRef",
     "VmParams",
     "action",
+    "check_answer",
     "collect",
     "destination_fields",
     "follow_links",
     "next_link",
     "product_client",
     "retry_after_seconds",
+    "same_origin",
     "secret_fields",
 ]

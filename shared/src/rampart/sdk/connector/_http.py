@@ -33,6 +33,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from xml.etree import ElementTree
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -45,8 +46,10 @@ __all__ = [
     "ProductClient",
     "RetryAfter",
     "TlsOptions",
+    "check_answer",
     "product_client",
     "retry_after_seconds",
+    "same_origin",
 ]
 
 HttpsUrl = Annotated[
@@ -66,13 +69,15 @@ _MAX_REDIRECTS = 5
 _MESSAGE_LIMIT = 500
 _REDIRECTS = {301, 302, 303, 307, 308}
 # Where products put their words in an error body, most specific first: the common ``message``,
-# OAuth's ``error_description``, Okta's ``errorSummary``, Elasticsearch's ``reason``, Jira's
-# ``errorMessages``, Splunk's ``messages[].text``, then the generic containers.
+# OAuth's ``error_description``, Okta's ``errorSummary``, Elasticsearch's ``reason``,
+# vSphere's ``messages[].default_message``, Jira's ``errorMessages``, Splunk's
+# ``messages[].text``, Microsoft's ``error.message``, CrowdStrike's ``errors[].message``.
 _MESSAGE_KEYS = (
     "message",
     "error_description",
     "errorSummary",
     "reason",
+    "default_message",
     "detail",
     "text",
     "errorMessages",
@@ -130,12 +135,25 @@ def _secret_values(secrets: Iterable[str | SecretStr | None]) -> list[str]:
     return sorted(out, key=len, reverse=True)
 
 
+def _xml_words(text: str) -> str | None:
+    """The text of an XML error body (PAN-OS ``<msg>``, a SOAP fault), or None if not XML."""
+    try:
+        # The product was reached over verified TLS; expat bounds entity expansion.
+        root = ElementTree.fromstring(text)  # noqa: S314
+    except ElementTree.ParseError:
+        return None
+    return " ".join(part.strip() for part in root.itertext() if part.strip())
+
+
 def _vendor_message(response: httpx.Response) -> str:
     """The product's own words from an error body: the usual JSON fields, else its text."""
     try:
         body: Any = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return response.text.strip()
+        text = response.text.strip()
+        if text.startswith("<"):
+            return _xml_words(text) or text
+        return text
     for _ in range(3):
         if isinstance(body, str) and body:
             return body
@@ -154,6 +172,38 @@ def _vendor_message(response: httpx.Response) -> str:
         else:
             break
     return json.dumps(body)[:_MESSAGE_LIMIT] if body else response.text.strip()
+
+
+def _where(request: httpx.Request) -> str:
+    return f"{request.method} {request.url.copy_with(query=None)}"
+
+
+def same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    """Whether two URLs share scheme, host and port (where credentials may be sent)."""
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def check_answer(
+    request: httpx.Request,
+    response: httpx.Response,
+    *,
+    redact: Callable[[str], str],
+    retry_after: RetryAfter | None = None,
+) -> httpx.Response:
+    """``response`` if it is not an error; else the SDK's error with the product's words.
+
+    429 and 5xx raise :class:`TargetUnavailable` (with the ``Retry-After`` wait), any other
+    4xx :class:`ActionError`; ``redact`` takes every secret out of the message.
+    """
+    status = response.status_code
+    if status < 400:
+        return response
+    words = redact(_vendor_message(response))[:_MESSAGE_LIMIT]
+    reason = f"{_where(request)} answered {status}" + (f": {words}" if words else "")
+    if status == 429 or status >= 500:
+        wait = (retry_after or _retry_after_header)(response)
+        raise TargetUnavailable(reason, retry_after=wait)
+    raise ActionError(reason)
 
 
 class ProductClient:
@@ -177,7 +227,7 @@ class ProductClient:
         return text
 
     def _where(self, request: httpx.Request) -> str:
-        return f"{request.method} {request.url.copy_with(query=None)}"
+        return _where(request)
 
     async def request(
         self, method: str, url: str | httpx.URL, *, accept: Collection[int] = (), **options: Any
@@ -221,14 +271,7 @@ class ProductClient:
         raise ActionError(f"{self._where(request)}: more than {_MAX_REDIRECTS} redirects")
 
     def _checked(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        status = response.status_code
-        if status < 400:
-            return response
-        words = self.redact(_vendor_message(response))[:_MESSAGE_LIMIT]
-        reason = f"{self._where(request)} answered {status}" + (f": {words}" if words else "")
-        if status == 429 or status >= 500:
-            raise TargetUnavailable(reason, retry_after=self._retry_after(response))
-        raise ActionError(reason)
+        return check_answer(request, response, redact=self.redact, retry_after=self._retry_after)
 
     async def get(self, url: str | httpx.URL, **options: Any) -> httpx.Response:
         """``GET`` through :meth:`request`."""
@@ -254,6 +297,42 @@ class ProductClient:
     async def get_json(self, url: str, **options: Any) -> Any:
         """``GET`` and decode JSON."""
         return await self.json("GET", url, **options)
+
+    async def pages(
+        self,
+        url: str,
+        *,
+        next_page: Callable[[Any], str | Mapping[str, Any] | None],
+        params: Mapping[str, Any] | None = None,
+        max_pages: int = 100,
+        **options: Any,
+    ) -> AsyncIterator[Any]:
+        """``GET`` ``url`` and every page after it, yielding each page's JSON body.
+
+        ``next_page(body)`` says where the next page is: ``None`` at the end, a URL (an OData
+        ``@odata.nextLink``, a ``Link`` target) or the query parameters of the next request
+        to ``url`` (an offset, a cursor). A next URL on another host is refused, and more than
+        ``max_pages`` pages is an :class:`ActionError`: the product's listing never ends.
+        """
+        target, query = url, dict(params or {})
+        for _ in range(max_pages):
+            body = await self.json("GET", target, params=query or None, **options)
+            yield body
+            following = next_page(body)
+            if following is None:
+                return
+            if isinstance(following, str):
+                here = self.client.build_request("GET", target).url
+                link = here.join(following)
+                if not same_origin(link, here):
+                    raise ActionError(
+                        f"GET {here.copy_with(query=None)}: the next page is on another host "
+                        f"({link.host}); not followed"
+                    )
+                target, query = str(link), {}
+            else:
+                query = {**query, **following}
+        raise ActionError(f"GET {url}: more than {max_pages} pages; stopped")
 
 
 @asynccontextmanager

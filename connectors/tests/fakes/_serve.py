@@ -1,0 +1,174 @@
+"""What every fake shares: scripted faults (429, 5xx) and serving on a real TLS port.
+
+``Faults`` answers the next requests to a path with a status of the test's choosing before
+the fake's own routes see them — a rate limit with ``Retry-After``, a 503 — the way a busy
+product answers. ``serve_tls`` runs a fake's app with uvicorn on a free loopback port over
+HTTPS, with a throwaway CA whose PEM the test puts in the asset's ``tls.ca_bundle``, so the
+connector's verified TLS path is the one exercised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ipaddress
+import socket
+import urllib.parse
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+@dataclass
+class Fault:
+    """``times`` answers of ``status`` to requests whose path starts with ``path``."""
+
+    path: str
+    status: int
+    times: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    media_type: str = "application/json"
+
+
+@dataclass
+class Faults:
+    """Scripted failures a fake answers before its routes; ``seen`` counts answered ones."""
+
+    pending: list[Fault] = field(default_factory=list)
+    seen: list[tuple[str, int]] = field(default_factory=list)
+
+    def add(self, path: str, status: int, *, times: int = 1, **options: Any) -> None:
+        self.pending.append(Fault(path, status, times, **options))
+
+    def take(self, path: str) -> Fault | None:
+        for fault in self.pending:
+            if path.startswith(fault.path) and fault.times > 0:
+                fault.times -= 1
+                self.seen.append((path, fault.status))
+                return fault
+        return None
+
+
+def with_faults(app: ASGIApp, faults: Faults) -> ASGIApp:
+    """``app`` behind the scripted faults."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            fault = faults.take(scope["path"])
+            if fault is not None:
+                response: Response
+                if fault.media_type == "application/json":
+                    response = JSONResponse(fault.body, fault.status, headers=fault.headers)
+                else:
+                    response = Response(
+                        fault.body or "",
+                        fault.status,
+                        headers=fault.headers,
+                        media_type=fault.media_type,
+                    )
+                await response(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _certificate(folder: Path) -> tuple[Path, Path, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    cert_file, key_file = folder / "fake-cert.pem", folder / "fake-key.pem"
+    cert_file.write_text(pem)
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file, pem
+
+
+@dataclass(frozen=True)
+class Served:
+    """A fake listening on loopback: its base URL and the PEM of the CA that signed it."""
+
+    url: str
+    ca_pem: str
+
+
+@contextlib.asynccontextmanager
+async def serve_tls(app: ASGIApp, folder: Path) -> AsyncIterator[Served]:
+    """Serve ``app`` over HTTPS on a free loopback port until the block ends."""
+    cert_file, key_file, pem = _certificate(folder)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="off",
+            ssl_certfile=str(cert_file),
+            ssl_keyfile=str(key_file),
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if not server.started:
+            task.result()
+            raise RuntimeError("the fake did not start")
+        yield Served(f"https://127.0.0.1:{port}", pem)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """The query parameters and an ``application/x-www-form-urlencoded`` body, merged."""
+    fields = dict(request.query_params)
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = (await request.body()).decode()
+        fields.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
+    return fields
