@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rampart.core.bus import Bus, Outgoing
-from rampart.core.bus._base import PublishError, retry_delay
+from rampart.core.bus import Bus, Outgoing, PublishError
+from rampart.core.bus._base import retry_delay
 from rampart.core.envelope import Envelope
 from rampart.core.messages import Message
 from rampart.core.store import Connection, Pool, PooledConnection
