@@ -107,6 +107,8 @@ async def test_apps_catalog_shows_products_outputs_and_secret_fields(registry: A
         "get process dump",
         "terminate process",
         "list processes",
+        "run script",
+        "get file",
         "test connectivity",
     }
     assert actions["list processes"]["has_widget"] is True

@@ -25,6 +25,7 @@ REQUIRED = {
     "list processes": "investigate",
     "suspend vm": "contain",
     "resume vm": "correct",
+    "get vm status": "investigate",
     "isolate host": "contain",
     "release host": "correct",
     "disable user": "contain",

@@ -183,6 +183,7 @@ _SPECS = (
     _spec("list processes", _K.INVESTIGATE, ListProcessesParams, "List running processes."),
     _spec("suspend vm", _K.CONTAIN, VmParams, "Pause a virtual machine.", "resume vm"),
     _spec("resume vm", _K.CORRECT, VmParams, "Resume a paused virtual machine.", "suspend vm"),
+    _spec("get vm status", _K.INVESTIGATE, VmParams, "Report a virtual machine's run state."),
     _spec(
         "isolate host",
         _K.CONTAIN,
