@@ -30,6 +30,7 @@ REQUIRED = {
     "release host": "correct",
     "disable user": "contain",
     "enable user": "correct",
+    "lookup user": "investigate",
     "lookup ip": "investigate",
     "lookup hash": "investigate",
     "lookup domain": "investigate",
