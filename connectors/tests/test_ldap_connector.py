@@ -33,6 +33,7 @@ from rampart.connectors.ldap import directory as ops
 from rampart.sdk.connector import ActionError, TargetUnavailable
 from rampart.sdk.testing import ConnectorHarness
 from tests._processes import free_port
+from tests.harness import memory_only
 
 pytestmark = pytest.mark.slow
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -345,6 +346,7 @@ async def test_a_refused_bind_and_a_closed_port_fail_without_the_password(
     assert ADMIN_PASSWORD not in caplog.text
 
 
+@memory_only
 async def test_playbook_disables_a_user_through_the_broker(slapd: Slapd, playbook_run: Any) -> None:
     assert slapd.binds("carol", "carol-pw")
     try:

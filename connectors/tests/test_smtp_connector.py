@@ -32,6 +32,7 @@ from rampart.connectors.smtp import SmtpConnector
 from rampart.sdk.connector import ActionError, TargetUnavailable
 from rampart.sdk.testing import ConnectorHarness
 from tests._processes import free_port
+from tests.harness import memory_only
 
 USER, PASSWORD = "rampart", "smtp-secret-51d0"
 
@@ -234,6 +235,7 @@ async def test_an_untrusted_certificate_or_no_starttls_is_refused(mailbox: Mailb
         await down.run("test connectivity")
 
 
+@memory_only
 async def test_playbook_sends_a_message_through_the_broker(
     mailbox: Mailbox, playbook_run: Any
 ) -> None:

@@ -28,6 +28,7 @@ from rampart.connectors.ssh import SshConnector
 from rampart.core.connectors import ConnectorRegistry
 from rampart.sdk.connector import ActionContext, ActionError, InvalidConfiguration, Vault
 from rampart.sdk.testing import ConnectorHarness
+from tests.harness import memory_only
 
 pytestmark = pytest.mark.slow
 
@@ -390,6 +391,7 @@ async def test_get_file_refuses_a_file_larger_than_max_bytes(
         await connector.run("get file", {"path": str(tmp_path)}, _ctx(vault))
 
 
+@memory_only
 async def test_playbook_runs_a_script_on_the_host_through_the_broker(
     ssh_host: Any, playbook_run: Any, tmp_path: Path
 ) -> None:
