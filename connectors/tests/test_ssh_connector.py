@@ -28,6 +28,7 @@ from rampart.connectors.ssh import SshConnector
 from rampart.core.connectors import ConnectorRegistry
 from rampart.sdk.connector import ActionContext, ActionError, InvalidConfiguration, Vault
 from rampart.sdk.testing import ConnectorHarness
+from tests.harness import memory_only
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +80,8 @@ def test_connector_declaration_matches_the_catalog() -> None:
         "get process dump",
         "block ip",
         "unblock ip",
+        "run script",
+        "get file",
     }
 
 
@@ -305,3 +308,107 @@ async def test_no_secret_reaches_a_log_line(
     assert key_body[:40] not in text
     assert key_body[-40:] not in text
     assert os.environ.get("RAMPART_MASTER_KEY", "\x00") not in text
+
+
+async def test_run_script_pipes_the_script_to_the_shell_with_its_arguments(
+    ssh_host: Any, tmp_path: Path
+) -> None:
+    mark = tmp_path / "ran"
+    script = 'printf "%s|" "$@" > "$1"\necho out: $#\necho \'err line\' >&2\nexit 3\n'
+    harness = ConnectorHarness(SshConnector, ssh_host.config())
+    result = await harness.run("run script", script=script, args=[str(mark), "two words", "$HOME"])
+    ran = result.model_dump()
+    assert mark.read_text() == f"{mark}|two words|$HOME|", "arguments reach the script verbatim"
+    assert ran["exit_status"] == 3
+    assert ran["timed_out"] is False
+    assert ran["stdout"] == {"text": "out: 3\n", "bytes": 7, "truncated": False}
+    assert ran["stderr"]["text"] == "err line\n"
+    assert "exit status 3" in harness.render("run script", result)
+
+
+async def test_run_script_keeps_only_the_first_bytes_of_its_output(ssh_host: Any) -> None:
+    connector = _connector(ssh_host, script_output_limit_bytes=1024)
+    result = await connector.run(
+        "run script", {"script": "head -c 300000 /dev/zero | tr '\\0' x; echo done >&2"}, _ctx()
+    )
+    ran = result.model_dump()
+    assert ran["exit_status"] == 0
+    assert ran["stdout"] == {"text": "x" * 1024, "bytes": 300000, "truncated": True}
+    assert ran["stderr"] == {"text": "done\n", "bytes": 5, "truncated": False}
+
+
+async def test_run_script_is_stopped_on_the_host_when_its_time_is_up(
+    ssh_host: Any, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "pid"
+    result = await _connector(ssh_host).run(
+        "run script",
+        {"script": f"echo $$ > {pidfile}; exec sleep 300", "timeout_seconds": 0.5},
+        _ctx(),
+    )
+    ran = result.model_dump()
+    assert ran["timed_out"] is True
+    assert ran["exit_status"] == 124
+    assert 0.5 <= ran["duration_s"] < 10
+    assert _gone(int(pidfile.read_text()))
+
+
+async def test_run_script_refuses_another_host(ssh_host: Any) -> None:
+    with pytest.raises(ActionError, match="this asset is the host"):
+        await _connector(ssh_host).run(
+            "run script", {"script": "true", "host": "somewhere-else"}, _ctx()
+        )
+
+
+async def test_get_file_copies_the_file_into_the_vault(
+    ssh_host: Any, vault: Vault, tmp_path: Path
+) -> None:
+    content = os.urandom(300_000)
+    source = tmp_path / "evidence.bin"
+    source.write_bytes(content)
+    harness = ConnectorHarness(SshConnector, ssh_host.config(), vault=vault)
+    result = await harness.run("get file", path=str(source), host=ssh_host.address)
+    copy = result.model_dump()
+    digest = hashlib.sha256(content).hexdigest()
+    assert copy["sha256"] == copy["file"]["sha256"] == digest
+    assert copy["size"] == len(content)
+    assert copy["file"]["name"] == "evidence.bin"
+    assert await vault.read_bytes(digest) == content
+    assert digest in harness.render("get file", result)
+
+
+async def test_get_file_refuses_a_file_larger_than_max_bytes(
+    ssh_host: Any, vault: Vault, tmp_path: Path
+) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(5000))
+    connector = _connector(ssh_host)
+    with pytest.raises(ActionError, match="5000 bytes, more than max_bytes \\(4999\\)"):
+        await connector.run("get file", {"path": str(source), "max_bytes": 4999}, _ctx(vault))
+    with pytest.raises(ActionError, match="no such file"):
+        await connector.run("get file", {"path": str(tmp_path / "nothing")}, _ctx(vault))
+    with pytest.raises(ActionError, match="not a regular file"):
+        await connector.run("get file", {"path": str(tmp_path)}, _ctx(vault))
+
+
+@memory_only
+async def test_playbook_runs_a_script_on_the_host_through_the_broker(
+    ssh_host: Any, playbook_run: Any, tmp_path: Path
+) -> None:
+    mark = tmp_path / "from-playbook"
+    run = await playbook_run(
+        "ssh",
+        ssh_host.config(),
+        f"""
+result = await ctx.act("run script", asset=ASSET, script='echo "$1" > {mark}; echo hi',
+                       args=["acted"])
+[outcome] = result.results
+return {{"status": outcome.status, "data": outcome.data}}
+""",
+    )
+    assert run["status"] == "completed", run
+    assert mark.read_text() == "acted\n"
+    [data] = run["result"]["data"]
+    assert run["result"]["status"] == "success"
+    assert data["exit_status"] == 0
+    assert data["stdout"]["text"] == "hi\n"

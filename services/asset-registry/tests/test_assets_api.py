@@ -107,6 +107,8 @@ async def test_apps_catalog_shows_products_outputs_and_secret_fields(registry: A
         "get process dump",
         "terminate process",
         "list processes",
+        "run script",
+        "get file",
         "test connectivity",
     }
     assert actions["list processes"]["has_widget"] is True
@@ -286,14 +288,15 @@ async def test_assets_crud_search_and_messages(registry: Any, ssh_keys: dict[str
             "secondary_owners": [boss["id"]],
             "config": {
                 **{k: v for k, v in body["config"].items() if k != "private_key"},
-                "port": 2222,
+                # not where the secret is sent (host, port, user): the secret stays
+                "command_timeout_s": 42,
             },
         },
         headers=admin,
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["tags"] == ["linux"]
-    assert patched.json()["config"]["port"] == 2222
+    assert patched.json()["config"]["command_timeout_s"] == 42
     assert patched.json()["secrets"]["private_key"] is True, "a secret left out must be kept"
     assert patched.json()["secondary_owners"] == [boss["id"]]
     assert patched.json()["primary_owners"] == [owner["id"]]
@@ -309,7 +312,7 @@ async def test_assets_crud_search_and_messages(registry: Any, ssh_keys: dict[str
         associated_data=sealed.json()["associated_data"].encode(),
     )
     assert opened["private_key"] == ssh_keys["private_key"]
-    assert opened["port"] == 2222
+    assert opened["command_timeout_s"] == 42
     assert (
         await registry.client.get(f"/api/v1/assets/{asset['id']}/sealed-config", headers=analyst)
     ).status_code == 403

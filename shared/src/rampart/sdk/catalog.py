@@ -183,6 +183,7 @@ _SPECS = (
     _spec("list processes", _K.INVESTIGATE, ListProcessesParams, "List running processes."),
     _spec("suspend vm", _K.CONTAIN, VmParams, "Pause a virtual machine.", "resume vm"),
     _spec("resume vm", _K.CORRECT, VmParams, "Resume a paused virtual machine.", "suspend vm"),
+    _spec("get vm status", _K.INVESTIGATE, VmParams, "Report a virtual machine's run state."),
     _spec(
         "isolate host",
         _K.CONTAIN,
@@ -193,6 +194,7 @@ _SPECS = (
     _spec("release host", _K.CORRECT, HostParams, "End an endpoint's isolation.", "isolate host"),
     _spec("disable user", _K.CONTAIN, UserParams, "Disable an account.", "enable user"),
     _spec("enable user", _K.CORRECT, UserParams, "Enable a disabled account.", "disable user"),
+    _spec("lookup user", _K.INVESTIGATE, UserParams, "An account's details and state."),
     _spec("lookup ip", _K.INVESTIGATE, LookupIpParams, "Reputation and context of an address."),
     _spec("lookup hash", _K.INVESTIGATE, LookupHashParams, "Reputation of a file hash."),
     _spec("lookup domain", _K.INVESTIGATE, LookupDomainParams, "Reputation of a domain."),

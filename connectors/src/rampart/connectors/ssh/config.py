@@ -30,6 +30,12 @@ class SshConfig(AssetConfig):
     )
     connect_timeout_s: float = Field(default=15.0, gt=0, le=300)
     command_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    script_output_limit_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="run script keeps at most this many bytes of stdout and of stderr",
+    )
     dump_dir: str = Field(
         # On the asset, inside a fresh `mktemp -d` folder that only root can enter.
         default="/var/tmp",  # noqa: S108

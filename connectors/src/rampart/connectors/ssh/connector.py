@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from rampart.connectors.ssh import firewall, processes
+from rampart.connectors.ssh import files, firewall, processes
 from rampart.connectors.ssh.config import SshConfig
 from rampart.connectors.ssh.models import (
     Connectivity,
+    FileCopy,
     IpBlock,
     ProcessDump,
     ProcessList,
+    ScriptRun,
     TerminateResult,
 )
 from rampart.connectors.ssh.session import open_session
@@ -16,10 +18,12 @@ from rampart.sdk.connector import (
     ActionContext,
     ActionError,
     Connector,
+    GetFileParams,
     IpParams,
     ListProcessesParams,
     NoParams,
     ProcessParams,
+    RunScriptParams,
     TerminateProcessParams,
     action,
 )
@@ -31,6 +35,17 @@ PROCESS_TABLE = """<table class="rampart-processes">
 {% for p in result.processes %}<tr><td>{{ p.pid }}</td><td>{{ p.ppid }}</td><td>{{ p.user }}</td>
 <td>{{ p.state }}</td><td>{{ p.name }}</td><td><code>{{ p.command }}</code></td></tr>
 {% endfor %}</tbody></table>"""
+
+SCRIPT_RUN = """<div class="rampart-script">
+<p>exit status {{ result.exit_status }}{% if result.timed_out %} (timed out){% endif %}
+on {{ result.host }} after {{ result.duration_s }} s</p>
+<pre class="stdout">{{ result.stdout.text }}</pre>{% if result.stdout.truncated %}
+<p>stdout cut at {{ result.stdout.text | length }} of {{ result.stdout.bytes }} bytes</p>{% endif %}
+{% if result.stderr.text %}<pre class="stderr">{{ result.stderr.text }}</pre>{% endif %}
+</div>"""
+
+FILE_COPY = """<p class="rampart-file"><code>{{ result.path }}</code> from {{ result.host }}:
+{{ result.size }} bytes, SHA-256 <code>{{ result.sha256 }}</code></p>"""
 
 _PROBE = (
     "id -un; id -u; uname -sr; "
@@ -46,7 +61,8 @@ class SshConnector(Connector[SshConfig]):
     product = "Linux host"
     description = (
         "Lists and terminates processes, collects core dumps with gcore and blocks addresses "
-        "with nftables on a Linux host reached over SSH; the host key is pinned."
+        "with nftables, runs scripts and copies files into the vault on a Linux host "
+        "reached over SSH; the host key is pinned."
     )
     config_model = SshConfig
 
@@ -127,3 +143,38 @@ class SshConnector(Connector[SshConfig]):
         """Take the address out of Rampart's block set."""
         async with open_session(self.config, ctx.ssh) as session:
             return await firewall.unblock(session, params.ip)
+
+    def _this_host(self, host: str | None) -> None:
+        # The catalog's `host` picks an endpoint of a product that manages many (an EDR);
+        # an ssh asset is one host, so only its own name may be given.
+        if host is not None and host != self.config.host:
+            raise ActionError(
+                f"this asset is the host {self.config.host}; omit host or give that name, "
+                f"not {host!r}"
+            )
+
+    @action("run script", widget=SCRIPT_RUN)
+    async def run_script(self, ctx: ActionContext, params: RunScriptParams) -> ScriptRun:
+        """Pipe the script to the host's shell with its arguments; exit status and bounded
+        output, stopped on the host when its time limit passes."""
+        self._this_host(params.host)
+        ctx.log.info("running a script", extra={"bytes": len(params.script)})
+        async with open_session(self.config, ctx.ssh) as session:
+            return await files.run_script(
+                session,
+                params.script,
+                list(params.args),
+                timeout_s=params.timeout_seconds,
+                output_limit=self.config.script_output_limit_bytes,
+            )
+
+    @action("get file", widget=FILE_COPY)
+    async def get_file(self, ctx: ActionContext, params: GetFileParams) -> FileCopy:
+        """Copy a regular file of at most ``max_bytes`` off the host into the vault."""
+        self._this_host(params.host)
+        if ctx.vault is None:
+            raise ActionError("get file needs the vault, and none was given")
+        async with open_session(self.config, ctx.ssh) as session:
+            return await files.get_file(
+                session, params.path, max_bytes=params.max_bytes, vault=ctx.vault
+            )

@@ -76,3 +76,32 @@ class Connectivity(BaseModel):
     kernel: str
     privileged: bool
     tools: dict[str, bool] = Field(description="gcore, nft, flock: present on the host or not")
+
+
+class ScriptOutput(BaseModel):
+    """The first bytes of one output stream of a script, as text."""
+
+    text: str
+    bytes: int = Field(description="how many bytes the script wrote to the stream in all")
+    truncated: bool = Field(description="whether the stream was longer than what is kept here")
+
+
+class ScriptRun(BaseModel):
+    """How a script run on the host ended, and what it printed (bounded)."""
+
+    host: str
+    exit_status: int
+    timed_out: bool
+    duration_s: float
+    stdout: ScriptOutput
+    stderr: ScriptOutput
+
+
+class FileCopy(BaseModel):
+    """A file copied off the host into the vault."""
+
+    host: str
+    path: str
+    size: int
+    sha256: str
+    file: VaultRef

@@ -28,6 +28,38 @@ class CommandResult:
         return lines[-1] if lines else f"exit status {self.exit_status}"
 
 
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """The first bytes of one output stream, its full length, and whether it was cut."""
+
+    data: bytes
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the stream was longer than what was kept."""
+        return self.size > len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundedResult:
+    """How a command exited and the bounded captures of its output."""
+
+    stdout: Captured
+    stderr: Captured
+    exit_status: int
+
+
+async def _read_bounded(stream: asyncssh.SSHReader[bytes], limit: int) -> Captured:
+    kept = bytearray()
+    size = 0
+    while chunk := await stream.read(64 * 1024):
+        size += len(chunk)
+        if len(kept) < limit:
+            kept.extend(chunk[: limit - len(kept)])
+    return Captured(bytes(kept), size)
+
+
 class SshSession:
     """Runs POSIX shell scripts on the asset, as root or through ``sudo -n`` when configured."""
 
@@ -63,6 +95,32 @@ class SshSession:
             stdout=str(done.stdout or ""),
             stderr=str(done.stderr or ""),
             exit_status=done.exit_status if done.exit_status is not None else -1,
+        )
+
+    async def run_bounded(
+        self, command: str, *, stdin: str, limit: int, deadline_s: float, privileged: bool = False
+    ) -> BoundedResult:
+        """Run ``command`` (a shell command line) with ``stdin`` piped to it; keep at most
+        ``limit`` bytes of each output stream and drain the rest, so a chatty script cannot
+        fill Rampart's memory. ``deadline_s`` bounds the whole exchange."""
+        line = self._command(command, privileged=privileged)
+        try:
+            async with asyncio.timeout(deadline_s):
+                async with self._conn.create_process(line, encoding=None) as process:
+                    process.stdin.write(stdin.encode())
+                    process.stdin.write_eof()
+                    out, err = await asyncio.gather(
+                        _read_bounded(process.stdout, limit), _read_bounded(process.stderr, limit)
+                    )
+                    finished = await process.wait(check=False)
+        except TimeoutError:
+            raise TargetUnavailable(f"{self.target}: no answer within {deadline_s:g} s") from None
+        except (asyncssh.Error, OSError) as exc:
+            raise TargetUnavailable(f"{self.target}: connection lost: {exc}") from None
+        return BoundedResult(
+            stdout=out,
+            stderr=err,
+            exit_status=finished.exit_status if finished.exit_status is not None else -1,
         )
 
     async def copy_out(
