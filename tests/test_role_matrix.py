@@ -20,14 +20,11 @@ or consumes a message, so the matrix runs on the in-process bus only.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from uuid import uuid4
-
-import httpx
 
 from rampart.core.auth import Role
 from tests.harness import StartServices, memory_only
@@ -195,18 +192,18 @@ async def test_every_role_reaches_exactly_the_routes_the_table_allows(
 
         callers: list[Role | None] = [None, *Role]
         clients = {caller: rampart.client(caller) for caller in callers}
-        semaphore = asyncio.Semaphore(16)
 
         async def call(caller: Role | None, method: str, path: str) -> int:
             url = _PARAMETER.sub(lambda _: str(uuid4()), path)
             body = BODIES.get((method, path), {}) if needs_body(openapi, method, path) else None
-            async with semaphore:
-                answer = await clients[caller].request(method, url, json=body)
+            answer = await clients[caller].request(method, url, json=body)
             return answer.status_code
 
         try:
             cases = [(caller, method, path) for (method, path) in ACCESS for caller in callers]
-            statuses = await asyncio.gather(*(call(*case) for case in cases))
+            # One request at a time: concurrent first uses of new tokens can exhaust the pool
+            # (the route's connection is held while the token is verified on another).
+            statuses = [await call(*case) for case in cases]
         finally:
             for client in clients.values():
                 await client.aclose()
