@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rampart.core.limits import parsed_as_json
 from rampart.ingest.adapters import arcsight, generic, qradar, splunk
 from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, clean_json, loads
 from rampart.ingest.sources.config import SourceConfig
@@ -50,7 +51,7 @@ def parse_body(
         if not items:
             raise BodyError(422, "body", "no CEF line in the body")
         parsed = [Parsed(i, line, outcome) for i, (line, outcome) in enumerate(items)]
-    elif media == "application/json" or media.endswith("+json") or media == "":
+    elif parsed_as_json(media):
         payload = _json(text)
         outcomes = _JSON_ADAPTERS[source.kind](payload, source)
         parsed = [Parsed(i, None, outcome) for i, outcome in enumerate(outcomes)]
