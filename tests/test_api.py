@@ -178,6 +178,38 @@ async def test_crafted_quotes_are_answered_at_once(client: httpx.AsyncClient) ->
 
 
 @memory_only
+async def test_every_api_refuses_nul_characters(
+    harness: ServiceHarness, client: httpx.AsyncClient, tokens: dict[Role, str]
+) -> None:
+    admin = _auth(tokens[Role.ADMIN])
+    paths = {p: ops for p, ops in harness.app.openapi()["paths"].items() if p.startswith("/api/")}
+    checked = 0
+    for template, operations in paths.items():
+        if template == "/api/v1/ingest/{source}":
+            continue  # the webhook cleans what SIEMs send (its own test)
+        plain = re.sub(r"\{[^}]+\}", str(uuid4()), template)
+        for method, operation in operations.items():
+            cases: list[tuple[str, str, dict[str, Any]]] = [
+                ("query.note", plain, {"params": {"note": "a\x00b"}})
+            ]
+            if "{" in template:
+                param = re.search(r"\{([^}]+)\}", template)
+                assert param is not None
+                nul_path = template.replace(param[0], "a%00b", 1)
+                cases.append((f"path.{param[1]}", re.sub(r"\{[^}]+\}", str(uuid4()), nul_path), {}))
+            if "requestBody" in operation:
+                body = {"name": "x", "labels": ["ok", "n\x00"], "data": {"k": ["\x00"]}}
+                cases.append(("body.labels.1", plain, {"json": body}))
+            for field, path, extra in cases:
+                answer = await client.request(method, path, headers=admin, **extra)
+                assert answer.status_code == 422, (method, path, field, answer.text)
+                assert answer.headers["content-type"] == PROBLEM
+                assert answer.json()["field"] == field, (method, path, answer.text)
+                checked += 1
+    assert checked >= 60
+
+
+@memory_only
 async def test_correlation_id_is_echoed(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz", headers={"X-Correlation-ID": "abc-123"})
     assert response.headers["x-correlation-id"] == "abc-123"

@@ -157,3 +157,30 @@ async def test_logger_traffic_over_tcp_and_udp(syslog: tuple[Ingest, int, int, s
     )
     await eventually(lambda: _accepted(app) == 5, what="the resend accepted")
     assert len(await _events(app, source, 4)) == 4
+
+
+async def _send_tcp(port: int, *frames: bytes) -> None:
+    """Octet-counted frames (RFC 6587) on one connection, as a forwarder writes them."""
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"".join(b"%d %s" % (len(frame), frame) for frame in frames))
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_nul_characters_in_headers_and_bodies_are_cleaned(
+    syslog: tuple[Ingest, int, int, str],
+) -> None:
+    app, tcp, _, source = syslog
+    await _send_tcp(
+        tcp,
+        b"<13>1 2024-06-01T10:00:00Z fw\x00-01 ids\x00 - - - "
+        b"CEF:0|Acme|IDS|1.0|1|a nul in\x00 the name|Low|msg=x\x00y externalId=nul-1",
+        b"<13>1 2024-06-01T10:00:00Z fw-02 ids - - - "
+        b"CEF:0|Acme|IDS|1.0|2|b clean|Low|externalId=nul-2",
+    )
+    events = await _events(app, source, 2)
+    assert [e["name"] for e in events] == ["a nul in the name", "b clean"]
+    assert events[0]["data"]["syslog"]["hostname"] == "fw-01"
+    assert events[0]["data"]["syslog"]["app"] == "ids"
+    assert events[0]["data"]["extensions"]["msg"] == "xy"

@@ -70,6 +70,9 @@ class NormalizedEvent:
             self.source_ref = clean_text(self.source_ref)[:MAX_REF] or None
         self.labels = unique_labels(self.labels)
         self.artifacts = self.artifacts[:MAX_ARTIFACTS]
+        # whatever an adapter read its payload from (CEF extensions, syslog, JSON), the raw
+        # payload is stored too: one clean-up here covers every path
+        self.data = clean_json(self.data)
 
 
 def unique_labels(labels: list[Any]) -> list[str]:

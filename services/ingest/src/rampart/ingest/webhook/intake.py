@@ -7,7 +7,7 @@ from typing import Any
 
 from rampart.core.limits import parsed_as_json
 from rampart.ingest.adapters import arcsight, generic, qradar, splunk
-from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, clean_json, loads
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, loads
 from rampart.ingest.sources.config import SourceConfig
 
 _JSON_ADAPTERS = {
@@ -70,7 +70,7 @@ def _json(text: str) -> Any:
     if not text.strip():
         raise BodyError(422, "body", "the body is empty")
     try:
-        return clean_json(loads(text))
+        return loads(text)  # made storable once, by NormalizedEvent
     except ValueError as exc:
         detail = str(exc)
         raise BodyError(422, "body", f"malformed JSON: {detail[:200]}") from None
