@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rampart.ingest.adapters._common import address_or_host, artifacts_from_fields, severity_of
+from rampart.ingest.adapters._common import (
+    address_or_host,
+    artifacts_from_fields,
+    bounded,
+    severity_of,
+)
 from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, parse_time
 from rampart.ingest.sources.config import SourceConfig
 
@@ -41,9 +46,11 @@ _CIM_TO_CEF = {
 _HASH_FIELDS = ("file_hash", "sha256", "sha1", "md5")
 
 
-def events_from_json(payload: Any, source: SourceConfig) -> list[NormalizedEvent | PayloadError]:
+def events_from_json(
+    payload: Any, source: SourceConfig, *, max_events: int
+) -> list[NormalizedEvent | PayloadError]:
     """One event per alert or notable; a list body holds several."""
-    items = payload if isinstance(payload, list) else [payload]
+    items = bounded(payload if isinstance(payload, list) else [payload], max_events)
     return [
         _one(item, source, f"[{i}]" if isinstance(payload, list) else "")
         for i, item in enumerate(items)

@@ -79,12 +79,14 @@ def unique_labels(labels: list[Any]) -> list[str]:
     """Labels as short clean strings, without duplicates, in their first order."""
     out: list[str] = []
     for label in labels:
+        if len(out) >= MAX_LABELS:
+            break  # the rest would be cleaned only to be dropped
         if label is None or isinstance(label, dict | list):
             continue
         text = clean_text(str(label)).strip()[:MAX_LABEL]
         if text and text not in out:
             out.append(text)
-    return out[:MAX_LABELS]
+    return out
 
 
 def clean_text(text: str) -> str:

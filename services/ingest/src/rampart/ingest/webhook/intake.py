@@ -7,6 +7,7 @@ from typing import Any
 
 from rampart.core.limits import parsed_as_json
 from rampart.ingest.adapters import arcsight, generic, qradar, splunk
+from rampart.ingest.adapters._common import TooManyEvents
 from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, loads
 from rampart.ingest.sources.config import SourceConfig
 
@@ -46,23 +47,26 @@ def parse_body(
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(400, "body", f"not UTF-8 at byte {exc.start}") from None
-    if media in ("text/plain", "application/cef", "text/cef"):
-        items = arcsight.events_from_text(text, source)
-        if not items:
-            raise BodyError(422, "body", "no CEF line in the body")
-        parsed = [Parsed(i, line, outcome) for i, (line, outcome) in enumerate(items)]
-    elif parsed_as_json(media):
-        payload = _json(text)
-        outcomes = _JSON_ADAPTERS[source.kind](payload, source)
-        parsed = [Parsed(i, None, outcome) for i, outcome in enumerate(outcomes)]
-    else:
-        raise BodyError(
-            415, "content-type", f"{media!r} is not accepted; send application/json or text/plain"
-        )
+    try:
+        if media in ("text/plain", "application/cef", "text/cef"):
+            items = arcsight.events_from_text(text, source, max_events=max_events)
+            if not items:
+                raise BodyError(422, "body", "no CEF line in the body")
+            parsed = [Parsed(i, line, outcome) for i, (line, outcome) in enumerate(items)]
+        elif parsed_as_json(media):
+            payload = _json(text)
+            outcomes = _JSON_ADAPTERS[source.kind](payload, source, max_events=max_events)
+            parsed = [Parsed(i, None, outcome) for i, outcome in enumerate(outcomes)]
+        else:
+            raise BodyError(
+                415,
+                "content-type",
+                f"{media!r} is not accepted; send application/json or text/plain",
+            )
+    except TooManyEvents as exc:
+        raise BodyError(413, "body", str(exc)) from None
     if not parsed:
         raise BodyError(422, "body", "the body holds no event")
-    if len(parsed) > max_events:
-        raise BodyError(413, "body", f"more than {max_events} events in one request")
     return parsed
 
 
