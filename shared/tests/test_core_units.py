@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -17,6 +18,7 @@ from rampart.core.envelope import Envelope
 from rampart.core.errors import InvalidMessage
 from rampart.core.ids import uuid7
 from rampart.core.limits import json_depth, parsed_as_json
+from rampart.core.logs import JsonFormatter, TextFormatter
 from rampart.core.messages import (
     ActionTarget,
     EventIngested,
@@ -241,3 +243,26 @@ def test_log_lines_are_json_with_the_correlation_id() -> None:
     assert line["correlation_id"] == "corr-1"
     assert line["queue"] == "ingest.sla"
     assert "correlation_id" not in json.loads(JsonFormatter().format(record))
+
+
+def test_a_url_token_never_reaches_a_log_line() -> None:
+    secret = "whsec_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ubw=="
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:50000", "POST", f"/api/v1/ingest/splunk?token={secret}&x=1", "1.1", 202),
+        None,
+    )
+    client = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1, "HTTP Request: %s", (f"?token={secret[:20]}",), None
+    )
+    client.url = f"https://rampart.example/api/v1/ingest/s?token={secret}"
+    for formatter in (JsonFormatter(), TextFormatter()):
+        for record in (access, client):
+            line = formatter.format(record)
+            assert secret[:20] not in line, line
+            assert "[redacted]" in line
+    assert "x=1" in JsonFormatter().format(access), "only the secret is cut out"

@@ -138,10 +138,7 @@ def page_filter(position: int, after: tuple[int, int] | None) -> str:
     if after is None:
         return f"last_updated_time >= {position}"
     updated, offense_id = after
-    return (
-        f"last_updated_time > {updated} or "
-        f"(last_updated_time = {updated} and id > {offense_id})"
-    )
+    return f"last_updated_time > {updated} or (last_updated_time = {updated} and id > {offense_id})"
 
 
 def _keyset(offense: Any) -> tuple[int, int] | None:

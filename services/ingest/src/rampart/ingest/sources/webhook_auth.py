@@ -30,7 +30,18 @@ def check_bearer(authorization: str | None, secrets: tuple[LiveSecret, ...]) -> 
     scheme, _, presented = authorization.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized("a bearer secret is required")
-    digest = hash_secret(presented.strip().encode("utf-8", "replace"))
+    _check_secret(presented.strip(), secrets)
+
+
+def check_url_token(token: str | None, secrets: tuple[LiveSecret, ...]) -> None:
+    """Accept ``?token=<secret>`` matching any live secret of a ``url-token`` source."""
+    if not token:
+        raise Unauthorized("the webhook URL's token is required")
+    _check_secret(token, secrets)
+
+
+def _check_secret(presented: str, secrets: tuple[LiveSecret, ...]) -> None:
+    digest = hash_secret(presented.encode("utf-8", "replace"))
     matched = False
     for secret in secrets:
         # every secret is compared, so timing does not tell which one nearly matched

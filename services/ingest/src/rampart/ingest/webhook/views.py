@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.routing import Route
 
 from rampart.core.problems import Problem
@@ -12,7 +13,12 @@ from rampart.ingest.events.normalized import NormalizedEvent, PayloadError
 from rampart.ingest.events.store import Replayed, Submission
 from rampart.ingest.events.unavailable import UNAVAILABLE, unavailable
 from rampart.ingest.sources.models import NAME_PATTERN
-from rampart.ingest.sources.webhook_auth import Unauthorized, check_bearer, check_signature
+from rampart.ingest.sources.webhook_auth import (
+    Unauthorized,
+    check_bearer,
+    check_signature,
+    check_url_token,
+)
 from rampart.ingest.state import IngestDep, IngestState, ingest_of
 from rampart.ingest.webhook.intake import BodyError, parse_body
 from rampart.ingest.webhook.models import IngestAccepted, IngestError, IngestResult
@@ -44,7 +50,14 @@ def _unauthorized(detail: str) -> Problem:
     summary="Receive events from a SIEM (the source's secret or signature, no token)",
     openapi_extra=_BODY,
 )
-async def ingest_webhook(request: Request, source: str, ingest: IngestDep) -> Response:
+async def ingest_webhook(
+    request: Request,
+    source: str,
+    ingest: IngestDep,
+    token: Annotated[
+        str | None, Query(description='the secret of a source with auth "url-token"')
+    ] = None,
+) -> Response:
     """Store the events of a body; in a batch, good events are stored and bad ones listed."""
     return await receive(request, source=source, ingest=ingest)
 
@@ -76,6 +89,9 @@ async def receive(request: Request, *, source: str, ingest: IngestState) -> Resp
             webhook_id = check_signature(
                 request.headers, body, config.secrets, window_s=ingest.settings.replay_window_s
             )
+        elif config.auth == "url-token":
+            # opt-in for senders that cannot set headers; the token is redacted from logs
+            check_url_token(request.query_params.get("token"), config.secrets)
         else:
             check_bearer(request.headers.get("authorization"), config.secrets)
     except Unauthorized as exc:
