@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rampart.core.limits import parsed_as_json
-from rampart.ingest.adapters import arcsight, generic, qradar, splunk
+from rampart.ingest.adapters import arcsight, elastic, generic, qradar, sentinel, splunk
 from rampart.ingest.adapters._common import TooManyEvents
 from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, loads
 from rampart.ingest.sources.config import SourceConfig
@@ -16,6 +16,8 @@ _JSON_ADAPTERS = {
     "qradar": qradar.events_from_json,
     "arcsight": arcsight.events_from_json,
     "generic": generic.events_from_json,
+    "sentinel": sentinel.events_from_json,
+    "elastic": elastic.events_from_json,
 }
 
 

@@ -3,3 +3,8 @@
 ALTER TABLE {schema}.sources DROP CONSTRAINT sources_auth_check;
 ALTER TABLE {schema}.sources
     ADD CONSTRAINT sources_auth_check CHECK (auth IN ('bearer', 'hmac', 'url-token'));
+
+-- Built-in adapters for Microsoft Sentinel incidents and Elastic Security alerts.
+ALTER TABLE {schema}.sources DROP CONSTRAINT sources_kind_check;
+ALTER TABLE {schema}.sources ADD CONSTRAINT sources_kind_check
+    CHECK (kind IN ('splunk', 'qradar', 'arcsight', 'generic', 'sentinel', 'elastic'));
