@@ -141,7 +141,8 @@ _JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=6),
     max_leaves=20,
 )
-_CEF_FIELD = st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=12)
+# text a sender can encode: UTF-8 has no lone surrogates (invalid bytes come from st.binary)
+_CEF_FIELD = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=12)
 _CEF = st.builds(
     lambda head, ext: "CEF:" + "|".join(head) + "|" + " ".join(f"{k}={v}" for k, v in ext),
     st.lists(_CEF_FIELD, min_size=0, max_size=8),

@@ -72,3 +72,14 @@ async def test_a_deleted_sources_webhook_is_401(ingest: Ingest) -> None:
     assert deleted.status_code == 204
     gone = await ingest.post_signed(source, ES_NOTABLE)
     assert gone.status_code == 401
+
+
+async def test_a_null_auth_is_refused_by_name(ingest: Ingest) -> None:
+    source = await ingest.make_source(kind="splunk")
+    changed = await ingest.client.patch(
+        f"/api/v1/sources/{source['name']}",
+        json={"auth": None},
+        headers=ingest.harness.headers(Role.ADMIN),
+    )
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["field"] == "auth"

@@ -176,3 +176,15 @@ async def test_nul_characters_are_cleaned_and_a_bad_line_is_listed(ingest: Inges
     stored = await ingest.event(answer.json()["events"][0]["id"])
     assert stored["name"] == "r"
     assert stored["data"]["dest"] == "hst"
+
+
+async def test_offsets_postgresql_cannot_hold_are_stored_in_utc(ingest: Ingest) -> None:
+    # ISO 8601 and pydantic allow offsets up to 23:59; PostgreSQL's text input stops at 15:59
+    event_id = await ingest.post_event(name="far offset", occurred_at="2024-01-01T20:00:00+19:49")
+    assert (await ingest.event(event_id))["occurred_at"].startswith("2024-01-01T00:11:00")
+    splunk = await ingest.make_source(kind="splunk")
+    notable = {**ES_NOTABLE, "event_id": "offset-1", "_time": "2024-01-01T20:00:00-23:30"}
+    answer = await ingest.post_signed(splunk, notable)
+    assert answer.status_code == 202, answer.text
+    stored = await ingest.event(answer.json()["events"][0]["id"])
+    assert stored["occurred_at"].startswith("2024-01-02T19:30:00")
