@@ -92,6 +92,9 @@ def _one(item: Any, source: SourceConfig, where: str) -> NormalizedEvent | Paylo
         result = item
         name = _first(item, "rule_name", "rule_title", "search_name", "source")
         reference = notable_reference(item) or _first(item, "sid")
+    if not isinstance(name, str | int | float) or not str(name).strip():
+        field = f"{where}result.rule_name" if "result" in item else f"{where}rule_name"
+        return PayloadError(f"{field} or {where}search_name", "is missing")
     if reference is not None and not isinstance(reference, str | int):
         return PayloadError(f"{where}sid", "must be a string")
     try:
