@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
@@ -137,6 +138,75 @@ async def test_bad_input_gets_problem_json(
     assert missing.headers["content-type"] == PROBLEM
     not_uuid = await client.get("/api/v1/events/nope", headers=analyst)
     assert not_uuid.status_code == 422
+
+
+@memory_only
+async def test_depth_limit_holds_whatever_the_content_type_says(
+    client: httpx.AsyncClient, tokens: dict[Role, str]
+) -> None:
+    deep = b'{"name": "x", "data": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}"
+    token = _auth(tokens[Role.ANALYST])
+    spellings: list[list[tuple[str, str]]] = [
+        [("content-type", "Application/JSON")],
+        [("content-type", "application/vnd.rampart+json; charset=utf-8")],
+        [],  # no content type: FastAPI reads the body as JSON
+        # two headers: the route reads the first, a header dict keeps the last
+        [("content-type", "application/json"), ("content-type", "text/plain")],
+    ]
+    for extra in spellings:
+        headers = httpx.Headers([*token.items(), *extra])
+        answer = await client.post("/api/v1/events", content=deep, headers=headers)
+        assert answer.status_code == 400, (extra, answer.text)
+        assert "deeper" in answer.json()["detail"]
+    # the webhook reads a body without a content type as JSON too; the check runs before auth
+    bare = await client.post("/api/v1/ingest/anything", content=b"[" * 40 + b"]" * 40)
+    assert bare.status_code == 400
+    assert "deeper" in bare.json()["detail"]
+
+
+@memory_only
+async def test_crafted_quotes_are_answered_at_once(client: httpx.AsyncClient) -> None:
+    # 60 KB of escaped quotes in a string that never closes: a quadratic depth scan spends
+    # tens of seconds of the whole process on it before even looking at the source
+    crafted = b'"' + b'\\"' * 30_000
+    started = time.perf_counter()
+    answer = await client.post(
+        "/api/v1/ingest/anything", content=crafted, headers={"content-type": "application/json"}
+    )
+    assert time.perf_counter() - started < 2.0
+    assert answer.status_code == 401
+
+
+@memory_only
+async def test_every_api_refuses_nul_characters(
+    harness: ServiceHarness, client: httpx.AsyncClient, tokens: dict[Role, str]
+) -> None:
+    admin = _auth(tokens[Role.ADMIN])
+    paths = {p: ops for p, ops in harness.app.openapi()["paths"].items() if p.startswith("/api/")}
+    checked = 0
+    for template, operations in paths.items():
+        if template == "/api/v1/ingest/{source}":
+            continue  # the webhook cleans what SIEMs send (its own test)
+        plain = re.sub(r"\{[^}]+\}", str(uuid4()), template)
+        for method, operation in operations.items():
+            cases: list[tuple[str, str, dict[str, Any]]] = [
+                ("query.note", plain, {"params": {"note": "a\x00b"}})
+            ]
+            if "{" in template:
+                param = re.search(r"\{([^}]+)\}", template)
+                assert param is not None
+                nul_path = template.replace(param[0], "a%00b", 1)
+                cases.append((f"path.{param[1]}", re.sub(r"\{[^}]+\}", str(uuid4()), nul_path), {}))
+            if "requestBody" in operation:
+                body = {"name": "x", "labels": ["ok", "n\x00"], "data": {"k": ["\x00"]}}
+                cases.append(("body.labels.1", plain, {"json": body}))
+            for field, path, extra in cases:
+                answer = await client.request(method, path, headers=admin, **extra)
+                assert answer.status_code == 422, (method, path, field, answer.text)
+                assert answer.headers["content-type"] == PROBLEM
+                assert answer.json()["field"] == field, (method, path, answer.text)
+                checked += 1
+    assert checked >= 60
 
 
 @memory_only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -16,7 +17,8 @@ from rampart.core.bus._base import decode
 from rampart.core.envelope import Envelope
 from rampart.core.errors import InvalidMessage
 from rampart.core.ids import uuid7
-from rampart.core.limits import json_depth
+from rampart.core.limits import json_depth, parsed_as_json
+from rampart.core.logs import JsonFormatter, TextFormatter
 from rampart.core.messages import (
     ActionTarget,
     EventIngested,
@@ -163,10 +165,46 @@ def test_decode_names_what_is_wrong(body: bytes, reason: str) -> None:
         (b'{"a": [1, {"b": []}]}', 4),
         (b'{"a": "[[[[{{{{"}', 1),
         (b'["\\"[[[", [[]]]', 3),
+        (b'[["never closed [[[[', 2),
+        (b'[["ends in a backslash \\', 2),
+        (b'[[{"a\\\\": [1]}]]', 4),
     ],
 )
 def test_json_depth(text: bytes, depth: int) -> None:
     assert json_depth(text) == depth
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'"' + b'\\"' * 200_000,  # one string that never closes, every quote escaped
+        b'"x' * 200_000,  # strings that open and close
+        b"[" * 200_000 + b'"' * 200_000,
+    ],
+    ids=["unclosed-escaped", "many-strings", "brackets-then-quotes"],
+)
+def test_json_depth_is_linear_in_the_body(body: bytes) -> None:
+    # 400 KB: a quadratic scan takes minutes on this input, a linear one milliseconds
+    started = time.perf_counter()
+    json_depth(body)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("content_type", "as_json"),
+    [
+        (None, True),
+        ("", True),
+        ("application/json", True),
+        ("Application/JSON; charset=utf-8", True),
+        ("application/vnd.api+json", True),
+        (b"APPLICATION/JSON", True),
+        ("text/plain", False),
+        ("text/plain; note=json", False),
+    ],
+)
+def test_parsed_as_json_reads_every_spelling(content_type: str | None, as_json: bool) -> None:
+    assert parsed_as_json(content_type) is as_json
 
 
 def test_asyncapi_document_lists_every_type_with_its_schema() -> None:
@@ -205,3 +243,26 @@ def test_log_lines_are_json_with_the_correlation_id() -> None:
     assert line["correlation_id"] == "corr-1"
     assert line["queue"] == "ingest.sla"
     assert "correlation_id" not in json.loads(JsonFormatter().format(record))
+
+
+def test_a_url_token_never_reaches_a_log_line() -> None:
+    secret = "whsec_Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ubw=="
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:50000", "POST", f"/api/v1/ingest/splunk?token={secret}&x=1", "1.1", 202),
+        None,
+    )
+    client = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1, "HTTP Request: %s", (f"?token={secret[:20]}",), None
+    )
+    client.url = f"https://rampart.example/api/v1/ingest/s?token={secret}"
+    for formatter in (JsonFormatter(), TextFormatter()):
+        for record in (access, client):
+            line = formatter.format(record)
+            assert secret[:20] not in line, line
+            assert "[redacted]" in line
+    assert "x=1" in JsonFormatter().format(access), "only the secret is cut out"

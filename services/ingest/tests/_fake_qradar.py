@@ -4,15 +4,28 @@ It follows the IBM QRadar API reference: ``GET /api/siem/offenses`` with ``filte
 and a ``Range: items=x-y`` header answered with ``Content-Range``; the ``SEC`` token header;
 ``GET /api/siem/source_addresses`` and ``/api/siem/local_destination_addresses`` with
 ``filter=id in (...)`` and ``fields``.
+
+Filters follow IBM's filter syntax (comparisons ``= != <> < > <= >=``, ``in (...)``, ``and``,
+``or``, ``not`` and parentheses, on the fields the endpoint marks filterable) and sorts IBM's
+sort syntax (``+field`` / ``-field``, comma separated, on sortable fields). Anything else is
+answered as the endpoint documents it: 422 with unique code 1010 ("The filter parameter is not
+valid") or 1030 ("The sort field or order is not valid"), in IBM's error message format.
+Every request must name a ``Version`` the console supports; the versions asked are recorded.
+
+References: https://ibmsecuritydocs.github.io/qradar_api_20.0/20.0--siem-offenses-GET.html
+(the same table in 12.0-14.0), .../qradar_api_overview/c_rest_api_filtering.html,
+.../c_rest_api_sortsyntax.html, .../c_rest_api_errors.html and
+.../c_rest_api_getting_started.html (QRadar 7.5.0 UP6 supports API versions 20.0, 19.0, 18.0).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -21,6 +34,147 @@ from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
 TOKEN = "f3b2c1d0-aaaa-bbbb-cccc-000000000001"
+SUPPORTED_VERSIONS = ("20.0", "19.0", "18.0")
+FILTERABLE = {"id", "last_updated_time", "start_time", "magnitude", "status", "offense_type"}
+SORTABLE = {"id", "last_updated_time", "start_time", "magnitude"}
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>-?\d+)|(?P<str>\"[^\"]*\"|'[^']*')|(?P<op>!=|<>|<=|>=|=|<|>)"
+    r"|(?P<paren>[(),])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
+)
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<>": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+class BadQuery(ValueError):
+    """A filter or sort the real API would refuse with 422."""
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise BadQuery(f"unexpected text at {position}: {text[position : position + 10]!r}")
+        kind = match.lastgroup
+        assert kind is not None
+        out.append((kind, match[kind]))
+        position = match.end()
+    return out
+
+
+def parse_filter(text: str) -> Predicate:
+    """A predicate for an IBM filter expression; BadQuery for anything the API refuses."""
+    tokens = _tokens(text)
+    if not tokens:
+        return lambda _o: True
+    at = 0
+
+    def peek() -> tuple[str, str] | None:
+        return tokens[at] if at < len(tokens) else None
+
+    def take() -> tuple[str, str]:
+        nonlocal at
+        if at >= len(tokens):
+            raise BadQuery("the filter ends too early")
+        at += 1
+        return tokens[at - 1]
+
+    def value() -> Any:
+        kind, text_ = take()
+        if kind == "num":
+            return int(text_)
+        if kind == "str":
+            return text_[1:-1]
+        raise BadQuery(f"{text_!r} is not a value")
+
+    def factor() -> Predicate:
+        kind, word = take()
+        if kind == "paren" and word == "(":
+            inner = expression()
+            if take() != ("paren", ")"):
+                raise BadQuery("a '(' is not closed")
+            return inner
+        if kind == "word" and word.lower() == "not":
+            negated = factor()
+            return lambda o: not negated(o)
+        if kind != "word" or word not in FILTERABLE:
+            raise BadQuery(f"{word!r} is not a filterable field")
+        field = word
+        kind, op = take()
+        if kind == "word" and op.lower() == "in":
+            if take() != ("paren", "("):
+                raise BadQuery("'in' needs a list")
+            values = [value()]
+            while peek() == ("paren", ","):
+                take()
+                values.append(value())
+            if take() != ("paren", ")"):
+                raise BadQuery("an 'in' list is not closed")
+            return lambda o: o.get(field) in values
+        if kind != "op":
+            raise BadQuery(f"{op!r} is not an operator")
+        compare, bound = _COMPARE[op], value()
+        return lambda o: o.get(field) is not None and compare(o.get(field), bound)
+
+    def term() -> Predicate:
+        parts = [factor()]
+        while (nxt := peek()) is not None and nxt[0] == "word" and nxt[1].lower() == "and":
+            take()
+            parts.append(factor())
+        return lambda o: all(p(o) for p in parts)
+
+    def expression() -> Predicate:
+        parts = [term()]
+        while (nxt := peek()) is not None and nxt[0] == "word" and nxt[1].lower() == "or":
+            take()
+            parts.append(term())
+        return lambda o: any(p(o) for p in parts)
+
+    predicate = expression()
+    if at != len(tokens):
+        raise BadQuery(f"unexpected {tokens[at][1]!r}")
+    return predicate
+
+
+def parse_sort(text: str) -> list[tuple[str, bool]]:
+    """``(field, descending)`` pairs of an IBM sort; BadQuery for a field or order refused."""
+    out: list[tuple[str, bool]] = []
+    for part in text.split(",") if text.strip() else []:
+        part = part.strip()
+        if not part or part[0] not in "+-" or part[1:] not in SORTABLE:
+            raise BadQuery(f"{part!r} is not a sortable field with + or -")
+        out.append((part[1:], part[0] == "-"))
+    return out
+
+
+def _ibm_error(status: int, code: int, message: str, description: str) -> JSONResponse:
+    phrase = {
+        401: "You are unauthorized to access the requested resource.",
+        406: "The requested version is not supported.",
+        422: "The request was well-formed but was unable to be followed due to semantic errors.",
+    }[status]
+    return JSONResponse(
+        {
+            "http_response": {"code": status, "message": phrase},
+            "code": code,
+            "message": message,
+            "description": description,
+            "details": {},
+        },
+        status_code=status,
+    )
 
 
 class FakeQRadar:
@@ -31,6 +185,10 @@ class FakeQRadar:
         self.source_addresses = {17: "192.0.2.44", 18: "192.0.2.45"}
         self.destination_addresses = {3: "10.1.2.3"}
         self.filters: list[str] = []
+        self.sorts: list[str] = []
+        self.versions: list[str | None] = []
+        self.after_each_page: Callable[[int], None] | None = None
+        self.pages_served = 0
         self.in_flight = 0
         self.most_in_flight = 0
         self.app = self._build()
@@ -53,6 +211,16 @@ class FakeQRadar:
                 status_code=401,
             )
 
+        @app.middleware("http")
+        async def version(request: Request, call_next: Any) -> Any:
+            asked = request.headers.get("version")
+            self.versions.append(asked)
+            if asked is not None and asked not in SUPPORTED_VERSIONS:
+                return _ibm_error(
+                    406, 1, f"Version {asked} is not supported", "Supported: 20.0, 19.0, 18.0"
+                )
+            return await call_next(request)
+
         @app.get("/api/siem/offenses")
         async def offenses(
             request: Request,
@@ -64,34 +232,35 @@ class FakeQRadar:
             if sec != TOKEN:
                 return unauthorized()
             self.filters.append(filter)
+            self.sorts.append(sort)
+            try:
+                keep = parse_filter(filter)
+            except BadQuery as exc:
+                return _ibm_error(422, 1010, str(exc), "The filter parameter is not valid.")
+            try:
+                order = parse_sort(sort)
+            except BadQuery as exc:
+                return _ibm_error(422, 1030, str(exc), "The sort field or order is not valid")
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             try:
                 await asyncio.sleep(0.1)
-                match = re.fullmatch(r"last_updated_time\s*(>=|>)\s*(\d+)", filter.strip())
-                found = list(self.offenses)
-                if match:
-                    bound = int(match[2])
-                    found = [
-                        o
-                        for o in found
-                        if (
-                            o["last_updated_time"] >= bound
-                            if match[1] == ">="
-                            else o["last_updated_time"] > bound
-                        )
-                    ]
-                if sort == "+last_updated_time":
-                    found.sort(key=lambda o: o["last_updated_time"])
+                found = [o for o in self.offenses if keep(o)]
+                for field, descending in reversed(order):
+                    found.sort(key=lambda o, f=field: o[f], reverse=descending)
                 start, end = 0, len(found) - 1
                 if range_:
                     items = re.fullmatch(r"items=(\d+)-(\d+)", range_)
-                    assert items, range_
+                    if not items:
+                        return _ibm_error(422, 1005, range_, "A request parameter is not valid.")
                     start, end = int(items[1]), int(items[2])
                 page = found[start : end + 1]
                 headers = {
                     "Content-Range": f"items {start}-{start + max(len(page) - 1, 0)}/{len(found)}"
                 }
+                self.pages_served += 1
+                if self.after_each_page is not None:
+                    self.after_each_page(self.pages_served)
                 return JSONResponse(page, headers=headers)
             finally:
                 self.in_flight -= 1

@@ -1,8 +1,11 @@
 """Payloads as the vendors send them, shared by the adapter and webhook tests.
 
-- Splunk: "Use a webhook alert action" (Splunk Enterprise Alerting Manual) for the body
-  ``{"result", "sid", "results_link", "search_name", "owner", "app"}``, and the Enterprise
-  Security notable fields (``rule_name``, ``urgency``, ``src``, ``dest``, ``user``, ``event_id``).
+- Splunk: "Use a webhook alert action" (Splunk Enterprise Alerting Manual,
+  https://docs.splunk.com/Documentation/Splunk/latest/Alert/Webhooks) for the body
+  ``{"result", "sid", "results_link", "search_name", "owner", "app"}`` (``SPLUNK_DOCS_ALERT``
+  is its example exactly, ``search_name`` null), and the Enterprise Security notable fields
+  (``rule_name``, ``urgency``, ``src``, ``dest``, ``user``, ``event_id``, ``orig_sid``,
+  ``orig_rid``, ``event_hash``).
 - IBM QRadar: the offense object of ``GET /api/siem/offenses`` (QRadar REST API reference).
 - ArcSight: "Implementing ArcSight Common Event Format (CEF)" for the header and escapes.
 """
@@ -24,6 +27,16 @@ SPLUNK_ALERT = {
     "sid": "scheduler__admin__search__W2_at_1427942640_178",
     "results_link": "http://splunk.example.local:8000/app/search/@go?sid=scheduler__admin__search__W2_at_1427942640_178",
     "search_name": "Brute force then success",
+    "owner": "admin",
+    "app": "search",
+}
+
+# the example of Splunk's "Use a webhook alert action" page, field for field
+SPLUNK_DOCS_ALERT = {
+    "result": {"sourcetype": "mongod", "count": "8"},
+    "sid": "scheduler_admin_search_W2_at_14232356_132",
+    "results_link": "http://web.example.local:8000/app/search/@go?sid=scheduler_admin_search_W2_at_14232356_132",
+    "search_name": None,
     "owner": "admin",
     "app": "search",
 }

@@ -11,6 +11,7 @@ from services.ingest.tests._ingest_api import Ingest
 from services.ingest.tests._payloads import (
     ES_NOTABLE,
     SPLUNK_ALERT,
+    SPLUNK_DOCS_ALERT,
     cef_values,
     contains_by_field,
 )
@@ -114,3 +115,67 @@ async def test_a_rampart_token_is_not_the_sources_secret(ingest: Ingest) -> None
         url, json=ES_NOTABLE, headers=ingest.harness.headers(Role.ADMIN)
     )
     assert token.status_code == 401, "a Rampart token is not the source's secret"
+
+
+async def test_the_webhook_body_exactly_as_splunks_docs_show_it(ingest: Ingest) -> None:
+    source = await ingest.make_source(kind="splunk")
+    response = await ingest.post_signed(source, SPLUNK_DOCS_ALERT)
+    assert response.status_code == 202, response.text
+    event = await ingest.event(response.json()["events"][0]["id"])
+    assert event["name"] == "Splunk alert (search/admin)"
+    assert event["source_ref"] == SPLUNK_DOCS_ALERT["sid"]
+    assert event["data"] == SPLUNK_DOCS_ALERT
+
+
+async def test_a_notable_without_event_id_merges_by_splunks_identifiers(ingest: Ingest) -> None:
+    source = await ingest.make_source(kind="splunk")
+    notable = {k: v for k, v in ES_NOTABLE.items() if k != "event_id"}
+    by_search = {**notable, "orig_sid": "scheduler__nobody__c2VhcmNo__RMD5_at_1714557600_42",
+                 "orig_rid": "3"}  # fmt: skip
+    by_hash = {**notable, "event_hash": "9f2c3e1d0b7a6c5e4f3a2b1c0d9e8f7a"}
+    by_address = {**notable, "index": "notable", "_bkt": "notable~12~A1B2", "_cd": "12:3456"}
+    for shape in (by_search, by_hash, by_address):
+        first = await ingest.post_signed(source, shape)
+        again = await ingest.post_signed(source, {**shape, "urgency": "low"})
+        assert first.status_code == again.status_code == 202, first.text
+        [made], [merged] = first.json()["events"], again.json()["events"]
+        assert made["created"] is True
+        assert merged == {**made, "created": False}, "a resent notable merges"
+    refs = await ingest.harness.pool.fetch(
+        "SELECT source_ref FROM ingest.events WHERE source = $1 ORDER BY 1", source["name"]
+    )
+    assert [r["source_ref"] for r in refs] == [
+        "cd:notable:notable~12~A1B2:12:3456",
+        "event_hash:9f2c3e1d0b7a6c5e4f3a2b1c0d9e8f7a",
+        "orig:scheduler__nobody__c2VhcmNo__RMD5_at_1714557600_42:3",
+    ]
+
+
+async def test_every_cim_field_that_maps_to_cef_becomes_an_artifact(ingest: Ingest) -> None:
+    source = await ingest.make_source(kind="splunk")
+    notable = {
+        **ES_NOTABLE,
+        "event_id": "cim-all-1",
+        "dest": "db-01.corp.example.com",
+        "dest_ip": "10.0.0.9",
+        "src": "198.51.100.23",
+        "src_ip": "198.51.100.24",
+        "src_host": "laptop-7",
+        "src_nt_host": "LAPTOP-7-NT",
+        "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    }
+    response = await ingest.post_signed(source, notable)
+    assert response.status_code == 202, response.text
+    event = await ingest.event(response.json()["events"][0]["id"])
+    values = {(k, v) for a in event["artifacts"] for k, v in a["cef"].items()}
+    assert {
+        ("destinationHostName", "db-01.corp.example.com"),
+        ("destinationAddress", "10.0.0.9"),
+        ("sourceAddress", "198.51.100.23"),
+        ("sourceAddress", "198.51.100.24"),
+        ("sourceHostName", "laptop-7"),
+        ("sourceHostName", "LAPTOP-7-NT"),
+        ("fileHash", "44d88612fea8a8f36de82e1278abb02f"),
+        ("fileHash", notable["sha256"]),
+        ("destinationUserName", "CORP\\bob"),
+    } <= values

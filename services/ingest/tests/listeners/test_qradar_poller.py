@@ -79,6 +79,8 @@ async def test_poller_reads_offenses_resumes_after_restart_and_runs_once(
             ("sourceAddress", "192.0.2.45"),
         ]
         assert fake.filters[0] == "last_updated_time >= 946684800000"
+        assert set(fake.sorts) == {"+last_updated_time,+id"}
+        assert set(fake.versions) == {"20.0"}, "every request names the API version"
 
         fake.offenses.append({**offense(103, now_ms + 5_000, magnitude=10)})
 
@@ -104,6 +106,55 @@ async def test_poller_reads_offenses_resumes_after_restart_and_runs_once(
         fake.offenses.append(offense(200, now_ms + 9_000))
         assert await _until(lambda: _eq(count(), 8))
         assert fake.filters[0] == f"last_updated_time >= {now_ms + 5_000}", "resumed where it was"
+
+
+async def test_an_offense_updated_while_pages_are_read_pushes_none_past_the_window(
+    start_services: StartServices, pool: Any, fake_qradar: tuple[FakeQRadar, str]
+) -> None:
+    fake, url = fake_qradar
+    now_ms = int(time.time() * 1000)
+    fake.offenses = [offense(300 + i, now_ms - 10_000 + i) for i in range(7)]
+
+    def update_the_first_once(pages: int) -> None:
+        # QRadar updates offense 300 right after the first page was served: it moves to the
+        # end of the order, so reading the next page at an offset would skip offense 303
+        if pages == 1:
+            fake.offenses[0] = offense(300, now_ms, magnitude=9)
+
+    fake.after_each_page = update_the_first_once
+    name = f"qr-{uuid.uuid4().hex[:6]}"
+    async with _replica(start_services, SecretStr(Keyring.generate_key_text())) as app:
+        await app.make_source(
+            name=name,
+            kind="qradar",
+            qradar={
+                "url": url,
+                "interval_s": 3600,
+                "page_size": 3,
+                "since": "2000-01-01T00:00:00Z",
+            },
+            qradar_token=TOKEN,
+        )
+
+        async def polled() -> Any:
+            return await pool.fetchval(
+                "SELECT q.last_run_at FROM ingest.qradar_state q JOIN ingest.sources s "
+                "ON s.id = q.source_id WHERE s.name = $1",
+                name,
+            )
+
+        await _until(polled)
+        refs = await pool.fetch(
+            "SELECT source_ref, severity FROM ingest.events WHERE source = $1 ORDER BY 1", name
+        )
+        assert [r["source_ref"] for r in refs] == [str(300 + i) for i in range(7)]
+        assert fake.filters[1:] == [
+            f"last_updated_time > {now_ms - 10_000 + 2} or "
+            f"(last_updated_time = {now_ms - 10_000 + 2} and id > 302)",
+            f"last_updated_time > {now_ms - 10_000 + 5} or "
+            f"(last_updated_time = {now_ms - 10_000 + 5} and id > 305)",
+        ]
+        assert refs[0]["severity"] == "critical", "the updated offense was read again"
 
 
 async def _eq(value: Any, expected: int) -> bool:

@@ -32,14 +32,22 @@ def _free_port(kind: int) -> int:
 
 
 @pytest.fixture
+def syslog_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Extra ``RAMPART_INGEST_SYSLOG_*`` settings a test asks for (indirect parametrize)."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
 async def syslog(
-    start_services: StartServices, monkeypatch: pytest.MonkeyPatch
+    start_services: StartServices, monkeypatch: pytest.MonkeyPatch, syslog_env: dict[str, str]
 ) -> AsyncIterator[tuple[Ingest, int, int, str]]:
     tcp, udp = _free_port(socket.SOCK_STREAM), _free_port(socket.SOCK_DGRAM)
     name = f"syslog-{uuid.uuid4().hex[:6]}"
     monkeypatch.setenv("RAMPART_INGEST_SYSLOG_TCP_PORT", str(tcp))
     monkeypatch.setenv("RAMPART_INGEST_SYSLOG_UDP_PORT", str(udp))
     monkeypatch.setenv("RAMPART_INGEST_SYSLOG_SOURCE", name)
+    for key, value in syslog_env.items():
+        monkeypatch.setenv(f"RAMPART_INGEST_SYSLOG_{key}", value)
     async with (
         start_services([SPEC], max_body_bytes=MAX_BODY_BYTES) as running,
         using(running) as app,
@@ -157,3 +165,97 @@ async def test_logger_traffic_over_tcp_and_udp(syslog: tuple[Ingest, int, int, s
     )
     await eventually(lambda: _accepted(app) == 5, what="the resend accepted")
     assert len(await _events(app, source, 4)) == 4
+
+
+async def _send_tcp(port: int, *frames: bytes) -> None:
+    """Octet-counted frames (RFC 6587) on one connection, as a forwarder writes them."""
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"".join(b"%d %s" % (len(frame), frame) for frame in frames))
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_nul_characters_in_headers_and_bodies_are_cleaned(
+    syslog: tuple[Ingest, int, int, str],
+) -> None:
+    app, tcp, _, source = syslog
+    await _send_tcp(
+        tcp,
+        b"<13>1 2024-06-01T10:00:00Z fw\x00-01 ids\x00 - - - "
+        b"CEF:0|Acme|IDS|1.0|1|a nul in\x00 the name|Low|msg=x\x00y externalId=nul-1",
+        b"<13>1 2024-06-01T10:00:00Z fw-02 ids - - - "
+        b"CEF:0|Acme|IDS|1.0|2|b clean|Low|externalId=nul-2",
+    )
+    events = await _events(app, source, 2)
+    assert [e["name"] for e in events] == ["a nul in the name", "b clean"]
+    assert events[0]["data"]["syslog"]["hostname"] == "fw-01"
+    assert events[0]["data"]["syslog"]["app"] == "ids"
+    assert events[0]["data"]["extensions"]["msg"] == "xy"
+
+
+def _closed_by_listener(app: Ingest, reason: str) -> int:
+    value = app.harness.state["metrics"].registry.get_sample_value(
+        "rampart_ingest_syslog_connections_closed_total", {"reason": reason}
+    )
+    return int(value or 0)
+
+
+def _frame(ref: str) -> bytes:
+    return b"<13>1 - fw ids - - - CEF:0|Acme|IDS|1.0|1|%s|Low|externalId=%s" % (
+        ref.encode(),
+        ref.encode(),
+    )
+
+
+@pytest.mark.parametrize("syslog_env", [{"MAX_CONNECTIONS": "2"}], indirect=True)
+async def test_tcp_connections_over_the_cap_are_closed_at_once(
+    syslog: tuple[Ingest, int, int, str],
+) -> None:
+    app, tcp, _, source = syslog
+    held = []
+    for ref in ("a-held", "b-held"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", tcp)
+        frame = _frame(ref)
+        writer.write(b"%d %s" % (len(frame), frame))
+        await writer.drain()
+        held.append((reader, writer))
+    await _events(app, source, 2)  # both connections are being served
+    reader, writer = await asyncio.open_connection("127.0.0.1", tcp)
+    assert await asyncio.wait_for(reader.read(), 10) == b"", "a third connection was served"
+    writer.close()
+    assert _closed_by_listener(app, "refused") == 1
+    # a slot freed by a closed connection serves the next sender
+    _, first_writer = held.pop(0)
+    first_writer.close()
+    await first_writer.wait_closed()
+
+    async def next_one_served() -> bool:
+        await _send_tcp(tcp, _frame("c-after"))
+        return (
+            len(
+                await app.harness.pool.fetch(
+                    "SELECT 1 FROM ingest.events WHERE source = $1 AND source_ref = 'c-after'",
+                    source,
+                )
+            )
+            == 1
+        )
+
+    await eventually(next_one_served, interval=0.2, what="a connection after one closed")
+    for _, other in held:
+        other.close()
+
+
+@pytest.mark.parametrize("syslog_env", [{"IDLE_TIMEOUT_S": "0.5"}], indirect=True)
+async def test_idle_tcp_connections_are_closed(syslog: tuple[Ingest, int, int, str]) -> None:
+    app, tcp, _, _ = syslog
+    silent_reader, silent = await asyncio.open_connection("127.0.0.1", tcp)
+    stalled_reader, stalled = await asyncio.open_connection("127.0.0.1", tcp)
+    stalled.write(b"400 <13>1 - fw ids - - - CEF:0|half a message")  # then nothing more
+    await stalled.drain()
+    assert await asyncio.wait_for(silent_reader.read(), 10) == b""
+    assert await asyncio.wait_for(stalled_reader.read(), 10) == b""
+    await eventually(lambda: _closed_by_listener(app, "idle") == 2, what="two idle closes")
+    silent.close()
+    stalled.close()

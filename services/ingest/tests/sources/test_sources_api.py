@@ -107,3 +107,14 @@ async def test_a_new_qradar_url_needs_the_token_again(ingest: Ingest) -> None:
     assert given.status_code == 200, given.text
     assert given.json()["qradar"]["url"] == moved["url"]
     assert await token_sealed() != before
+
+
+async def test_a_null_auth_is_refused_by_name(ingest: Ingest) -> None:
+    source = await ingest.make_source(kind="splunk")
+    changed = await ingest.client.patch(
+        f"/api/v1/sources/{source['name']}",
+        json={"auth": None},
+        headers=ingest.harness.headers(Role.ADMIN),
+    )
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["field"] == "auth"

@@ -196,3 +196,42 @@ async def test_fifty_concurrent_identical_posts_make_one_event(ingest: Ingest) -
         m for m in await ingest.captured.wait_for("event.ingested") if m.source_ref == "77001"
     ]
     assert len(ingested) == 1
+
+
+async def test_nul_characters_are_cleaned_and_a_bad_line_is_listed(ingest: Ingest) -> None:
+    source = await ingest.make_source(kind="arcsight")
+    batch = (
+        "CEF:0|V|P|1|1|nul in\x00 the name|3|msg=a\x00b externalId=nul-1\n"
+        "CEF:0|V|P|1|only four fields\x00\n"
+        "CEF:0|V|P|1|2|clean|5|cs1Label=k\x00ey cs1=v\x00 externalId=nul-2\n"
+    )
+    response = await ingest.post_signed(source, batch.encode(), content_type="text/plain")
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert [e["index"] for e in body["events"]] == [0, 2]
+    assert [(e["index"], e["line"]) for e in body["errors"]] == [(1, 2)]
+    first = await ingest.event(body["events"][0]["id"])
+    assert first["name"] == "nul in the name"
+    assert first["data"]["extensions"]["msg"] == "ab"
+    second = await ingest.event(body["events"][1]["id"])
+    assert second["data"]["extensions"] == {"cs1Label": "key", "cs1": "v", "externalId": "nul-2"}
+    splunk = await ingest.make_source(kind="splunk")
+    notable = {**ES_NOTABLE, "event_id": "nul-3", "rule_name": "r\x00", "dest": "h\x00st"}
+    answer = await ingest.post_signed(splunk, [notable, {"urgency": "low\x00"}])
+    assert answer.status_code == 202, answer.text
+    assert [e["index"] for e in answer.json()["errors"]] == [1]
+    stored = await ingest.event(answer.json()["events"][0]["id"])
+    assert stored["name"] == "r"
+    assert stored["data"]["dest"] == "hst"
+
+
+async def test_offsets_postgresql_cannot_hold_are_stored_in_utc(ingest: Ingest) -> None:
+    # ISO 8601 and pydantic allow offsets up to 23:59; PostgreSQL's text input stops at 15:59
+    event_id = await ingest.post_event(name="far offset", occurred_at="2024-01-01T20:00:00+19:49")
+    assert (await ingest.event(event_id))["occurred_at"].startswith("2024-01-01T00:11:00")
+    splunk = await ingest.make_source(kind="splunk")
+    notable = {**ES_NOTABLE, "event_id": "offset-1", "_time": "2024-01-01T20:00:00-23:30"}
+    answer = await ingest.post_signed(splunk, notable)
+    assert answer.status_code == 202, answer.text
+    stored = await ingest.event(answer.json()["events"][0]["id"])
+    assert stored["occurred_at"].startswith("2024-01-02T19:30:00")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from rampart.core.bus import Bus
 from rampart.core.limits import CorrelationId, RequestLimits
@@ -15,6 +15,7 @@ from rampart.core.platform_routes import platform_router, probes_router
 from rampart.core.problems import install_problem_handlers
 from rampart.core.runtime import LifespanState, ServiceSpec, run_services
 from rampart.core.settings import Settings
+from rampart.core.text_fields import refuse_nul
 
 VERSION = "0.1.0"
 
@@ -40,6 +41,7 @@ def create_app(
         title=title or f"Rampart {names}",
         version=VERSION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
         description="Rampart, an open-source programmable security controller. "
         "Every route but /healthz, /readyz and /metrics needs a bearer token.",
     )

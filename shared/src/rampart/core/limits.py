@@ -11,12 +11,15 @@ from rampart.core.ids import uuid7
 from rampart.core.logs import correlation_id
 from rampart.core.problems import problem_response
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A string literal, or the rest of the text when it is never closed. Possessive repeats and the
+# optional closing quote mean a match, once started, never fails nor backtracks: every byte is
+# looked at once, so a crafted body of unbalanced quotes and backslashes costs linear time.
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:\\|"?)', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def json_depth(body: bytes) -> int:
-    """Deepest nesting of arrays and objects in a JSON text, without parsing it."""
+    """Deepest nesting of arrays and objects in a JSON text, without parsing it (linear time)."""
     brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     depth = deepest = 0
     for byte in brackets:
@@ -26,6 +29,20 @@ def json_depth(body: bytes) -> int:
         else:
             depth -= 1
     return deepest
+
+
+def parsed_as_json(content_type: str | bytes | None) -> bool:
+    """Whether a body with this ``Content-Type`` is read as JSON by some route.
+
+    FastAPI parses a body without a content type as JSON, and any media type naming JSON
+    (``application/json``, ``*+json``), whatever its case; the ingest webhook does the same.
+    The test is deliberately wider than either, so no spelling slips past the depth check.
+    """
+    if content_type is None:
+        return True
+    text = content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type
+    media = text.split(";", 1)[0].strip().lower()
+    return media == "" or "json" in media
 
 
 class RequestLimits:
@@ -40,7 +57,8 @@ class RequestLimits:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
+        raw_headers = scope.get("headers") or []
+        headers = dict(raw_headers)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
@@ -60,8 +78,10 @@ class RequestLimits:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        content_type = headers.get(b"content-type", b"")
-        if b"json" in content_type and json_depth(body) > self.max_depth:
+        # every Content-Type header counts: routes read the first, a dict keeps the last
+        types = [value for name, value in raw_headers if name.lower() == b"content-type"]
+        as_json = not types or any(parsed_as_json(value) for value in types)
+        if as_json and json_depth(body) > self.max_depth:
             response = problem_response(
                 400,
                 f"JSON nested deeper than {self.max_depth} levels",

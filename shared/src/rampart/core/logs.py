@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
@@ -21,6 +22,20 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+# a secret in a URL's query (``?token=...``, as url-token sources send it) or a source secret
+# anywhere in a line: access logs, client logs and error messages all go through here
+_SECRETS = re.compile(
+    r"(?P<key>[?&;](?:token|secret|access_token)=)[^&\s\"'\\]+|whsec_[A-Za-z0-9+/=_-]{8,}",
+    re.IGNORECASE,
+)
+
+
+def redact(line: str) -> str:
+    """``line`` with secrets in URLs and source secrets replaced by ``[redacted]``."""
+    if "=" not in line and "whsec_" not in line:
+        return line
+    return _SECRETS.sub(lambda m: (m["key"] or "") + "[redacted]", line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,7 +54,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(_extras(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return redact(json.dumps(entry, default=str))
 
 
 # uvicorn repeats its message with terminal colours in ``color_message``
@@ -71,7 +86,7 @@ class TextFormatter(logging.Formatter):
         line = "  ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact(line)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -15,6 +15,7 @@ from rampart.core.auth._deps import TokenCache, new_token_cache
 from rampart.core.bus import Bus, Delivery, Handler, Topology
 from rampart.core.consumers import HandlerContext, Queue
 from rampart.core.crypto import Keyring
+from rampart.core.inbox import check_retention, inbox_pruner
 from rampart.core.logs import correlation_id
 from rampart.core.metrics import Metrics
 from rampart.core.outbox import OutboxRelay
@@ -162,6 +163,7 @@ async def run_services(
     if settings.database_url is None:
         raise RuntimeError("RAMPART_DATABASE_URL is not set")
     metrics = metrics or Metrics()
+    check_retention(settings)
     keyring = Keyring.from_settings(settings)
     pool = await connect_pool(
         settings.database_url.get_secret_value(),
@@ -190,6 +192,7 @@ async def run_services(
             )
             await relay.start()
             stack.push_async_callback(relay.stop)
+            await stack.enter_async_context(inbox_pruner(pool, spec.schema, settings))
         for spec in specs:
             state = await stack.enter_async_context(spec.state(resources))
             if type(state) in services and type(state) is not Resources:

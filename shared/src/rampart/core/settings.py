@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     )
     publish_timeout_s: float = Field(default=10.0, gt=0)
     outbox_batch: int = Field(default=200, ge=1)
+    inbox_retention_s: float = Field(
+        default=7 * 24 * 3600,
+        gt=0,
+        description="how long a handled message id is remembered; longer than any redelivery",
+    )
+    inbox_prune_interval_s: float = Field(default=3600.0, gt=0)
 
     def service_url(self, service: str) -> str:
         """Base URL of another service's API; in embedded mode every service is at public_url."""

@@ -36,6 +36,12 @@ class IngestSettings(BaseSettings):
         default=None, description="the source whose labels and severity map syslog CEF gets"
     )
     syslog_max_message: int = Field(default=65536, ge=1024)
+    syslog_max_connections: int = Field(
+        default=256, ge=1, description="TCP connections served at once; more are closed at once"
+    )
+    syslog_idle_timeout_s: float = Field(
+        default=300.0, gt=0, description="a TCP connection that sends no whole message this long"
+    )
     qradar_pollers: bool = Field(default=True, description="poll QRadar sources that ask for it")
     qradar_tick_s: float = Field(default=1.0, gt=0)
 

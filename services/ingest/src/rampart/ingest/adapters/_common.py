@@ -7,12 +7,34 @@ from typing import Any
 
 from rampart.core.vocabulary import SeverityName
 from rampart.ingest.adapters.severity import map_severity
-from rampart.ingest.events.normalized import Artifact, make_artifact
+from rampart.ingest.events.normalized import MAX_ARTIFACTS, Artifact, make_artifact
 from rampart.ingest.sources.config import SourceConfig
 
 
-def artifacts_from_fields(name: str, fields: dict[str, Any]) -> list[Artifact]:
-    """One artifact of the single-valued fields, and one per value of each list field."""
+class TooManyEvents(ValueError):
+    """A body holds more events than one request may carry; nothing of it was adapted."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} events in one request")
+        self.limit = limit
+
+
+def bounded(items: list[Any], max_events: int) -> list[Any]:
+    """``items`` if there are at most ``max_events`` of them: counted before any is adapted."""
+    if len(items) > max_events:
+        raise TooManyEvents(max_events)
+    return items
+
+
+def artifacts_from_fields(
+    name: str, fields: dict[str, Any], *, limit: int = MAX_ARTIFACTS
+) -> list[Artifact]:
+    """One artifact of the single-valued fields, and one per value of each list field.
+
+    At most ``limit`` are built: a field of a million values costs the first ``limit``.
+    """
+    if limit <= 0:
+        return []
     single: dict[str, Any] = {}
     multi: list[tuple[str, Any]] = []
     for key, value in fields.items():
@@ -21,7 +43,7 @@ def artifacts_from_fields(name: str, fields: dict[str, Any]) -> list[Artifact]:
             if len(values) == 1:
                 single[key] = values[0]
             else:
-                multi.extend((key, v) for v in values)
+                multi.extend((key, v) for v in values[:limit])
         elif value not in (None, "") and not isinstance(value, dict):
             single[key] = value
     out: list[Artifact] = []
@@ -29,6 +51,8 @@ def artifacts_from_fields(name: str, fields: dict[str, Any]) -> list[Artifact]:
     if first is not None:
         out.append(first)
     for key, value in multi:
+        if len(out) >= limit:
+            break
         artifact = make_artifact(name, {key: value})
         if artifact is not None:
             out.append(artifact)

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from rampart.ingest.adapters import cef
-from rampart.ingest.adapters._common import artifacts_from_fields, severity_of
+from rampart.ingest.adapters._common import artifacts_from_fields, bounded, severity_of
 from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, clean_text, parse_time
 from rampart.ingest.sources.config import SourceConfig
 
@@ -61,19 +61,21 @@ def event_from_line(
 
 
 def events_from_text(
-    text: str, source: SourceConfig
+    text: str, source: SourceConfig, *, max_events: int
 ) -> list[tuple[int, NormalizedEvent | PayloadError]]:
     """Every non-empty line, with its 1-based line number."""
-    out: list[tuple[int, NormalizedEvent | PayloadError]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            out.append((number, event_from_line(line, source, line_number=number)))
-    return out
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    return [
+        (number, event_from_line(line, source, line_number=number))
+        for number, line in bounded(lines, max_events)
+    ]
 
 
-def events_from_json(payload: Any, source: SourceConfig) -> list[NormalizedEvent | PayloadError]:
+def events_from_json(
+    payload: Any, source: SourceConfig, *, max_events: int
+) -> list[NormalizedEvent | PayloadError]:
     """A JSON body for ArcSight is a CEF line or a list of them."""
-    items = payload if isinstance(payload, list) else [payload]
+    items = bounded(payload if isinstance(payload, list) else [payload], max_events)
     out: list[NormalizedEvent | PayloadError] = []
     for i, item in enumerate(items):
         if not isinstance(item, str):

@@ -6,12 +6,14 @@ from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
-from rampart.ingest.adapters._common import artifacts_from_fields, severity_of
+from rampart.ingest.adapters._common import artifacts_from_fields, bounded, severity_of
 from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, parse_time
 from rampart.ingest.sources.config import SourceConfig
 
 
-def events_from_json(payload: Any, source: SourceConfig) -> list[NormalizedEvent | PayloadError]:
+def events_from_json(
+    payload: Any, source: SourceConfig, *, max_events: int
+) -> list[NormalizedEvent | PayloadError]:
     """The events the mapping finds in a body."""
     if "events" in source.compiled:
         found = _search(source, "events", payload)
@@ -19,9 +21,11 @@ def events_from_json(payload: Any, source: SourceConfig) -> list[NormalizedEvent
             return [found]
         if not isinstance(found, list):
             return [PayloadError("mapping.events", "the expression did not find a list")]
+        found = bounded(found, max_events)
         return [_one(item, source, f"events[{i}]") for i, item in enumerate(found)]
     if isinstance(payload, list):
-        return [_one(item, source, f"[{i}]") for i, item in enumerate(payload)]
+        items = bounded(payload, max_events)
+        return [_one(item, source, f"[{i}]") for i, item in enumerate(items)]
     return [_one(payload, source, "")]
 
 

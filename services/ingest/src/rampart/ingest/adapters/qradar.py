@@ -11,8 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rampart.ingest.adapters._common import artifacts_from_fields, severity_of
-from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, parse_time
+from rampart.ingest.adapters._common import artifacts_from_fields, bounded, severity_of
+from rampart.ingest.events.normalized import (
+    MAX_ARTIFACTS,
+    NormalizedEvent,
+    PayloadError,
+    parse_time,
+)
 from rampart.ingest.sources.config import SourceConfig
 
 # the built-in offense types (GET /api/siem/offense_types) whose source is an observable
@@ -31,10 +36,13 @@ OFFENSE_SOURCE_FIELD = {
 _SPACES = re.compile(r"\s+")
 
 
-def events_from_json(payload: Any, source: SourceConfig) -> list[NormalizedEvent | PayloadError]:
+def events_from_json(
+    payload: Any, source: SourceConfig, *, max_events: int
+) -> list[NormalizedEvent | PayloadError]:
     """One event per offense; a list body holds several."""
     if isinstance(payload, list):
-        return [offense_event(item, source, where=f"[{i}]") for i, item in enumerate(payload)]
+        offenses = bounded(payload, max_events)
+        return [offense_event(item, source, where=f"[{i}]") for i, item in enumerate(offenses)]
     return [offense_event(payload, source)]
 
 
@@ -81,10 +89,11 @@ def _artifacts(
     if isinstance(offense_type, int) and offense_type in OFFENSE_SOURCE_FIELD and offense_source:
         fields[OFFENSE_SOURCE_FIELD[offense_type]] = offense_source
     out = artifacts_from_fields(label, fields)
-    for ip in source_ips:
-        if ip != fields.get("sourceAddress"):
-            out.extend(artifacts_from_fields(label, {"sourceAddress": ip}))
-    for ip in destination_ips:
-        if ip != fields.get("destinationAddress"):
-            out.extend(artifacts_from_fields(label, {"destinationAddress": ip}))
+    looked_up = [("sourceAddress", ip) for ip in source_ips]
+    looked_up += [("destinationAddress", ip) for ip in destination_ips]
+    for field, ip in looked_up:
+        if len(out) >= MAX_ARTIFACTS:
+            break
+        if ip != fields.get(field):
+            out.extend(artifacts_from_fields(label, {field: ip}, limit=MAX_ARTIFACTS - len(out)))
     return out

@@ -68,20 +68,39 @@ class NormalizedEvent:
         self.name = clean_text(self.name)[:MAX_NAME].strip() or "(unnamed event)"
         if self.source_ref is not None:
             self.source_ref = clean_text(self.source_ref)[:MAX_REF] or None
+        self.occurred_at = utc(self.occurred_at)
         self.labels = unique_labels(self.labels)
         self.artifacts = self.artifacts[:MAX_ARTIFACTS]
+        # whatever an adapter read its payload from (CEF extensions, syslog, JSON), the raw
+        # payload is stored too: one clean-up here covers every path
+        self.data = clean_json(self.data)
+
+
+def utc(when: datetime | None) -> datetime | None:
+    """``when`` in UTC: PostgreSQL refuses offsets past 15:59 that ISO 8601 (and pydantic) allow.
+
+    None when the instant has no UTC form (9999-12-31T23:00-05:00 is in the year 10000).
+    """
+    if when is None:
+        return None
+    try:
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError:
+        return None
 
 
 def unique_labels(labels: list[Any]) -> list[str]:
     """Labels as short clean strings, without duplicates, in their first order."""
     out: list[str] = []
     for label in labels:
+        if len(out) >= MAX_LABELS:
+            break  # the rest would be cleaned only to be dropped
         if label is None or isinstance(label, dict | list):
             continue
         text = clean_text(str(label)).strip()[:MAX_LABEL]
         if text and text not in out:
             out.append(text)
-    return out[:MAX_LABELS]
+    return out
 
 
 def clean_text(text: str) -> str:

@@ -1,9 +1,10 @@
 """Pulling offenses from QRadar: one poller per source across replicas, its position kept.
 
 Each tick a replica claims a due source with a lease (``UPDATE ... FOR UPDATE SKIP LOCKED``),
-asks ``GET /api/siem/offenses`` for offenses updated since the stored position, page by page
-with the ``Range`` header, looks up their source and destination addresses, stores them as
-events and moves the position. A replica that dies loses its lease when it expires; the next
+asks ``GET /api/siem/offenses`` for offenses updated since the stored position, sorted by
+``last_updated_time`` then ``id`` and paged by keyset (each page starts after the last offense of
+the one before, never at an offset), looks up their source and destination addresses, stores
+them as events and moves the position. A replica that dies loses its lease when it expires; the next
 one starts from the stored position, and re-read offenses merge into their events.
 """
 
@@ -123,6 +124,32 @@ async def _addresses(
     return {a["id"]: a[field] for a in found if isinstance(a, dict) and a.get(field)}
 
 
+SORT = "+last_updated_time,+id"
+
+
+def page_filter(position: int, after: tuple[int, int] | None) -> str:
+    """The filter of one page: the poll's first from ``position``, the next after ``after``.
+
+    The first page re-reads the stored millisecond (offenses updated in it merge); later pages
+    start after the ``(last_updated_time, id)`` of the previous page's last offense, so an
+    offense updated while the pages are read moves to the end instead of pushing another one
+    past an offset.
+    """
+    if after is None:
+        return f"last_updated_time >= {position}"
+    updated, offense_id = after
+    return f"last_updated_time > {updated} or (last_updated_time = {updated} and id > {offense_id})"
+
+
+def _keyset(offense: Any) -> tuple[int, int] | None:
+    if not isinstance(offense, dict):
+        return None
+    updated, offense_id = offense.get("last_updated_time"), offense.get("id")
+    if isinstance(updated, int) and isinstance(offense_id, int):
+        return updated, offense_id
+    return None
+
+
 def _ids(offenses: list[Any], key: str) -> set[int]:
     return {
         i
@@ -148,14 +175,14 @@ async def poll_source(ingest: IngestState, *, source_id: UUID, position: int) ->
         position = int(since.timestamp() * 1000)
     seen = 0
     newest = position
+    after: tuple[int, int] | None = None
     async with _client(polling, token) as client:
-        for page in range(MAX_PAGES):
-            start = page * polling.page_size
+        for _page in range(MAX_PAGES):
             offenses = await _get_list(
                 client,
                 "/api/siem/offenses",
-                params={"filter": f"last_updated_time >= {position}", "sort": "+last_updated_time"},
-                headers={"Range": f"items={start}-{start + polling.page_size - 1}"},
+                params={"filter": page_filter(position, after), "sort": SORT},
+                headers={"Range": f"items=0-{polling.page_size - 1}"},
             )
             if not offenses:
                 break
@@ -202,8 +229,10 @@ async def poll_source(ingest: IngestState, *, source_id: UUID, position: int) ->
                 )
             )
             seen += len(offenses)
-            if len(offenses) < polling.page_size:
+            last = _keyset(offenses[-1])
+            if len(offenses) < polling.page_size or last is None or last == after:
                 break
+            after = last
     return newest, seen
 
 

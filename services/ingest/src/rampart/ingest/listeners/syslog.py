@@ -66,6 +66,10 @@ class SyslogSink:
         """Queue a message, waiting while the queue is full (TCP pushes back)."""
         await self._queue.put((data, peer))
 
+    def count(self, outcome: str) -> None:
+        """Count one connection outcome (``connections_refused``, ``connections_idle``)."""
+        self._counters[outcome].inc()
+
     def offer(self, data: bytes, peer: str) -> None:
         """Queue a message if there is room (UDP cannot push back); count a drop otherwise."""
         try:
@@ -146,7 +150,16 @@ def _counters(metrics: Metrics) -> dict[str, Any]:
         ["outcome"],
         registry=metrics.registry,
     )
-    return {k: counter.labels(k) for k in ("accepted", "rejected", "dropped")}
+    connections = Counter(
+        "rampart_ingest_syslog_connections_closed_total",
+        "TCP connections the listener closed: refused over the cap, or idle",
+        ["reason"],
+        registry=metrics.registry,
+    )
+    out = {k: counter.labels(k) for k in ("accepted", "rejected", "dropped")}
+    out["connections_refused"] = connections.labels("refused")
+    out["connections_idle"] = connections.labels("idle")
+    return out
 
 
 @contextlib.asynccontextmanager
@@ -159,17 +172,40 @@ async def syslog_listeners(ingest: IngestState) -> AsyncIterator[None]:
     sink = SyslogSink(ingest, _counters(ingest.metrics))
     sink.start()
     max_size = settings.syslog_max_message
+    idle_s = settings.syslog_idle_timeout_s
+    open_connections = 0
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_connections
         peer = writer.get_extra_info("peername")
         name = f"{peer[0]}:{peer[1]}" if peer else "?"
+        if open_connections >= settings.syslog_max_connections:
+            # refused before anything is read: idle or slow senders cannot hold every slot
+            sink.count("connections_refused")
+            log.warning(
+                "syslog connection refused: %d are open",
+                open_connections,
+                extra={"peer": name},
+            )
+            writer.close()
+            return
+        open_connections += 1
         try:
-            while (frame := await syslog_format.read_frame(reader, max_size=max_size)) is not None:
+            while True:
+                # a whole message within the idle time, or the connection is closed
+                async with asyncio.timeout(idle_s):
+                    frame = await syslog_format.read_frame(reader, max_size=max_size)
+                if frame is None:
+                    break
                 if frame.strip():
                     await sink.put(frame, name)
+        except TimeoutError:
+            sink.count("connections_idle")
+            log.warning("syslog connection idle for %ss: closed", idle_s, extra={"peer": name})
         except (syslog_format.FramingError, asyncio.IncompleteReadError, ConnectionError) as exc:
             log.warning("syslog connection closed: %s", exc, extra={"peer": name})
         finally:
+            open_connections -= 1
             writer.close()
 
     servers: list[Any] = []

@@ -73,7 +73,8 @@ def parse(data: bytes) -> SyslogMessage:
         pri = int(match[1])
         facility, severity = pri >> 3, pri & 7
         text_bytes = text_bytes[match.end() :]
-    text = text_bytes.decode("utf-8", "replace")
+    # NUL has no place in PostgreSQL text: headers and CEF text lose it here, once
+    text = text_bytes.decode("utf-8", "replace").replace("\x00", "")
     if text.startswith("1 "):
         return _rfc5424(text[2:], facility, severity)
     if _RFC3164_TS.match(text):

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from rampart.core.vocabulary import SeverityName
 
-SourceKind = Literal["splunk", "qradar", "arcsight", "generic"]
-AuthKind = Literal["bearer", "hmac"]
+SourceKind = Literal["splunk", "qradar", "arcsight", "generic", "sentinel", "elastic"]
+AuthKind = Literal["bearer", "hmac", "url-token"]
 WorkbookTemplate = Literal["nist-800-61"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 

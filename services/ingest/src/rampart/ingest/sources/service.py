@@ -168,7 +168,7 @@ async def update(*, conn: Conn, keyring: Keyring, name: str, changes: SourceUpda
             values["qradar_token"] = _seal_token(
                 changes.qradar_token, keyring=keyring, source_id=row["id"]
             )
-        for key in ("default_labels", "default_severity", "severity_map"):
+        for key in ("auth", "default_labels", "default_severity", "severity_map"):
             if key in values and values[key] is None:
                 raise FieldError(key, "may not be null")
         if values:

@@ -30,7 +30,18 @@ def check_bearer(authorization: str | None, secrets: tuple[LiveSecret, ...]) -> 
     scheme, _, presented = authorization.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized("a bearer secret is required")
-    digest = hash_secret(presented.strip().encode("utf-8", "replace"))
+    _check_secret(presented.strip(), secrets)
+
+
+def check_url_token(token: str | None, secrets: tuple[LiveSecret, ...]) -> None:
+    """Accept ``?token=<secret>`` matching any live secret of a ``url-token`` source."""
+    if not token:
+        raise Unauthorized("the webhook URL's token is required")
+    _check_secret(token, secrets)
+
+
+def _check_secret(presented: str, secrets: tuple[LiveSecret, ...]) -> None:
+    digest = hash_secret(presented.encode("utf-8", "replace"))
     matched = False
     for secret in secrets:
         # every secret is compared, so timing does not tell which one nearly matched
@@ -39,8 +50,15 @@ def check_bearer(authorization: str | None, secrets: tuple[LiveSecret, ...]) -> 
         raise Unauthorized("the secret is not valid for this source")
 
 
-def presented_kind(headers: Mapping[str, str], *, window_s: int, now: float | None = None) -> str:
-    """How a request tries to authenticate (``hmac`` or ``bearer``), checked on the request alone.
+def presented_kind(
+    headers: Mapping[str, str],
+    *,
+    window_s: int,
+    now: float | None = None,
+    url_token: str | None = None,
+) -> str:
+    """How a request tries to authenticate (``hmac``, ``bearer`` or ``url-token``), checked on
+    the request alone.
 
     What is wrong with the request itself (a missing header, a stale timestamp) may be told;
     whether its secret matches a source is told the same way for every source, known or not.
@@ -51,7 +69,9 @@ def presented_kind(headers: Mapping[str, str], *, window_s: int, now: float | No
     scheme, _, presented = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and presented.strip():
         return "bearer"
-    raise Unauthorized("a bearer secret or a Standard Webhooks signature is required")
+    if url_token:
+        return "url-token"
+    raise Unauthorized("a bearer secret, a Standard Webhooks signature or a URL token is required")
 
 
 def _signature_parts(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rampart.ingest.adapters import arcsight, generic, qradar, splunk
-from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, clean_json, loads
+from rampart.core.limits import parsed_as_json
+from rampart.ingest.adapters import arcsight, elastic, generic, qradar, sentinel, splunk
+from rampart.ingest.adapters._common import TooManyEvents
+from rampart.ingest.events.normalized import NormalizedEvent, PayloadError, loads
 from rampart.ingest.sources.config import SourceConfig
 
 _JSON_ADAPTERS = {
@@ -14,6 +16,8 @@ _JSON_ADAPTERS = {
     "qradar": qradar.events_from_json,
     "arcsight": arcsight.events_from_json,
     "generic": generic.events_from_json,
+    "sentinel": sentinel.events_from_json,
+    "elastic": elastic.events_from_json,
 }
 
 
@@ -45,23 +49,26 @@ def parse_body(
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(400, "body", f"not UTF-8 at byte {exc.start}") from None
-    if media in ("text/plain", "application/cef", "text/cef"):
-        items = arcsight.events_from_text(text, source)
-        if not items:
-            raise BodyError(422, "body", "no CEF line in the body")
-        parsed = [Parsed(i, line, outcome) for i, (line, outcome) in enumerate(items)]
-    elif media == "application/json" or media.endswith("+json") or media == "":
-        payload = _json(text)
-        outcomes = _JSON_ADAPTERS[source.kind](payload, source)
-        parsed = [Parsed(i, None, outcome) for i, outcome in enumerate(outcomes)]
-    else:
-        raise BodyError(
-            415, "content-type", f"{media!r} is not accepted; send application/json or text/plain"
-        )
+    try:
+        if media in ("text/plain", "application/cef", "text/cef"):
+            items = arcsight.events_from_text(text, source, max_events=max_events)
+            if not items:
+                raise BodyError(422, "body", "no CEF line in the body")
+            parsed = [Parsed(i, line, outcome) for i, (line, outcome) in enumerate(items)]
+        elif parsed_as_json(media):
+            payload = _json(text)
+            outcomes = _JSON_ADAPTERS[source.kind](payload, source, max_events=max_events)
+            parsed = [Parsed(i, None, outcome) for i, outcome in enumerate(outcomes)]
+        else:
+            raise BodyError(
+                415,
+                "content-type",
+                f"{media!r} is not accepted; send application/json or text/plain",
+            )
+    except TooManyEvents as exc:
+        raise BodyError(413, "body", str(exc)) from None
     if not parsed:
         raise BodyError(422, "body", "the body holds no event")
-    if len(parsed) > max_events:
-        raise BodyError(413, "body", f"more than {max_events} events in one request")
     return parsed
 
 
@@ -69,7 +76,7 @@ def _json(text: str) -> Any:
     if not text.strip():
         raise BodyError(422, "body", "the body is empty")
     try:
-        return clean_json(loads(text))
+        return loads(text)  # made storable once, by NormalizedEvent
     except ValueError as exc:
         detail = str(exc)
         raise BodyError(422, "body", f"malformed JSON: {detail[:200]}") from None

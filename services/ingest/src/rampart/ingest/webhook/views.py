@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.routing import Route
 
 from rampart.core.problems import Problem
@@ -16,6 +17,7 @@ from rampart.ingest.sources.webhook_auth import (
     Unauthorized,
     check_bearer,
     check_signature,
+    check_url_token,
     presented_kind,
 )
 from rampart.ingest.state import IngestDep, IngestState, ingest_of
@@ -52,7 +54,14 @@ def _unauthorized(detail: str) -> Problem:
     summary="Receive events from a SIEM (the source's secret or signature, no token)",
     openapi_extra=_BODY,
 )
-async def ingest_webhook(request: Request, source: str, ingest: IngestDep) -> Response:
+async def ingest_webhook(
+    request: Request,
+    source: str,
+    ingest: IngestDep,
+    token: Annotated[
+        str | None, Query(description='the secret of a source with auth "url-token"')
+    ] = None,
+) -> Response:
     """Store the events of a body; in a batch, good events are stored and bad ones listed."""
     return await receive(request, source=source, ingest=ingest)
 
@@ -74,7 +83,11 @@ async def receive(request: Request, *, source: str, ingest: IngestState) -> Resp
     body = await request.body()
     try:
         # what the request alone shows may be told; nothing here depends on the source
-        kind = presented_kind(request.headers, window_s=ingest.settings.replay_window_s)
+        kind = presented_kind(
+            request.headers,
+            window_s=ingest.settings.replay_window_s,
+            url_token=request.query_params.get("token"),
+        )
     except Unauthorized as exc:
         raise _unauthorized(str(exc)) from None
     config = None
@@ -88,6 +101,9 @@ async def receive(request: Request, *, source: str, ingest: IngestState) -> Resp
             webhook_id = check_signature(
                 request.headers, body, config.secrets, window_s=ingest.settings.replay_window_s
             )
+        elif config.auth == "url-token":
+            # opt-in for senders that cannot set headers; the token is redacted from logs
+            check_url_token(request.query_params.get("token"), config.secrets)
         else:
             check_bearer(request.headers.get("authorization"), config.secrets)
     except Unauthorized:
