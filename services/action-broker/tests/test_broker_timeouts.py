@@ -89,7 +89,9 @@ async def test_a_person_settles_an_unknown_run_and_its_request_completes_so(
     assert [(r.action_run_id, r.status) for r in done.results] == [(UUID(run["id"]), "failed")]
     assert "resolved as failed by test-admin" in done.message
     again = await broker.client.post(
-        f"/api/v1/action-runs/{run['id']}/resolve", json={"status": "success"}, headers=broker.auth()
+        f"/api/v1/action-runs/{run['id']}/resolve",
+        json={"status": "success"},
+        headers=broker.auth(),
     )
     assert again.status_code == 409
     bad = await broker.client.post(

@@ -145,6 +145,7 @@ async def test_a_person_settling_an_unknown_action_wakes_the_playbook_with_that_
         [run] = await stack.finished_runs(1)
         assert run["status"] == "completed", run
         assert run["result"]["status"] == "success"
-        assert "resolved as success by test-admin: the mail log shows it went out" in (
-            run["result"]["message"]
+        assert (
+            "resolved as success by test-admin: the mail log shows it went out"
+            in (run["result"]["message"])
         )
