@@ -35,8 +35,8 @@ from rampart.sdk.playbook import playbook
 
 @playbook(labels=["product"])
 async def by_product(ctx, event):
-    result = await ctx.act("isolate host", product="edr", host="web-01")
-    return {name: outcome.status for name, outcome in result.by_asset.items()}
+    result = await ctx.act("lookup ip", product="Rampart test", ip="192.0.2.9")
+    return {name: outcome.data[0]["params"]["ip"] for name, outcome in result.by_asset.items()}
 """
 
 
@@ -71,14 +71,15 @@ async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
 
 @memory_only
 async def test_an_act_can_target_every_asset_of_a_product(engine_stack: Any) -> None:
-    async with engine_stack({"product.py": PRODUCT}) as stack:
+    """Through the real broker: the product's two noop assets each run the action."""
+    async with engine_stack({"product.py": PRODUCT}, noop_assets=("edr-a", "edr-b")) as stack:
         await stack.ingest_event(labels=["product"])
         [run] = await stack.finished_runs(1)
-        [(_, request)] = stack.responder.requests
-        assert request.target.model_dump(exclude_none=True) == {"product": "edr"}
-        assert request.params == {"host": "web-01"}
+        [request] = await stack.captured.wait_for(ActionRequested)
+        assert request.target.model_dump(exclude_none=True) == {"product": "Rampart test"}
+        assert request.params == {"ip": "192.0.2.9"}
         assert run["status"] == "completed", run
-        assert run["result"] == {"tag-a": "success", "tag-b": "success"}
+        assert run["result"] == {"edr-a": "192.0.2.9", "edr-b": "192.0.2.9"}
 
 
 SETTLED = """
