@@ -262,7 +262,8 @@ async def run(args: argparse.Namespace) -> None:
             bus_namespace=namespace,
             db_pool_max=20,
         )
-        bus = RabbitBus(args.amqp_url, topology=Topology(namespace))
+        # the machine's RabbitMQ is shared: confirms of a burst may take longer than 10 s
+        bus = RabbitBus(args.amqp_url, topology=Topology(namespace), publish_timeout_s=60)
         specs = all_specs()
         app = create_app(specs, settings, bus=bus, title="Rampart bench")
         server = uvicorn.Server(
