@@ -97,9 +97,9 @@ async def _publish(bus: RabbitBus, messages: list[Any]) -> None:
         await bus.publish_encoded([Outgoing.of(e) for e in envelopes[start : start + 200]])
 
 
-async def _round_trip(bus: RabbitBus, n: int) -> float:
-    watch = Watch(probes=True)
-    await bus.subscribe("bench.echo", ("action.started",), watch.handle)
+async def _round_trip(bus: RabbitBus, echo: Watch, n: int) -> float:
+    """Probes published on the app's bus and consumed by one queue of the bench (msg/s)."""
+    echo.count = 0
     probes = [
         ActionStarted(
             action_run_id=uuid.uuid4(),
@@ -112,7 +112,7 @@ async def _round_trip(bus: RabbitBus, n: int) -> float:
     ]
     began = time.perf_counter()
     await _publish(bus, probes)
-    await watch.until(lambda: watch.count >= n, 120)
+    await echo.until(lambda: echo.count >= n, 120)
     return n / (time.perf_counter() - began)
 
 
@@ -168,9 +168,11 @@ class Pass:
         return self.beside_ms - self.alone_ms
 
 
-async def _pass(bus: RabbitBus, watch: Watch, args: argparse.Namespace, number: int) -> Pass:
+async def _pass(
+    bus: RabbitBus, watch: Watch, echo: Watch, args: argparse.Namespace, number: int
+) -> Pass:
     """Raw round trip, broker throughput, then fast latency alone and beside slow actions."""
-    raw = await _round_trip(bus, args.n)
+    raw = await _round_trip(bus, echo, args.n)
     base = number * 1_000_000
     counted_before = watch.count
     requests = [_request("fast", base + n) for n in range(args.n)]
@@ -282,7 +284,9 @@ async def run(args: argparse.Namespace) -> None:
             watch = Watch()
             await bus.subscribe("bench.watch", ("#",), watch.handle)
             await _latencies(bus, watch, 5)  # warm-up
-            passes = [await _pass(bus, watch, args, n) for n in range(args.passes)]
+            echo = Watch(probes=True)
+            await bus.subscribe("bench.echo", ("action.started",), echo.handle)
+            passes = [await _pass(bus, watch, echo, args, n) for n in range(args.passes)]
             _report(args, passes)
         finally:
             server.should_exit = True
