@@ -109,6 +109,16 @@ class Broker:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
+    async def ended_unknown(self, request_key: str, timeout: float = 20) -> dict[str, Any]:
+        """The request's one run, once it ended ``unknown`` (its request stays open)."""
+
+        async def unknown() -> dict[str, Any] | None:
+            found = await self.runs_of(request_key)
+            return found[0] if len(found) == 1 and found[0]["status"] == "unknown" else None
+
+        found = await eventually(unknown, timeout=timeout, what=f"{request_key} unknown")
+        return await self.run(found["id"])
+
     async def runs_of(self, request_key: str) -> list[dict[str, Any]]:
         response = await self.client.get(
             "/api/v1/action-runs", params={"limit": 500}, headers=self.auth()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -55,15 +55,15 @@ async def test_a_hanging_unsafe_action_ends_unknown_after_one_attempt(broker: An
         requested_by="tests",
     )
     await broker.publish(request)
-    done = await broker.message(ActionCompleted, request_key=request.request_key)
-    assert done.status == "unknown"
-    assert "not safe to run again" in done.results[0].message
-    run = await broker.run(done.results[0].action_run_id)
+    run = await broker.ended_unknown(request.request_key)
+    assert "not safe to run again" in run["message"]
     assert run["retry_safe"] is False
     assert [a["outcome"] for a in run["attempts"]] == ["timeout"]
 
 
-async def test_a_person_settles_an_unknown_run(broker: Any) -> None:
+async def test_a_person_settles_an_unknown_run_and_its_request_completes_so(
+    broker: Any,
+) -> None:
     asset = await broker.asset("hangs-settle", config={"hang": True})
     request = ActionRequested(
         request_key=f"test:{uuid4()}",
@@ -73,18 +73,30 @@ async def test_a_person_settles_an_unknown_run(broker: Any) -> None:
         requested_by="tests",
     )
     await broker.publish(request)
-    done = await broker.message(ActionCompleted, request_key=request.request_key)
-    run_id = done.results[0].action_run_id
+    run = await broker.ended_unknown(request.request_key)
+    assert broker.messages(ActionCompleted, request_key=request.request_key) == []
     settled = await broker.client.post(
-        f"/api/v1/action-runs/{run_id}/resolve",
+        f"/api/v1/action-runs/{run['id']}/resolve",
         json={"status": "failed", "comment": "nothing in the mail log"},
         headers=broker.auth(),
     )
     assert settled.status_code == 200, settled.text
     assert settled.json()["status"] == "failed"
+    assert settled.json()["decided_by"] == "test-admin"
     assert "resolved as failed by test-admin: nothing in the mail log" in settled.json()["message"]
+    done = await broker.message(ActionCompleted, request_key=request.request_key)
+    assert done.status == "failed"
+    assert [(r.action_run_id, r.status) for r in done.results] == [(UUID(run["id"]), "failed")]
+    assert "resolved as failed by test-admin" in done.message
+    again = await broker.client.post(
+        f"/api/v1/action-runs/{run['id']}/resolve",
+        json={"status": "success"},
+        headers=broker.auth(),
+    )
+    assert again.status_code == 409
     bad = await broker.client.post(
-        f"/api/v1/action-runs/{run_id}/resolve", json={"status": "maybe"}, headers=broker.auth()
+        f"/api/v1/action-runs/{run['id']}/resolve", json={"status": "maybe"}, headers=broker.auth()
     )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "body.status"
+    assert len(broker.messages(ActionCompleted, request_key=request.request_key)) == 1

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from rampart.core.bus import Delivery, Handler
 from rampart.core.envelope import Envelope
-from rampart.core.errors import DomainError, InvalidMessage, PermanentError
+from rampart.core.errors import DomainError, InvalidMessage, PermanentError, TransientError
 from rampart.core.inbox import first_delivery
 from rampart.core.messages import Message, routing_key
 from rampart.core.store import Connection, Pool
@@ -174,6 +174,8 @@ class Queue:
                         ):
                             return
                         await _invoke(route, providers, _Call(delivery, context, conn, after))
+            except TransientError:
+                raise  # UnavailableError among them: another service is down, not the message bad
             except DomainError as exc:
                 # the service refused the message's content: the same message would be refused again
                 raise PermanentError(f"{type(exc).__name__}: {exc.detail}") from exc

@@ -16,6 +16,8 @@ from typing import Annotated, Any, TypeVar, cast
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from rampart.core.auth._deps import identify_caller
+from rampart.core.auth._tokens import Principal
 from rampart.core.runtime import LifespanState, Resources
 from rampart.core.store import Connection, Pool
 
@@ -31,7 +33,10 @@ def _pool(request: HTTPConnection) -> Pool:
     return lifespan_state(request)["pool"]
 
 
-async def _connection(request: HTTPConnection) -> AsyncIterator[Connection]:
+async def _connection(
+    request: HTTPConnection, _caller: Annotated[Principal | None, Depends(identify_caller)]
+) -> AsyncIterator[Connection]:
+    # the caller's token is verified first: see identify_caller
     async with _pool(request).acquire() as conn:
         yield conn
 

@@ -14,13 +14,16 @@ Exception hierarchy::
         ├── NotFoundError  the thing named does not exist (404)
         ├── ConflictError  the request contradicts what is stored (409)
         ├── ForbiddenError the caller may not do this to this object (403)
-        └── UnavailableError another service it needs does not answer now (503)
+        └── UnavailableError another service it needs does not answer now (503); also a
+                           TransientError, so a handler raising it is delivered again
 
 Any other exception raised by a handler is treated as transient: a bug may be fixed and the
 message replayed, so nothing is dropped and no consumer loop stops. Services raise
 ``DomainError`` and never HTTP problems; the problem handler renders them, so the same
 service function serves a route, a consumer and the CLI. A ``DomainError`` that reaches a
-message handler is permanent: the same message would be refused again.
+message handler is permanent: the same message would be refused again — except
+``UnavailableError``, which says nothing of the message and is retried like any transient
+failure.
 """
 
 from __future__ import annotations
@@ -97,7 +100,10 @@ class FieldConflict(FieldError, ConflictError):
     status = 409
 
 
-class UnavailableError(DomainError):
-    """Another service or product the request needs does not answer now; try again later."""
+class UnavailableError(DomainError, TransientError):
+    """Another service or product the request needs does not answer now; try again later.
+
+    A route answers 503; a message handler that raises it is delivered again with backoff.
+    """
 
     status = 503

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rampart.core.errors import DomainError, FieldError
+from rampart.core.errors import DomainError, FieldError, UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,11 @@ def install_problem_handlers(app: FastAPI) -> None:
                 errors=[{"field": field, "message": message} for field, message in exc.errors],
                 **{"field": exc.field, **exc.extensions},
             )
-        return problem_response(exc.status, exc.detail, instance=request.url.path, **exc.extensions)
+        # another service is down: a client may try again shortly
+        headers = {"Retry-After": "5"} if isinstance(exc, UnavailableError) else None
+        return problem_response(
+            exc.status, exc.detail, instance=request.url.path, headers=headers, **exc.extensions
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

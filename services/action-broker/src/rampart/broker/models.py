@@ -25,6 +25,9 @@ RunStatus = Literal[
 TERMINAL: frozenset[str] = frozenset(
     {"success", "failed", "denied", "expired", "cancelled", "unknown"}
 )
+"""States a run never leaves by itself."""
+SETTLED: frozenset[str] = TERMINAL - {"unknown"}
+"""Ends that settle the run's request: an ``unknown`` run waits for a person to say which."""
 
 
 class AttemptPublic(BaseModel):

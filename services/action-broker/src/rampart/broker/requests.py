@@ -27,7 +27,7 @@ from rampart.broker.state import SCHEMA, BrokerState
 from rampart.core.consumers import Queue
 from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
-from rampart.core.errors import DomainError, FieldError, NotFoundError
+from rampart.core.errors import DomainError, FieldError, NotFoundError, UnavailableError
 from rampart.core.ids import uuid7
 from rampart.core.inbox import first_delivery
 from rampart.core.messages import (
@@ -229,7 +229,8 @@ async def accept(
     """A request from the bus: create its runs, or complete it at once as failed with why.
 
     The target is resolved over HTTP before any connection is taken, so requests waiting on
-    the registry never hold the pool the registry itself may need.
+    the registry never hold the pool the registry itself may need. A registry that cannot
+    answer refuses nothing: the delivery fails as transient and the bus delivers it again.
     """
     async with pool.acquire() as conn:
         if await conn.fetchval(
@@ -240,6 +241,8 @@ async def accept(
     resolved: list[Resolved] = []
     try:
         resolved = await resolve(state=state, request=request)
+    except UnavailableError:
+        raise  # the registry is down, the request may be fine: delivered again later
     except DomainError as exc:
         refused = exc
     async with pool.acquire() as conn, conn.transaction():

@@ -28,7 +28,7 @@ from rampart.core.consumers import Queue
 from rampart.core.crypto import DecryptionError
 from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
-from rampart.core.errors import TransientError
+from rampart.core.errors import PermanentError, TransientError
 from rampart.core.messages import ActionDispatched, ActionStarted
 from rampart.core.store import Record
 from rampart.sdk.connector import ActionContext
@@ -185,8 +185,10 @@ async def execute(*, state: BrokerState, run: Record) -> Outcome:
         return Outcome("failed", f"the connector {run['connector']!r} is not installed here")
     try:
         sealed = await state.assets.sealed_config(run["asset_id"])
-    except TransientError as exc:
+    except TransientError as exc:  # the registry down (UnavailableError) among them
         return Outcome("transient", str(exc))
+    except PermanentError as exc:
+        return Outcome("failed", str(exc))
     if sealed is None:
         return Outcome("failed", f"the asset {run['asset']!r} no longer exists")
     try:

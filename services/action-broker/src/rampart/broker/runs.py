@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from rampart.broker.models import (
-    TERMINAL,
+    SETTLED,
     ActionRunDetail,
     ActionRunPublic,
     AttemptPublic,
@@ -173,7 +173,11 @@ def _overall(statuses: list[str]) -> str:
 async def settle_request(
     *, conn: Conn, state: BrokerState, request_key: str, cause: Envelope | None
 ) -> bool:
-    """Announce the request's outcome once every run ended; True if it was settled now."""
+    """Announce the request's outcome once every run ended; True if it was settled now.
+
+    A run that ended ``unknown`` holds its request open: the playbook waiting for it wakes
+    when a person has said whether it took effect (``resolve_unknown``), with that outcome.
+    """
     request = await conn.fetchrow(
         f"SELECT request_key, action, event_id, playbook_run_id, status FROM {SCHEMA}.requests "
         "WHERE request_key = $1 FOR UPDATE",
@@ -186,8 +190,8 @@ async def settle_request(
         "WHERE request_key = $1 ORDER BY asset",
         request_key,
     )
-    if not rows or any(r["status"] not in TERMINAL for r in rows):
-        return False
+    if not rows or any(r["status"] not in SETTLED for r in rows):
+        return False  # a run still on its way, or unknown until a person settles it
     status = _overall([r["status"] for r in rows])
     message = "; ".join(
         f"{r['asset']}: {r['message']}" for r in rows if r["status"] != "success" and r["message"]
@@ -290,26 +294,32 @@ async def cancel(*, conn: Conn, state: BrokerState, run_id: UUID, who: str) -> A
 
 
 async def resolve_unknown(
-    *, conn: Conn, run_id: UUID, status: str, comment: str, who: str
+    *, conn: Conn, state: BrokerState, run_id: UUID, status: str, comment: str, who: str
 ) -> ActionRunDetail:
-    """A person settles a run that ended ``unknown``: it took effect or it did not."""
+    """A person settles a run that ended ``unknown``: it took effect or it did not.
+
+    The run ends with that status, and its request is settled: ``action.completed`` wakes
+    the playbook that waits for it with the person's outcome.
+    """
     async with conn.transaction():
-        current = await conn.fetchval(
-            f"SELECT status FROM {SCHEMA}.action_runs WHERE id = $1 FOR UPDATE", run_id
+        current = await conn.fetchrow(
+            f"SELECT status, message FROM {SCHEMA}.action_runs WHERE id = $1 FOR UPDATE", run_id
         )
         if current is None:
             raise NotFoundError(f"no action run {run_id}")
-        if current != "unknown":
+        if current["status"] != "unknown":
             raise ConflictError(
-                f"action run {run_id} is {current}; only an unknown run can be resolved"
+                f"action run {run_id} is {current['status']}; only an unknown run can be resolved"
             )
         note = f"resolved as {status} by {who}" + (f": {comment}" if comment else "")
-        await conn.execute(
-            f"UPDATE {SCHEMA}.action_runs SET status = $2, decided_by = $3, "
-            "message = message || ' — ' || $4, updated_at = now() WHERE id = $1",
-            run_id,
-            status,
-            who,
-            note,
+        await end_run(
+            conn=conn,
+            state=state,
+            run_id=run_id,
+            status=status,
+            message=f"{current['message']} — {note}" if current["message"] else note,
+            cause=None,
+            decided_by=who,
+            from_statuses=("unknown",),
         )
     return await get_run(conn=conn, run_id=run_id)

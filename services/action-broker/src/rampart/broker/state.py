@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from uuid import uuid4
 
-import httpx
-
 from rampart.broker.assets import AssetRegistry
 from rampart.broker.settings import BrokerSettings
 from rampart.core.connectors import ConnectorRegistry, discover_connectors
 from rampart.core.outbox import Publisher
+from rampart.core.registry_client import open_registry_client
 from rampart.core.runtime import Resources
 from rampart.core.vault import Vault
 
@@ -46,18 +45,14 @@ class BrokerState:
 async def broker_state(resources: Resources) -> AsyncIterator[BrokerState]:
     """Load the connectors and open the client to the asset registry."""
     settings = BrokerSettings()
-    token = resources.settings.service_token
-    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-    async with httpx.AsyncClient(
-        base_url=resources.settings.service_url("asset-registry"),
-        headers=headers,
-        timeout=settings.registry_timeout_s,
-    ) as client:
+    async with open_registry_client(
+        resources.settings, timeout_s=settings.registry_timeout_s
+    ) as registry:
         vault = Vault(resources.pool)
         await vault.prepare()
         yield BrokerState(
             resources=resources,
-            assets=AssetRegistry(client),
+            assets=AssetRegistry(registry),
             connectors=discover_connectors(),
             runner=Runner(
                 name=settings.runner_name

@@ -182,11 +182,13 @@ async def post_undo(
 
 @router.post("/action-runs/{run_id}/resolve", summary="Settle a run that ended unknown")
 async def post_resolve(
-    run_id: UUID, body: ActionRunResolve, conn: Conn, who: Analyst
+    run_id: UUID, body: ActionRunResolve, conn: Conn, who: Analyst, broker: Broker
 ) -> ActionRunDetail:
-    """Record whether an ``unknown`` run took effect; 409 for a run in any other state."""
+    """Record whether an ``unknown`` run took effect, and settle its request with that
+    outcome (the waiting playbook wakes); 409 for a run in any other state."""
     return await runs.resolve_unknown(
         conn=conn,
+        state=broker,
         run_id=run_id,
         status=body.status,
         comment=body.comment,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
-import httpx
-
-from rampart.core.errors import PermanentError, TransientError
+from rampart.core.errors import PermanentError
+from rampart.core.registry_client import RegistryClient
 
 
 class OwnerDirectory(Protocol):
@@ -19,27 +18,20 @@ class OwnerDirectory(Protocol):
 
 
 class HttpOwnerDirectory:
-    """The asset registry's owners, over its HTTP API with the service token."""
+    """The asset registry's owners, through the shared registry client.
 
-    def __init__(self, client: httpx.AsyncClient, *, token: str | None) -> None:
-        self._client = client
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+    ``PermanentError`` for an id that is no owner; ``UnavailableError`` (a ``TransientError``)
+    when the registry cannot answer now.
+    """
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self._registry = registry
 
     async def people(self, owner_id: UUID) -> list[UUID]:
         """The owner itself if it is a person, else the group's members."""
-        try:
-            response = await self._client.get(f"/api/v1/owners/{owner_id}", headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise TransientError(f"the asset registry is unreachable: {exc}") from exc
-        if response.status_code == 404:
+        owner = await self._registry.owner(owner_id)
+        if owner is None:
             raise PermanentError(f"approval assignee {owner_id} is not an owner")
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransientError(f"the asset registry answered {response.status_code}")
-        if response.status_code != 200:
-            raise PermanentError(
-                f"the asset registry refused owner {owner_id}: {response.status_code}"
-            )
-        owner: dict[str, Any] = response.json()
         if owner["kind"] == "person":
             return [UUID(owner["id"])]
         return [UUID(m) for m in owner["members"]]

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-import httpx
 from fastapi import Depends
 
 from rampart.approvals.directory import HttpOwnerDirectory, OwnerDirectory
@@ -15,6 +14,7 @@ from rampart.approvals.gauges import ReportGauges
 from rampart.approvals.notify.notifier import Notifier, open_notifier
 from rampart.core.clock import Clock, SystemClock
 from rampart.core.deps import service_state
+from rampart.core.registry_client import open_registry_client
 from rampart.core.runtime import Resources, StateFactory
 from rampart.core.store import Pool
 
@@ -35,12 +35,8 @@ def state_factory(clock: Clock | None = None) -> StateFactory[ApprovalsState]:
 
     @contextlib.asynccontextmanager
     async def approvals_state(resources: Resources) -> AsyncIterator[ApprovalsState]:
-        settings = resources.settings
-        token = settings.service_token.get_secret_value() if settings.service_token else None
-        async with httpx.AsyncClient(
-            base_url=settings.service_url("asset-registry"), timeout=10.0
-        ) as client:
-            owners = HttpOwnerDirectory(client, token=token)
+        async with open_registry_client(resources.settings, timeout_s=10.0) as registry:
+            owners = HttpOwnerDirectory(registry)
             gauges = ReportGauges(resources.metrics)
             async with open_notifier(resources) as notifier:
                 yield ApprovalsState(

@@ -13,6 +13,7 @@ import httpx
 
 from rampart.core.errors import TransientError
 from rampart.core.messages import EventIngested
+from rampart.core.registry_client import RegistryClient
 
 
 class EventSource(Protocol):
@@ -57,26 +58,15 @@ class HttpEventSource:
 
 
 class HttpAssetDirectory:
-    """Reads ``GET {asset-registry}/api/v1/assets?tag=&action=``."""
+    """Reads ``GET {asset-registry}/api/v1/assets?tag=&action=`` through the shared client."""
 
-    def __init__(self, client: httpx.AsyncClient, *, token: str | None) -> None:
-        self._client = client
-        self._token = token
+    def __init__(self, registry: RegistryClient) -> None:
+        self._registry = registry
 
     async def names(self, *, tag: str | None, action: str | None) -> list[str]:
-        """Asset names, in the registry's order; ``TransientError`` if it cannot answer."""
-        params = {k: v for k, v in (("tag", tag), ("action", action)) if v}
-        try:
-            response = await self._client.get(
-                "/api/v1/assets", params=params, headers=_headers(self._token)
-            )
-        except httpx.HTTPError as exc:
-            raise TransientError(f"asset registry unreachable: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise TransientError(f"asset registry answered {response.status_code}")
-        body = response.json()
-        items = body.get("items", []) if isinstance(body, dict) else body
-        return [str(item["name"]) for item in items if isinstance(item, dict) and "name" in item]
+        """Asset names, in the registry's order; ``UnavailableError`` if it cannot answer."""
+        found = await self._registry.assets(tag=tag or None, action=action or None)
+        return [str(item["name"]) for item in found if "name" in item]
 
 
 def snapshot(fetched: Mapping[str, Any] | None, message: EventIngested | None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import httpx
 from fastapi import Depends
 
 from rampart.core.deps import Conn, service_state
+from rampart.core.registry_client import open_registry_client
 from rampart.core.runtime import Resources
 from rampart.core.store import Pool
 from rampart.engine.clients import AssetDirectory, EventSource, HttpAssetDirectory, HttpEventSource
@@ -90,11 +91,13 @@ class EngineFactory:
                 if self.events
                 else HttpEventSource(client("ingest"), token=token)
             )
-            assets = (
-                self.assets(resources)
-                if self.assets
-                else HttpAssetDirectory(client("asset-registry"), token=token)
-            )
+            if self.assets:
+                assets: AssetDirectory = self.assets(resources)
+            else:
+                registry = await stack.enter_async_context(
+                    open_registry_client(settings, timeout_s=config.http_timeout_s)
+                )
+                assets = HttpAssetDirectory(registry)
             processes = PlaybookProcesses(size=config.processes)
             await processes.start()
             stack.push_async_callback(processes.close)

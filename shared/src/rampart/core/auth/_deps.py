@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from rampart.core.auth._tokens import Principal, Role, verify_token
 from rampart.core.problems import Problem
@@ -48,17 +49,39 @@ async def current_principal(
     """The caller behind the request's bearer token; 401 without a valid one."""
     if credentials is None or not credentials.credentials.strip():
         raise _unauthorized("a bearer token is required")
-    token = credentials.credentials.strip()
+    principal = await _verified(request, credentials.credentials.strip())
+    if principal is None:
+        raise _unauthorized("the bearer token is not valid")
+    return principal
+
+
+async def _verified(request: HTTPConnection, token: str) -> Principal | None:
+    """The token's principal from the cache, else from the store (the connection released
+    before returning); None for a token that is not valid."""
     state: Any = request.state
     cache: TokenCache = state.token_cache
     principal = cache.get(token)
     if principal is None:
         async with state.pool.acquire() as conn:
             principal = await verify_token(conn=conn, token=token)
-        if principal is None:
-            raise _unauthorized("the bearer token is not valid")
-        cache.put(token, principal)
+        if principal is not None:
+            cache.put(token, principal)
     return principal
+
+
+async def identify_caller(request: HTTPConnection) -> Principal | None:
+    """Verify the request's bearer token, if any, holding no other connection of the request.
+
+    The request's own connection (``Conn``) depends on this, so a route declaring
+    ``conn: Conn`` before its role check never holds one connection while waiting for a
+    second to verify the token: with every connection of the pool held that way (a burst
+    of calls once a cached token expired), none would be left and every request would wait
+    for ever. What the caller may do is still the route's role check's to decide.
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return await _verified(request, token.strip())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
