@@ -38,6 +38,8 @@ async def warn_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
                 await notify.announce(
                     conn=conn, approval_id=r["subject_id"], reason="warning", now=now
                 )
+            else:
+                await notify.announce_timer(conn=conn, timer_id=r["id"], reason="warning", now=now)
         return len(rows)
 
 
@@ -49,6 +51,8 @@ async def fire_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
             await _announce(conn, r, SlaBreached(**_subject(r), breached_at=now))
             if r["subject_kind"] == "approval":
                 await service.breached(conn=conn, approval_id=r["subject_id"], at=now)
+            else:
+                await notify.announce_timer(conn=conn, timer_id=r["id"], reason="breach", now=now)
         return len(rows)
 
 

@@ -309,7 +309,7 @@ async def start_event_timer(conn: Conn, message: EventIngested, state: Approvals
     """An ingested event starts its SLA clock: its policy's, or the due time it came with."""
     now = state.clock.now()
     await reports.event_ingested(
-        conn=conn, event_id=message.event_id, severity=message.severity, at=now
+        conn=conn, event_id=message.event_id, severity=message.severity, at=now, name=message.name
     )
     plan = await policies.plan(
         conn=conn,

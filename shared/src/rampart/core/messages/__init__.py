@@ -22,6 +22,7 @@ from rampart.core.messages.approvals import (
     ApprovalRequested,
     ApprovalStagePlan,
     SlaBreached,
+    SlaNotified,
     SlaWarning,
 )
 from rampart.core.messages.assets import (
@@ -81,6 +82,7 @@ __all__ = [
     "PlaybookRunFailed",
     "PlaybookRunStarted",
     "SlaBreached",
+    "SlaNotified",
     "SlaWarning",
     "TaskCompleted",
     "TaskCompletion",

@@ -53,16 +53,61 @@ async def announce(
     return len(people)
 
 
+async def announce_timer(
+    *, conn: Conn, timer_id: UUID, reason: Literal["warning", "breach"], now: datetime
+) -> int:
+    """Write the notification of a timer's warning or breach to its owner, in the transaction
+    that warns or breaches it; once per firing (its due time), however often announced.
+
+    The owner is reached when it names an owner of the asset registry (its id); an owner
+    kept as free text (a team's name) has no channels to look up, so nothing is written.
+    """
+    timer = await conn.fetchrow(
+        f"SELECT owner, due_at FROM {SCHEMA}.sla_timers WHERE id = $1", timer_id
+    )
+    owner_id = None if timer is None else owner_ref(timer["owner"])
+    if timer is None or owner_id is None:
+        return 0
+    inserted = await conn.fetchval(
+        f"INSERT INTO {SCHEMA}.approval_notifications (id, timer_id, timer_due_at, owner_id, "
+        "reason, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6) "
+        "ON CONFLICT DO NOTHING RETURNING true",
+        uuid7(),
+        timer_id,
+        timer["due_at"],
+        owner_id,
+        reason,
+        now,
+    )
+    return 1 if inserted else 0
+
+
+def owner_ref(owner: str | None) -> UUID | None:
+    """The registry owner an ``owner`` field names (``<uuid>`` or ``owner:<uuid>``), if any."""
+    if not owner:
+        return None
+    try:
+        return UUID(owner.removeprefix("owner:"))
+    except ValueError:
+        return None
+
+
 async def claim_due(*, conn: Conn, now: datetime, batch: int) -> list[Record]:
-    """Lock up to ``batch`` notifications due by ``now``, with their approval, in the caller's
-    transaction; rows another replica holds are skipped."""
+    """Lock up to ``batch`` notifications due by ``now``, with their approval or timer, in the
+    caller's transaction; rows another replica holds are skipped."""
     rows = await conn.fetch(
         f"SELECT n.id, n.approval_id, n.stage_index, n.stage, n.owner_id, n.reason, "
         "n.link_expires_at, n.channel_index, n.attempts, a.status AS approval_status, "
         "a.stage_index AS current_index, a.stage AS current_stage, a.action, a.asset, "
-        "a.connector, a.params, a.fingerprint, a.requested_by, a.event_id, a.due_at "
-        f"FROM {SCHEMA}.approval_notifications n JOIN {SCHEMA}.approvals a "
-        "ON a.id = n.approval_id WHERE n.status = 'pending' AND n.next_attempt_at <= $1 "
+        "a.connector, a.params, a.fingerprint, a.requested_by, "
+        "coalesce(a.event_id, t.event_id) AS event_id, a.due_at, n.timer_id, n.timer_due_at, "
+        "t.subject_kind, t.subject_id, t.status AS timer_status, t.due_at AS timer_now_due, "
+        "t.severity, f.name AS event_name "
+        f"FROM {SCHEMA}.approval_notifications n "
+        f"LEFT JOIN {SCHEMA}.approvals a ON a.id = n.approval_id "
+        f"LEFT JOIN {SCHEMA}.sla_timers t ON t.id = n.timer_id "
+        f"LEFT JOIN {SCHEMA}.event_facts f ON f.event_id = t.event_id "
+        "WHERE n.status = 'pending' AND n.next_attempt_at <= $1 "
         "ORDER BY n.next_attempt_at LIMIT $2 FOR UPDATE OF n SKIP LOCKED",
         now,
         batch,
