@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -23,17 +24,23 @@ async def announce(
     reason: Reason,
     now: datetime,
     stage_index: int | None = None,
-) -> int:
-    """Write one notification per assignee of the approval's current stage (or ``stage_index``).
+    approval: Record | Mapping[str, Any] | None = None,
+) -> list[UUID]:
+    """Write one notification per assignee of the approval's current stage (or ``stage_index``);
+    the assignees told.
 
     Called in the transaction that starts the stage, warns or breaches, so the notification
-    exists exactly when the change does; an occasion is written once per assignee.
+    exists exactly when the change does; an occasion is written once per assignee. A caller
+    that holds the approval's ``stage_index``, ``stages`` and ``due_at`` passes them as
+    ``approval`` (the SLA engine escalating a batch saves a query per approval).
     """
-    approval = await conn.fetchrow(
-        f"SELECT stage_index, stages, due_at FROM {SCHEMA}.approvals WHERE id = $1", approval_id
-    )
     if approval is None:
-        return 0
+        approval = await conn.fetchrow(
+            f"SELECT stage_index, stages, due_at FROM {SCHEMA}.approvals WHERE id = $1",
+            approval_id,
+        )
+    if approval is None:
+        return []
     index = approval["stage_index"] if stage_index is None else stage_index
     stage = approval["stages"][index]["stage"]
     # a breach notice tells of a stage that is over: it carries no decision link
@@ -50,7 +57,7 @@ async def announce(
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
         [(uuid7(), approval_id, index, stage, p["owner_id"], reason, expires, now) for p in people],
     )
-    return len(people)
+    return [p["owner_id"] for p in people]
 
 
 async def announce_timer(
