@@ -196,7 +196,7 @@ async def _seed(
     if asked > datetime.now(UTC) + timedelta(minutes=30):
         return due  # not meant to come due during the pass
     async with pool.acquire() as conn, conn.transaction():
-        shift = f"(now() + interval '{LEAD_S} seconds') - $1::timestamptz"
+        shift = f"((now() + interval '{LEAD_S} seconds') - $1::timestamptz)"
         # a pass starts on empty tables: every pending row is one of this load's
         await conn.execute(
             f"UPDATE approvals.sla_timers SET due_at = due_at + {shift}, "
