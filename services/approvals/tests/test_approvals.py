@@ -130,6 +130,8 @@ async def test_the_last_stage_breaching_expires_the_approval(rampart: Rampart) -
     assert decided[0].decided_by is None
     late = await _decide(rampart, alice, opened["id"], "approve")
     assert late.status_code == 409
+    assert late.headers["content-type"] == "application/problem+json"
+    assert "expired" in late.json()["detail"]
 
 
 async def test_a_stage_due_later_does_not_escalate_early(rampart: Rampart) -> None:
@@ -200,8 +202,14 @@ async def test_a_request_delivered_twice_opens_one_approval(rampart: Rampart) ->
 
 async def test_bad_requests_get_problem_details(rampart: Rampart) -> None:
     alice = await rampart.owner(f"alice-{uuid4().hex[:6]}")
-    unknown = await _decide(rampart, alice, str(uuid4()), "approve")
+    missing = str(uuid4())
+    unknown = await _decide(rampart, alice, missing, "approve")
     assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert missing in unknown.json()["detail"]
+    unseen = await rampart.admin.get(f"/api/v1/approvals/{missing}")
+    assert unseen.status_code == 404
+    assert unseen.headers["content-type"] == "application/problem+json"
     async with rampart.as_owner(alice) as client:
         bad = await client.post(f"/api/v1/approvals/{uuid4()}/decision", json={"decision": "maybe"})
         assert bad.status_code == 422
@@ -211,6 +219,8 @@ async def test_bad_requests_get_problem_details(rampart: Rampart) -> None:
     assert not_owner.json()["errors"][0]["field"] == "mine"
     stage = await rampart.admin.get("/api/v1/approvals", params={"stage": "tertiary"})
     assert stage.status_code == 422
+    assert stage.headers["content-type"] == "application/problem+json"
+    assert stage.json()["errors"][0]["field"].endswith("stage")
 
 
 async def test_an_assignee_delegates_and_the_delegate_decides(rampart: Rampart) -> None:

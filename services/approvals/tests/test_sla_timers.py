@@ -18,7 +18,16 @@ from rampart.approvals.spec import SPEC
 from rampart.approvals.timers import SCHEMA
 from rampart.core.bus import Bus
 from rampart.core.envelope import Envelope
-from rampart.core.messages import EventClosed, EventIngested, Message, SlaBreached
+from rampart.core.messages import (
+    EventClosed,
+    EventIngested,
+    Message,
+    PhaseCompleted,
+    PhaseStarted,
+    SlaBreached,
+    TaskCompleted,
+    TaskCreated,
+)
 from tests.harness import Captured, StartServices, eventually
 
 
@@ -132,3 +141,105 @@ async def test_an_event_without_a_due_time_starts_no_timer(approvals: Running) -
     envelope = await approvals.send(_ingested(event_id, None))
     await _eventually(lambda: _handled(approvals.pool, envelope))
     assert await _timer(approvals.pool, event_id) is None
+
+
+# Each subject kind's start and stop messages, as ingest publishes them.
+Kind = str
+
+
+def _start(kind: Kind, subject_id: UUID, event_id: UUID, due_at: datetime) -> Message:
+    if kind == "event":
+        return _ingested(subject_id, due_at)
+    if kind == "task":
+        return TaskCreated(
+            event_id=event_id, task_id=subject_id, phase="Containment", name="isolate",
+            due_at=due_at,
+        )  # fmt: skip
+    return PhaseStarted(
+        event_id=event_id, phase_id=subject_id, name="Containment", owner="soc-team",
+        started_at=datetime.now(UTC), due_at=due_at,
+    )  # fmt: skip
+
+
+def _stop(kind: Kind, subject_id: UUID, event_id: UUID) -> Message:
+    now = datetime.now(UTC)
+    if kind == "event":
+        return EventClosed(event_id=subject_id, resolution="contained", closed_at=now)
+    if kind == "task":
+        return TaskCompleted(event_id=event_id, task_id=subject_id, note="done", completed_at=now)
+    return PhaseCompleted(event_id=event_id, phase_id=subject_id, completed_at=now)
+
+
+KINDS = pytest.mark.parametrize("kind", ["event", "task", "phase"])
+
+
+async def _sent_and_handled(approvals: Running, message: Message) -> None:
+    envelope = await approvals.send(message)
+    await _eventually(lambda: _handled(approvals.pool, envelope))
+
+
+async def _no_breach_after_a_marker(approvals: Running, *subject_ids: UUID) -> None:
+    """Wait for a timer due now to fire, then check none of ``subject_ids`` ever did."""
+    marker = uuid4()
+    await approvals.send(_ingested(marker, datetime.now(UTC) - timedelta(seconds=1)))
+    await _eventually(lambda: announced_for(approvals, marker))
+    assert [s for s in subject_ids if await announced_for(approvals, s)] == []
+
+
+@KINDS
+async def test_start_and_stop_are_right_in_either_order_and_a_duplicate_start_changes_nothing(
+    approvals: Running, kind: Kind
+) -> None:
+    event_id = uuid4()
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    # the stop arrives first; the start comes late and already due: were it started, it fires
+    stopped_first = uuid4()
+    await _sent_and_handled(approvals, _stop(kind, stopped_first, event_id))
+    await _sent_and_handled(approvals, _start(kind, stopped_first, event_id, past))
+    timer = await _timer(approvals.pool, stopped_first)
+    assert (timer["status"], timer["due_at"]) == ("cancelled", past)
+
+    # in order: started, then stopped
+    in_order = uuid4()
+    await _sent_and_handled(approvals, _start(kind, in_order, event_id, later))
+    assert (await _timer(approvals.pool, in_order))["status"] == "pending"
+    await _sent_and_handled(approvals, _stop(kind, in_order, event_id))
+    timer = await _timer(approvals.pool, in_order)
+    assert (timer["status"], timer["due_at"]) == ("cancelled", later)
+
+    # a second announcement of a running subject (another message id, another due time)
+    duplicated = uuid4()
+    await _sent_and_handled(approvals, _start(kind, duplicated, event_id, later))
+    before = await _started(approvals.pool, duplicated)
+    again = _start(kind, duplicated, event_id, later + timedelta(hours=3))
+    await _sent_and_handled(approvals, again)
+    assert await _started(approvals.pool, duplicated) == before
+    # nor does a duplicate start a stopped clock again
+    await _sent_and_handled(approvals, _start(kind, in_order, event_id, past))
+    assert (await _timer(approvals.pool, in_order))["status"] == "cancelled"
+
+    await _no_breach_after_a_marker(approvals, stopped_first, in_order)
+    assert (await _timer(approvals.pool, duplicated))["status"] == "pending"
+
+
+async def _started(pool: Any, subject_id: UUID) -> Any:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            f"SELECT status, started_at, due_at, warn_at FROM {SCHEMA}.sla_timers "
+            "WHERE subject_id = $1",
+            subject_id,
+        )
+    return dict(row)
+
+
+async def test_a_due_phase_breaches_and_is_announced(approvals: Running) -> None:
+    phase_id, event_id = uuid4(), uuid4()
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    await approvals.send(_start("phase", phase_id, event_id, due))
+    [breach] = await _eventually(
+        lambda: [b for b in approvals.breaches if b.subject_id == phase_id]
+    )
+    assert (breach.subject_kind, breach.event_id, breach.due_at) == ("phase", event_id, due)
+    assert (await _timer(approvals.pool, phase_id))["status"] == "breached"

@@ -27,7 +27,8 @@ MAX_BODY_BYTES = 256 * 1024
 
 @dataclass
 class Ingest:
-    """Running ingest: its harness, a client without a token, and ``event.*``/``task.*``."""
+    """Running ingest: its harness, a client without a token, and ``event.*``/``task.*``/
+    ``phase.*``."""
 
     harness: ServiceHarness
     client: httpx.AsyncClient
@@ -85,7 +86,8 @@ class Ingest:
 
 @contextlib.asynccontextmanager
 async def using(harness: ServiceHarness) -> AsyncIterator[Ingest]:
-    """The ingest API of running ``harness``, capturing ``event.*`` and ``task.*`` from now on."""
-    captured = await harness.capture("event.*", "task.*")
+    """The ingest API of running ``harness``, capturing ``event.*``, ``task.*`` and
+    ``phase.*`` from now on."""
+    captured = await harness.capture("event.*", "task.*", "phase.*")
     async with harness.client(None) as client:
         yield Ingest(harness, client, captured)

@@ -9,15 +9,17 @@ from typing import Any
 from rampart.approvals import notify, service, timers
 from rampart.approvals.state import ApprovalsState
 from rampart.core.deps import Conn
+from rampart.core.envelope import Envelope
 from rampart.core.messages import SlaBreached, SlaWarning
+from rampart.core.outbox import enqueue
 from rampart.core.store import Record
 from rampart.core.workers import periodic
 
 
-async def _announce(conn: Conn, timer: Record, message: SlaWarning | SlaBreached) -> None:
-    await timers.publish(
-        conn,
+def _envelope(timer: Record, message: SlaWarning | SlaBreached) -> Envelope:
+    return Envelope.wrap(
         message,
+        source=timers.publish.source,
         subject=str(timer["subject_id"]),
         correlation_id=str(timer["event_id"] or timer["subject_id"]),
     )
@@ -31,13 +33,16 @@ async def warn_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
     """Warn of timers past their warning point by ``now``; returns how many."""
     async with conn.transaction():
         rows = await timers.claim_warnings(conn=conn, now=now, batch=batch)
+        outgoing = [_envelope(r, SlaWarning(**_subject(r), warned_at=now)) for r in rows]
+        await enqueue(conn=conn, schema=timers.SCHEMA, envelopes=outgoing)
         for r in rows:
-            await _announce(conn, r, SlaWarning(**_subject(r), warned_at=now))
             if r["subject_kind"] == "approval":
                 # the assignees hear that their stage is about to pass to the next one
                 await notify.announce(
                     conn=conn, approval_id=r["subject_id"], reason="warning", now=now
                 )
+            else:
+                await notify.announce_timer(conn=conn, timer_id=r["id"], reason="warning", now=now)
         return len(rows)
 
 
@@ -45,10 +50,16 @@ async def fire_due(*, conn: Conn, now: datetime, batch: int = 100) -> int:
     """Breach timers due by ``now``, announce each, move breached approvals on; how many."""
     async with conn.transaction():
         rows = await timers.claim_due(conn=conn, now=now, batch=batch)
+        # the batch's messages are written with one insert at the end of its transaction
+        outgoing = [_envelope(r, SlaBreached(**_subject(r), breached_at=now)) for r in rows]
         for r in rows:
-            await _announce(conn, r, SlaBreached(**_subject(r), breached_at=now))
             if r["subject_kind"] == "approval":
-                await service.breached(conn=conn, approval_id=r["subject_id"], at=now)
+                await service.breached(
+                    conn=conn, approval_id=r["subject_id"], at=now, outgoing=outgoing
+                )
+            else:
+                await notify.announce_timer(conn=conn, timer_id=r["id"], reason="breach", now=now)
+        await enqueue(conn=conn, schema=timers.SCHEMA, envelopes=outgoing)
         return len(rows)
 
 

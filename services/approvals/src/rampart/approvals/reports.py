@@ -125,14 +125,17 @@ def report_gauges(
     return periodic(refresh, interval_s=interval_s, name="sla-report-gauges")
 
 
-async def event_ingested(*, conn: Conn, event_id: UUID, severity: str, at: datetime) -> None:
+async def event_ingested(
+    *, conn: Conn, event_id: UUID, severity: str, at: datetime, name: str | None = None
+) -> None:
     """Note an event's arrival (once)."""
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.event_facts (event_id, severity, created_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT DO NOTHING",
+        f"INSERT INTO {SCHEMA}.event_facts (event_id, severity, created_at, name) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         event_id,
         severity,
         at,
+        name,
     )
 
 

@@ -28,6 +28,7 @@ from rampart.approvals.state import ApprovalsState
 from rampart.core.auth import Principal
 from rampart.core.consumers import Queue
 from rampart.core.deps import Conn
+from rampart.core.envelope import Envelope
 from rampart.core.errors import (
     ConflictError,
     FieldError,
@@ -39,6 +40,7 @@ from rampart.core.errors import (
 )
 from rampart.core.ids import uuid7
 from rampart.core.messages import ApprovalDecided, ApprovalEscalated, ApprovalRequested
+from rampart.core.outbox import enqueue
 from rampart.core.store import Record
 
 SCHEMA = timers.SCHEMA
@@ -288,15 +290,26 @@ async def delegate(
     return detail
 
 
-async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
-    """The current stage's SLA passed: move to the next stage, or expire after the last."""
+async def breached(
+    *, conn: Conn, approval_id: UUID, at: datetime, outgoing: list[Envelope] | None = None
+) -> None:
+    """The current stage's SLA passed: move to the next stage, or expire after the last.
+
+    ``outgoing`` collects the escalation's message for the caller to write with its batch's
+    (one outbox insert for many approvals); without it, it is written here.
+    """
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM {SCHEMA}.approvals WHERE id = $1 FOR UPDATE", approval_id
     )
     if row is None or row["status"] != "pending":
         return
     await notify.announce(
-        conn=conn, approval_id=approval_id, reason="breach", now=at, stage_index=row["stage_index"]
+        conn=conn,
+        approval_id=approval_id,
+        reason="breach",
+        now=at,
+        stage_index=row["stage_index"],
+        approval=row,
     )
     stages: list[dict[str, Any]] = row["stages"]
     following = row["stage_index"] + 1
@@ -319,12 +332,6 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
         plan["stage"],
         due_at,
     )
-    assignees = await conn.fetch(
-        f"SELECT owner_id FROM {SCHEMA}.approval_assignees WHERE approval_id = $1 "
-        "AND stage_index = $2 ORDER BY owner_id",
-        approval_id,
-        following,
-    )
     await _record(
         conn=conn,
         approval_id=approval_id,
@@ -339,20 +346,30 @@ async def breached(*, conn: Conn, approval_id: UUID, at: datetime) -> None:
         plan=timer,
         restart=True,
     )
-    await notify.announce(conn=conn, approval_id=approval_id, reason="stage", now=at)
-    await publish(
-        conn,
+    assignees = await notify.announce(
+        conn=conn,
+        approval_id=approval_id,
+        reason="stage",
+        now=at,
+        approval={"stage_index": following, "stages": stages, "due_at": due_at},
+    )
+    escalated = Envelope.wrap(
         ApprovalEscalated(
             approval_id=approval_id,
             action_run_id=row["action_run_id"],
             from_stage=row["stage"],
             to_stage=plan["stage"],
-            assignees=[str(a["owner_id"]) for a in assignees],
+            assignees=[str(a) for a in assignees],
             due_at=due_at,
         ),
+        source=publish.source,
         subject=str(approval_id),
         correlation_id=str(row["event_id"] or approval_id),
     )
+    if outgoing is None:
+        await enqueue(conn=conn, schema=SCHEMA, envelopes=[escalated])
+    else:
+        outgoing.append(escalated)
 
 
 async def _finish(

@@ -28,6 +28,8 @@ from rampart.core.messages import (
     EventClosed,
     EventIngested,
     EventUpdated,
+    PhaseCompleted,
+    PhaseStarted,
     TaskCompleted,
     TaskCreated,
 )
@@ -75,25 +77,37 @@ async def start_timer(
     event_id: UUID | None,
     plan: TimerPlan,
     severity: str | None = None,
+    owner: str | None = None,
     restart: bool = False,
 ) -> None:
-    """Start a subject's timer; a pending one moves to the plan, others stay (unless restart)."""
-    condition = "" if restart else " WHERE sla_timers.status IN ('pending', 'paused')"
+    """Start a subject's clock once; ``restart`` starts it again whatever it was.
+
+    A start for a subject that has a clock already changes nothing (a duplicate); one that
+    finds the row a stop left before it arrived records its times and leaves it stopped.
+    """
+    if restart:
+        conflict = (
+            "status = 'pending', warned_at = NULL, fired_at = NULL, stopped_at = NULL, "
+            "paused_at = NULL, remaining = NULL, warn_remaining = NULL"
+        )
+    else:
+        conflict = "event_id = coalesce(sla_timers.event_id, EXCLUDED.event_id)"
+    where = "" if restart else " WHERE NOT sla_timers.start_seen"
     await conn.execute(
         f"INSERT INTO {SCHEMA}.sla_timers (id, subject_kind, subject_id, event_id, severity, "
-        "started_at, budget, due_at, warn_at, calendar_id, policy_id) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "owner, started_at, budget, due_at, warn_at, calendar_id, policy_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
         "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET started_at = EXCLUDED.started_at, "
         "budget = EXCLUDED.budget, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at, "
-        "calendar_id = EXCLUDED.calendar_id, policy_id = EXCLUDED.policy_id, "
-        "severity = coalesce(EXCLUDED.severity, sla_timers.severity), status = 'pending', "
-        "warned_at = NULL, fired_at = NULL, stopped_at = NULL, paused_at = NULL, "
-        f"remaining = NULL, warn_remaining = NULL{condition}",
+        "calendar_id = EXCLUDED.calendar_id, policy_id = EXCLUDED.policy_id, start_seen = true, "
+        "severity = coalesce(EXCLUDED.severity, sla_timers.severity), "
+        f"owner = coalesce(sla_timers.owner, EXCLUDED.owner), {conflict}{where}",
         uuid7(),
         subject_kind,
         subject_id,
         event_id,
         severity,
+        owner,
         plan.started_at,
         plan.budget,
         plan.due_at,
@@ -103,23 +117,69 @@ async def start_timer(
     )
 
 
-async def stop_timer(
-    *, conn: Conn, subject_kind: SubjectKind, subject_id: UUID, now: datetime
+async def move_timer(
+    *, conn: Conn, subject_kind: SubjectKind, subject_id: UUID, plan: TimerPlan, severity: str
 ) -> None:
-    """Stop a subject's clock (its event closed, its task was done, its approval decided)."""
+    """Re-plan a running clock (its event's severity or due time changed)."""
     await conn.execute(
-        f"UPDATE {SCHEMA}.sla_timers SET status = CASE WHEN status = 'breached' THEN status "
-        "ELSE 'cancelled' END, stopped_at = $3 "
-        "WHERE subject_kind = $1 AND subject_id = $2 AND stopped_at IS NULL",
+        f"UPDATE {SCHEMA}.sla_timers SET started_at = $3, budget = $4, due_at = $5, "
+        "warn_at = $6, calendar_id = $7, policy_id = $8, severity = $9, status = 'pending', "
+        "warned_at = NULL, paused_at = NULL, remaining = NULL, warn_remaining = NULL "
+        "WHERE subject_kind = $1 AND subject_id = $2 AND status IN ('pending', 'paused')",
         subject_kind,
         subject_id,
+        plan.started_at,
+        plan.budget,
+        plan.due_at,
+        plan.warn_at,
+        plan.calendar_id,
+        plan.policy_id,
+        severity,
+    )
+
+
+async def stop_timer(
+    *,
+    conn: Conn,
+    subject_kind: SubjectKind,
+    subject_id: UUID,
+    now: datetime,
+    event_id: UUID | None = None,
+) -> None:
+    """Stop a subject's clock (its event closed, its task or phase was done, its approval
+    decided); a stop that comes before the start leaves a row the start will find stopped."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.sla_timers (id, subject_kind, subject_id, event_id, status, "
+        "started_at, budget, due_at, stopped_at, start_seen) "
+        "VALUES ($1, $2, $3, $4, 'cancelled', $5, interval '0', $5, $5, false) "
+        "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET status = CASE "
+        "WHEN sla_timers.status = 'breached' THEN sla_timers.status ELSE 'cancelled' END, "
+        "stopped_at = EXCLUDED.stopped_at WHERE sla_timers.stopped_at IS NULL",
+        uuid7(),
+        subject_kind,
+        subject_id,
+        event_id,
         now,
+    )
+
+
+async def set_owner(
+    *, conn: Conn, subject_kind: SubjectKind, subject_id: UUID, owner: str | None
+) -> None:
+    """Note who owns a subject now: they hear of its clock's warning and breach."""
+    await conn.execute(
+        f"UPDATE {SCHEMA}.sla_timers SET owner = $3 WHERE subject_kind = $1 AND subject_id = $2",
+        subject_kind,
+        subject_id,
+        owner,
     )
 
 
 async def get_timer(*, conn: Conn, timer_id: UUID) -> SlaTimer | None:
     """One timer."""
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM {SCHEMA}.sla_timers WHERE id = $1", timer_id)
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM {SCHEMA}.sla_timers WHERE id = $1 AND start_seen", timer_id
+    )
     return None if row is None else SlaTimer(**dict(row))
 
 
@@ -136,7 +196,8 @@ async def list_timers(
     """Timers, soonest due first, filtered by subject, event, status or whether they warned."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM {SCHEMA}.sla_timers "
-        "WHERE ($1::uuid IS NULL OR subject_id = $1) AND ($2::text IS NULL OR subject_kind = $2) "
+        "WHERE start_seen AND ($1::uuid IS NULL OR subject_id = $1) "
+        "AND ($2::text IS NULL OR subject_kind = $2) "
         "AND ($3::uuid IS NULL OR event_id = $3) AND ($4::text IS NULL OR status = $4) "
         "AND ($5::boolean IS NULL OR (warned_at IS NOT NULL) = $5) "
         "ORDER BY due_at, id LIMIT $6",
@@ -199,7 +260,7 @@ async def resume(*, conn: Conn, timer_id: UUID, now: datetime) -> SlaTimer:
 
 async def _locked(*, conn: Conn, timer_id: UUID) -> Record:
     row = await conn.fetchrow(
-        f"SELECT * FROM {SCHEMA}.sla_timers WHERE id = $1 FOR UPDATE", timer_id
+        f"SELECT * FROM {SCHEMA}.sla_timers WHERE id = $1 AND start_seen FOR UPDATE", timer_id
     )
     if row is None:
         raise NotFoundError(f"no SLA timer {timer_id}")
@@ -248,7 +309,7 @@ async def start_event_timer(conn: Conn, message: EventIngested, state: Approvals
     """An ingested event starts its SLA clock: its policy's, or the due time it came with."""
     now = state.clock.now()
     await reports.event_ingested(
-        conn=conn, event_id=message.event_id, severity=message.severity, at=now
+        conn=conn, event_id=message.event_id, severity=message.severity, at=now, name=message.name
     )
     plan = await policies.plan(
         conn=conn,
@@ -275,12 +336,20 @@ async def follow_event(conn: Conn, message: EventUpdated, state: ApprovalsState)
     await reports.event_changed(
         conn=conn, event_id=message.event_id, changes=changes, at=state.clock.now()
     )
+    if "owner" in changes:
+        owner = changes["owner"]
+        await set_owner(
+            conn=conn,
+            subject_kind="event",
+            subject_id=message.event_id,
+            owner=None if owner is None else str(owner),
+        )
     reopened = changes.get("status") in ("new", "open")
     if not reopened and "severity" not in changes and "due_at" not in changes:
         return
     timer = await conn.fetchrow(
         f"SELECT status, started_at, budget, severity, stopped_at FROM {SCHEMA}.sla_timers "
-        "WHERE subject_kind = 'event' AND subject_id = $1",
+        "WHERE subject_kind = 'event' AND subject_id = $1 AND start_seen",
         message.event_id,
     )
     if timer is None:
@@ -297,7 +366,16 @@ async def follow_event(conn: Conn, message: EventUpdated, state: ApprovalsState)
             due_at=due_at,
             budget=None if due_at is not None else timer["budget"],
         )
-        restart = True
+        if plan is not None:
+            await start_timer(
+                conn=conn,
+                subject_kind="event",
+                subject_id=message.event_id,
+                event_id=message.event_id,
+                plan=plan,
+                severity=severity,
+                restart=True,
+            )
     elif timer["stopped_at"] is None:
         plan = await policies.plan(
             conn=conn,
@@ -306,19 +384,14 @@ async def follow_event(conn: Conn, message: EventUpdated, state: ApprovalsState)
             started_at=timer["started_at"],
             due_at=due_at or timer["started_at"] + timer["budget"],
         )
-        restart = False
-    else:
-        return
-    if plan is not None:
-        await start_timer(
-            conn=conn,
-            subject_kind="event",
-            subject_id=message.event_id,
-            event_id=message.event_id,
-            plan=plan,
-            severity=severity,
-            restart=restart,
-        )
+        if plan is not None:
+            await move_timer(
+                conn=conn,
+                subject_kind="event",
+                subject_id=message.event_id,
+                plan=plan,
+                severity=severity,
+            )
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -337,33 +410,85 @@ async def stop_event_timer(conn: Conn, message: EventClosed) -> None:
     """A closed event stops its SLA clock."""
     await reports.event_closed(conn=conn, event_id=message.event_id, at=message.closed_at)
     await stop_timer(
-        conn=conn, subject_kind="event", subject_id=message.event_id, now=message.closed_at
+        conn=conn,
+        subject_kind="event",
+        subject_id=message.event_id,
+        now=message.closed_at,
+        event_id=message.event_id,
     )
+
+
+async def _start_workbook_timer(
+    *,
+    conn: Conn,
+    state: ApprovalsState,
+    kind: Literal["phase", "task"],
+    subject_id: UUID,
+    event_id: UUID,
+    owner: str | None,
+    due_at: datetime | None,
+) -> None:
+    plan = await policies.plan(
+        conn=conn, subject_kind=kind, severity=None, started_at=state.clock.now(), due_at=due_at
+    )
+    if plan is not None:
+        await start_timer(
+            conn=conn,
+            subject_kind=kind,
+            subject_id=subject_id,
+            event_id=event_id,
+            plan=plan,
+            owner=owner,
+        )
 
 
 @sla_queue.on(TaskCreated)
 async def start_task_timer(conn: Conn, message: TaskCreated, state: ApprovalsState) -> None:
     """A task with a due time (or a task policy) starts its SLA clock."""
-    plan = await policies.plan(
+    await _start_workbook_timer(
         conn=conn,
-        subject_kind="task",
-        severity=None,
-        started_at=state.clock.now(),
+        state=state,
+        kind="task",
+        subject_id=message.task_id,
+        event_id=message.event_id,
+        owner=message.owner,
         due_at=message.due_at,
     )
-    if plan is not None:
-        await start_timer(
-            conn=conn,
-            subject_kind="task",
-            subject_id=message.task_id,
-            event_id=message.event_id,
-            plan=plan,
-        )
 
 
 @sla_queue.on(TaskCompleted)
 async def stop_task_timer(conn: Conn, message: TaskCompleted) -> None:
     """A completed task stops its SLA clock."""
     await stop_timer(
-        conn=conn, subject_kind="task", subject_id=message.task_id, now=message.completed_at
+        conn=conn,
+        subject_kind="task",
+        subject_id=message.task_id,
+        now=message.completed_at,
+        event_id=message.event_id,
+    )
+
+
+@sla_queue.on(PhaseStarted)
+async def start_phase_timer(conn: Conn, message: PhaseStarted, state: ApprovalsState) -> None:
+    """A workbook phase with a due time (or a phase policy) starts its SLA clock."""
+    await _start_workbook_timer(
+        conn=conn,
+        state=state,
+        kind="phase",
+        subject_id=message.phase_id,
+        event_id=message.event_id,
+        owner=message.owner,
+        due_at=message.due_at,
+    )
+
+
+@sla_queue.on(PhaseCompleted)
+async def stop_phase_timer(conn: Conn, message: PhaseCompleted) -> None:
+    """A phase whose every task is done stops its SLA clock."""
+    await stop_timer(
+        conn=conn,
+        subject_kind="phase",
+        subject_id=message.phase_id,
+        now=message.completed_at,
+        event_id=message.event_id,
     )

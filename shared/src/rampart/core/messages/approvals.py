@@ -110,3 +110,19 @@ class SlaBreached(Message):
     event_id: UUID | None = None
     due_at: datetime
     breached_at: datetime
+
+
+class SlaNotified(Message):
+    """The outcome of telling a subject's owner of its SLA warning or breach on one channel."""
+
+    message_type: ClassVar[str] = "rampart.sla.notified.v1"
+
+    timer_id: UUID
+    subject_kind: Literal["event", "approval", "phase", "task"]
+    subject_id: UUID
+    event_id: UUID | None = None
+    reason: Literal["warning", "breach"]
+    recipient: str
+    channel: Literal["email", "slack", "teams", "webhook"]
+    delivered: bool
+    detail: str = ""

@@ -76,6 +76,29 @@ class TaskCompleted(Message):
     completed_at: datetime
 
 
+class PhaseStarted(Message):
+    """A workbook phase was added to an event, with its owner and SLA; its clock starts."""
+
+    message_type: ClassVar[str] = "rampart.phase.started.v1"
+
+    event_id: UUID
+    phase_id: UUID
+    name: str
+    owner: str | None = None
+    started_at: datetime
+    due_at: datetime | None = None
+
+
+class PhaseCompleted(Message):
+    """Every task of a workbook phase is done; its clock stops."""
+
+    message_type: ClassVar[str] = "rampart.phase.completed.v1"
+
+    event_id: UUID
+    phase_id: UUID
+    completed_at: datetime
+
+
 class TaskSpec(BaseModel):
     """A workbook task to add to an event."""
 

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 import httpx
 
 from rampart.approvals.notify.contacts import Channel
-from rampart.approvals.notify.render import Notice
+from rampart.approvals.notify.render import Renderable
 from rampart.approvals.notify.settings import NotifySettings
 
 
@@ -55,7 +55,7 @@ class Senders:
         secret = settings.webhook_secret
         self._webhook_key = webhook_key(secret.get_secret_value()) if secret else None
 
-    async def send(self, channel: Channel, address: str, notice: Notice) -> None:
+    async def send(self, channel: Channel, address: str, notice: Renderable) -> None:
         """Deliver ``notice`` to ``address`` through ``channel``; ``SendFailed`` if it did not."""
         if channel == "email":
             await self.email(address, notice)
@@ -66,7 +66,7 @@ class Senders:
         else:
             await self.webhook(address, notice)
 
-    async def email(self, address: str, notice: Notice) -> None:
+    async def email(self, address: str, notice: Renderable) -> None:
         """Hand the notice to the SMTP server."""
         message = notice.email(sender=self._settings.smtp_from, to=address)
         try:
@@ -95,7 +95,7 @@ class Senders:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
             smtp.send_message(message)
 
-    async def webhook(self, url: str, notice: Notice) -> None:
+    async def webhook(self, url: str, notice: Renderable) -> None:
         """POST the notice's event, signed the Standard Webhooks way."""
         if self._webhook_key is None:
             raise SendFailed("RAMPART_APPROVALS_WEBHOOK_SECRET is not set", permanent=True)

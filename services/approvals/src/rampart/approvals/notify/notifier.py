@@ -12,8 +12,9 @@ import httpx
 from rampart.approvals.notify.channels import Senders
 from rampart.approvals.notify.contacts import Contact, ContactBook, HttpContactBook
 from rampart.approvals.notify.links import LinkClaims, LinkSigner, derive_key
-from rampart.approvals.notify.render import Notice
+from rampart.approvals.notify.render import Notice, Renderable
 from rampart.approvals.notify.settings import NotifySettings
+from rampart.approvals.notify.sla_notice import SlaNotice
 from rampart.core.runtime import Resources
 from rampart.core.store import Record
 
@@ -32,8 +33,26 @@ class Notifier:
         """The decision page's address for ``claims``."""
         return f"{self.public_url}/api/v1/approve/{self.signer.mint(claims)}"
 
-    def notice(self, row: Record, contact: Contact, now: datetime) -> Notice:
+    def notice(self, row: Record, contact: Contact, now: datetime) -> Renderable:
         """The notice of one claimed notification row (see ``store.claim_due``)."""
+        if row["timer_id"] is not None:
+            return SlaNotice(
+                notification_id=row["id"],
+                reason=row["reason"],
+                timer_id=row["timer_id"],
+                subject_kind=row["subject_kind"],
+                subject_id=row["subject_id"],
+                event_id=row["event_id"],
+                event_name=row["event_name"],
+                severity=row["severity"],
+                due_at=row["timer_due_at"],
+                now=now,
+                recipient=contact.name,
+            )
+        return self.approval_notice(row, contact, now)
+
+    def approval_notice(self, row: Record, contact: Contact, now: datetime) -> Notice:
+        """The notice of one claimed notification row about an approval stage."""
         link: str | None = None
         # a breach notice has no expiry: it tells of a stage that is over, so it has no link
         if row["link_expires_at"] is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -21,7 +21,32 @@ templates = Environment(
 )
 
 
-_MAIL_POLICY = SMTP.clone(max_line_length=998)
+MAIL_POLICY = SMTP.clone(max_line_length=998)
+
+
+class Renderable(Protocol):
+    """A notice every channel can send: an e-mail, Slack and Teams messages, a webhook event."""
+
+    @property
+    def notification_id(self) -> UUID:
+        """The notification row it tells of (the webhook's id, the e-mail's Message-ID)."""
+        ...
+
+    def email(self, *, sender: str, to: str) -> EmailMessage:
+        """The notice as an e-mail."""
+        ...
+
+    def slack(self) -> dict[str, Any]:
+        """The notice as a Slack incoming-webhook message."""
+        ...
+
+    def teams(self) -> dict[str, Any]:
+        """The notice as a Teams incoming-webhook message."""
+        ...
+
+    def event(self) -> dict[str, Any]:
+        """The notice as a Standard Webhooks event body."""
+        ...
 
 
 def time_left(due_at: datetime, now: datetime) -> str:
@@ -91,7 +116,7 @@ class Notice:
     def email(self, *, sender: str, to: str) -> EmailMessage:
         """The notice as an e-mail with a plain-text and an HTML part."""
         # unfolded headers: a subject folded right after "Subject:" reads with a leading space
-        message = EmailMessage(policy=_MAIL_POLICY)
+        message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = sender
         message["To"] = to
         message["Subject"] = self.subject

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -23,17 +24,23 @@ async def announce(
     reason: Reason,
     now: datetime,
     stage_index: int | None = None,
-) -> int:
-    """Write one notification per assignee of the approval's current stage (or ``stage_index``).
+    approval: Record | Mapping[str, Any] | None = None,
+) -> list[UUID]:
+    """Write one notification per assignee of the approval's current stage (or ``stage_index``);
+    the assignees told.
 
     Called in the transaction that starts the stage, warns or breaches, so the notification
-    exists exactly when the change does; an occasion is written once per assignee.
+    exists exactly when the change does; an occasion is written once per assignee. A caller
+    that holds the approval's ``stage_index``, ``stages`` and ``due_at`` passes them as
+    ``approval`` (the SLA engine escalating a batch saves a query per approval).
     """
-    approval = await conn.fetchrow(
-        f"SELECT stage_index, stages, due_at FROM {SCHEMA}.approvals WHERE id = $1", approval_id
-    )
     if approval is None:
-        return 0
+        approval = await conn.fetchrow(
+            f"SELECT stage_index, stages, due_at FROM {SCHEMA}.approvals WHERE id = $1",
+            approval_id,
+        )
+    if approval is None:
+        return []
     index = approval["stage_index"] if stage_index is None else stage_index
     stage = approval["stages"][index]["stage"]
     # a breach notice tells of a stage that is over: it carries no decision link
@@ -50,19 +57,64 @@ async def announce(
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
         [(uuid7(), approval_id, index, stage, p["owner_id"], reason, expires, now) for p in people],
     )
-    return len(people)
+    return [p["owner_id"] for p in people]
+
+
+async def announce_timer(
+    *, conn: Conn, timer_id: UUID, reason: Literal["warning", "breach"], now: datetime
+) -> int:
+    """Write the notification of a timer's warning or breach to its owner, in the transaction
+    that warns or breaches it; once per firing (its due time), however often announced.
+
+    The owner is reached when it names an owner of the asset registry (its id); an owner
+    kept as free text (a team's name) has no channels to look up, so nothing is written.
+    """
+    timer = await conn.fetchrow(
+        f"SELECT owner, due_at FROM {SCHEMA}.sla_timers WHERE id = $1", timer_id
+    )
+    owner_id = None if timer is None else owner_ref(timer["owner"])
+    if timer is None or owner_id is None:
+        return 0
+    inserted = await conn.fetchval(
+        f"INSERT INTO {SCHEMA}.approval_notifications (id, timer_id, timer_due_at, owner_id, "
+        "reason, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6) "
+        "ON CONFLICT DO NOTHING RETURNING true",
+        uuid7(),
+        timer_id,
+        timer["due_at"],
+        owner_id,
+        reason,
+        now,
+    )
+    return 1 if inserted else 0
+
+
+def owner_ref(owner: str | None) -> UUID | None:
+    """The registry owner an ``owner`` field names (``<uuid>`` or ``owner:<uuid>``), if any."""
+    if not owner:
+        return None
+    try:
+        return UUID(owner.removeprefix("owner:"))
+    except ValueError:
+        return None
 
 
 async def claim_due(*, conn: Conn, now: datetime, batch: int) -> list[Record]:
-    """Lock up to ``batch`` notifications due by ``now``, with their approval, in the caller's
-    transaction; rows another replica holds are skipped."""
+    """Lock up to ``batch`` notifications due by ``now``, with their approval or timer, in the
+    caller's transaction; rows another replica holds are skipped."""
     rows = await conn.fetch(
         f"SELECT n.id, n.approval_id, n.stage_index, n.stage, n.owner_id, n.reason, "
         "n.link_expires_at, n.channel_index, n.attempts, a.status AS approval_status, "
         "a.stage_index AS current_index, a.stage AS current_stage, a.action, a.asset, "
-        "a.connector, a.params, a.fingerprint, a.requested_by, a.event_id, a.due_at "
-        f"FROM {SCHEMA}.approval_notifications n JOIN {SCHEMA}.approvals a "
-        "ON a.id = n.approval_id WHERE n.status = 'pending' AND n.next_attempt_at <= $1 "
+        "a.connector, a.params, a.fingerprint, a.requested_by, "
+        "coalesce(a.event_id, t.event_id) AS event_id, a.due_at, n.timer_id, n.timer_due_at, "
+        "t.subject_kind, t.subject_id, t.status AS timer_status, t.due_at AS timer_now_due, "
+        "t.severity, f.name AS event_name "
+        f"FROM {SCHEMA}.approval_notifications n "
+        f"LEFT JOIN {SCHEMA}.approvals a ON a.id = n.approval_id "
+        f"LEFT JOIN {SCHEMA}.sla_timers t ON t.id = n.timer_id "
+        f"LEFT JOIN {SCHEMA}.event_facts f ON f.event_id = t.event_id "
+        "WHERE n.status = 'pending' AND n.next_attempt_at <= $1 "
         "ORDER BY n.next_attempt_at LIMIT $2 FOR UPDATE OF n SKIP LOCKED",
         now,
         batch,

@@ -1,5 +1,6 @@
 """Delivering notifications: claimed with SKIP LOCKED, retried with backoff, then the owner's
-next channel; every channel's outcome is published as ``approval.notified``."""
+next channel; every channel's outcome is published as ``approval.notified`` (an approval's
+assignee) or ``sla.notified`` (an SLA timer's owner)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from rampart.approvals.notify.contacts import Channel
 from rampart.approvals.notify.notifier import Notifier
 from rampart.core.deps import Conn
 from rampart.core.errors import PermanentError, TransientError
-from rampart.core.messages import ApprovalNotified
+from rampart.core.messages import ApprovalNotified, SlaNotified
 from rampart.core.store import Record
 from rampart.core.workers import periodic
 
@@ -48,10 +49,20 @@ async def deliver_due(*, conn: Conn, notifier: Notifier, now: datetime) -> int:
     return len(rows)
 
 
-async def _attempt(notifier: Notifier, row: Record, now: datetime) -> Outcome:
+def _obsolete(row: Record) -> str | None:
+    """Why a notification need not go out any more (a breach always does), or None."""
+    if row["reason"] == "breach":
+        return None
+    if row["timer_id"] is not None:
+        moved = row["timer_status"] != "pending" or row["timer_now_due"] != row["timer_due_at"]
+        return "the clock was stopped, paused or moved" if moved else None
     stage_over = row["approval_status"] != "pending" or row["current_index"] != row["stage_index"]
-    if row["reason"] != "breach" and stage_over:
-        return Outcome("obsolete", error="the stage was decided or is over")
+    return "the stage was decided or is over" if stage_over else None
+
+
+async def _attempt(notifier: Notifier, row: Record, now: datetime) -> Outcome:
+    if (why := _obsolete(row)) is not None:
+        return Outcome("obsolete", error=why)
     try:
         contact = await notifier.contacts.contact(row["owner_id"])
     except PermanentError as exc:
@@ -149,6 +160,26 @@ async def _told(*, conn: Conn, row: Record, outcome: Outcome, attempts: int) -> 
     """Record and publish one channel's outcome."""
     assert outcome.channel is not None
     delivered = outcome.kind == "delivered"
+    detail = row["reason"] if delivered else f"{row['reason']}: {outcome.error or ''}"
+    if row["timer_id"] is not None:
+        # an SLA notice: its outcome is the message; the row keeps the last channel and error
+        await timers.publish(
+            conn,
+            SlaNotified(
+                timer_id=row["timer_id"],
+                subject_kind=row["subject_kind"],
+                subject_id=row["subject_id"],
+                event_id=row["event_id"],
+                reason=row["reason"],
+                recipient=str(row["owner_id"]),
+                channel=outcome.channel,
+                delivered=delivered,
+                detail=detail,
+            ),
+            subject=str(row["subject_id"]),
+            correlation_id=str(row["event_id"] or row["subject_id"]),
+        )
+        return
     await store.record(
         conn=conn,
         approval_id=row["approval_id"],
@@ -170,7 +201,7 @@ async def _told(*, conn: Conn, row: Record, outcome: Outcome, attempts: int) -> 
             recipient=str(row["owner_id"]),
             channel=outcome.channel,
             delivered=delivered,
-            detail=row["reason"] if delivered else f"{row['reason']}: {outcome.error or ''}",
+            detail=detail,
         ),
         subject=str(row["approval_id"]),
         correlation_id=str(row["event_id"] or row["approval_id"]),

@@ -14,7 +14,7 @@ from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
 from rampart.core.errors import ConflictError, FieldError, NotFoundError
 from rampart.core.ids import uuid7
-from rampart.core.messages import EventClosed, EventUpdated, Message, TaskCompleted
+from rampart.core.messages import EventClosed, EventUpdated, Message, TaskCompleted, TaskCreated
 from rampart.core.outbox import Publisher
 from rampart.core.store import Record, affected_rows, set_clause
 from rampart.core.vocabulary import EventStatusName, SeverityName
@@ -235,7 +235,7 @@ async def apply_change(
     if labels != list(row["labels"]):
         sets["labels"] = labels
         applied.changes["labels"] = labels
-    completion = None
+    completion: list[Message] = []
     if change.complete_task is not None:
         task_id, task_name, note = change.complete_task
         done_id, changed = await workbook.complete_task(
@@ -251,9 +251,18 @@ async def apply_change(
             raise FieldError("complete_task", "no such task on this event")
         if changed:
             applied.completed_task = done_id
-            completion = TaskCompleted(
-                event_id=event_id, task_id=done_id, completed_by=actor, note=note, completed_at=now
+            completion.append(
+                TaskCompleted(
+                    event_id=event_id,
+                    task_id=done_id,
+                    completed_by=actor,
+                    note=note,
+                    completed_at=now,
+                )
             )
+            phase_done = await workbook.complete_phase_of(conn=conn, task_id=done_id, now=now)
+            if phase_done is not None:
+                completion.append(phase_done)
     if sets:
         assignments, values = set_clause(sets, first=2)
         await conn.execute(
@@ -276,11 +285,9 @@ async def apply_change(
         applied.changes["artifacts_added"] = added
     messages: list[Message] = []
     if change.add_task is not None:
-        created = await workbook.add_task(
-            conn=conn, event_id=event_id, task=change.add_task, now=now
+        messages.extend(
+            await workbook.add_task(conn=conn, event_id=event_id, task=change.add_task, now=now)
         )
-        if created is not None:
-            messages.append(created)
     if change.phases:
         messages.extend(
             await workbook.add_phases(
@@ -291,9 +298,8 @@ async def apply_change(
                 owner=change.phase_owner,
             )
         )
-    applied.task_ids = [m.task_id for m in messages if hasattr(m, "task_id")]
-    if completion is not None:
-        messages.append(completion)
+    applied.task_ids = [m.task_id for m in messages if isinstance(m, TaskCreated)]
+    messages.extend(completion)
     if applied.changes:
         messages.insert(
             0, EventUpdated(event_id=event_id, changes=applied.changes, updated_by=actor)

@@ -82,4 +82,7 @@ class PhasePublic(BaseModel):
     sla_minutes: int | None
     due_at: datetime | None
     sla_breached_at: datetime | None
+    completed_at: datetime | None = Field(
+        default=None, description="when the last of its tasks was done"
+    )
     tasks: list[TaskPublic]

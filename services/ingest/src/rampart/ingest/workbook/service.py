@@ -8,7 +8,7 @@ from uuid import UUID
 
 from rampart.core.deps import Conn
 from rampart.core.ids import uuid7
-from rampart.core.messages import TaskCreated
+from rampart.core.messages import Message, PhaseCompleted, PhaseStarted, TaskCreated
 from rampart.core.store import affected_rows
 from rampart.ingest import SCHEMA
 from rampart.ingest.workbook.models import PhasePublic, PhaseSpec, TaskCreate, TaskPublic
@@ -18,9 +18,11 @@ def _due(now: datetime, minutes: int | None) -> datetime | None:
     return now + timedelta(minutes=minutes) if minutes else None
 
 
-async def _phase_id(
+async def _phase(
     *, conn: Conn, event_id: UUID, name: str, owner: str | None, sla: int | None, now: datetime
-) -> UUID:
+) -> tuple[UUID, PhaseStarted | None]:
+    """The phase of that name (made when new); the message announcing it when it was made."""
+    due_at = _due(now, sla)
     row = await conn.fetchrow(
         f"INSERT INTO {SCHEMA}.phases (id, event_id, name, position, owner, sla_minutes, due_at) "
         f"VALUES ($1, $2, $3, (SELECT coalesce(max(position), 0) + 1 FROM {SCHEMA}.phases "
@@ -30,23 +32,31 @@ async def _phase_id(
         name,
         owner,
         sla,
-        _due(now, sla),
+        due_at,
     )
     if row is not None:
-        return UUID(str(row["id"]))
+        phase_id = UUID(str(row["id"]))
+        started = PhaseStarted(
+            event_id=event_id,
+            phase_id=phase_id,
+            name=name,
+            owner=owner,
+            started_at=now,
+            due_at=due_at,
+        )
+        return phase_id, started
     existing = await conn.fetchval(
         f"SELECT id FROM {SCHEMA}.phases WHERE event_id = $1 AND name = $2", event_id, name
     )
-    return UUID(str(existing))
+    return UUID(str(existing)), None
 
 
-async def add_task(
-    *, conn: Conn, event_id: UUID, task: TaskCreate, now: datetime
-) -> TaskCreated | None:
-    """Add a task (and its phase if new); the message to announce it, None if it existed."""
-    phase_id = await _phase_id(
+async def add_task(*, conn: Conn, event_id: UUID, task: TaskCreate, now: datetime) -> list[Message]:
+    """Add a task (and its phase if new); the messages announcing what was made."""
+    phase_id, started = await _phase(
         conn=conn, event_id=event_id, name=task.phase, owner=None, sla=None, now=now
     )
+    made: list[Message] = [started] if started is not None else []
     due_at = _due(now, task.sla_minutes)
     row = await conn.fetchrow(
         f"INSERT INTO {SCHEMA}.tasks (id, event_id, phase_id, name, position, owner, "
@@ -61,16 +71,18 @@ async def add_task(
         task.sla_minutes,
         due_at,
     )
-    if row is None:
-        return None
-    return TaskCreated(
-        event_id=event_id,
-        task_id=row["id"],
-        phase=task.phase,
-        name=task.name,
-        owner=task.owner,
-        due_at=due_at,
-    )
+    if row is not None:
+        made.append(
+            TaskCreated(
+                event_id=event_id,
+                task_id=row["id"],
+                phase=task.phase,
+                name=task.name,
+                owner=task.owner,
+                due_at=due_at,
+            )
+        )
+    return made
 
 
 async def add_phases(
@@ -80,11 +92,11 @@ async def add_phases(
     phases: tuple[PhaseSpec, ...] | list[PhaseSpec],
     now: datetime,
     owner: str | None = None,
-) -> list[TaskCreated]:
-    """Add phases with their tasks; the messages announcing each new task."""
-    created: list[TaskCreated] = []
+) -> list[Message]:
+    """Add phases with their tasks; the messages announcing each new phase and task."""
+    made: list[Message] = []
     for phase in phases:
-        await _phase_id(
+        _, started = await _phase(
             conn=conn,
             event_id=event_id,
             name=phase.name,
@@ -92,16 +104,18 @@ async def add_phases(
             sla=phase.sla_minutes,
             now=now,
         )
+        if started is not None:
+            made.append(started)
         for task in phase.tasks:
-            message = await add_task(
-                conn=conn,
-                event_id=event_id,
-                task=task.model_copy(update={"phase": phase.name}),
-                now=now,
+            made.extend(
+                await add_task(
+                    conn=conn,
+                    event_id=event_id,
+                    task=task.model_copy(update={"phase": phase.name}),
+                    now=now,
+                )
             )
-            if message is not None:
-                created.append(message)
-    return created
+    return made
 
 
 async def complete_task(
@@ -138,10 +152,25 @@ async def complete_task(
     return UUID(str(row["id"])), True
 
 
+async def complete_phase_of(*, conn: Conn, task_id: UUID, now: datetime) -> PhaseCompleted | None:
+    """Mark a task's phase complete once its last open task is done; the message saying so."""
+    row = await conn.fetchrow(
+        f"UPDATE {SCHEMA}.phases p SET completed_at = $2 FROM {SCHEMA}.tasks t "
+        "WHERE t.id = $1 AND p.id = t.phase_id AND p.completed_at IS NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.tasks o WHERE o.phase_id = p.id "
+        "AND o.status <> 'done') RETURNING p.id, p.event_id",
+        task_id,
+        now,
+    )
+    if row is None:
+        return None
+    return PhaseCompleted(event_id=row["event_id"], phase_id=row["id"], completed_at=now)
+
+
 async def load(*, conn: Conn, event_id: UUID) -> list[PhasePublic]:
     """An event's phases in order, each with its tasks in order."""
     phases = await conn.fetch(
-        f"SELECT id, name, position, owner, sla_minutes, due_at, sla_breached_at "
+        f"SELECT id, name, position, owner, sla_minutes, due_at, sla_breached_at, completed_at "
         f"FROM {SCHEMA}.phases WHERE event_id = $1 ORDER BY position",
         event_id,
     )
