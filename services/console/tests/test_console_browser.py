@@ -19,7 +19,10 @@ from typing import Any
 import pytest
 
 from rampart.core.auth import Role
+from services.approvals.tests._notify_fakes import Mailbox, notify_env, smtp
 from tests.harness import ServiceHarness, StartServices
+
+__all__ = ["notify_env", "smtp"]  # fixtures
 
 CHROMIUM = os.environ.get("RAMPART_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"
@@ -237,3 +240,61 @@ async def test_the_approver_decides_from_the_inbox_in_the_browser(
 
     await console.eventually(ran)
     await _screenshot(page, "inbox-decided", bus_kind)
+
+
+async def test_the_approver_decides_from_an_emailed_link_in_the_browser(
+    notify_env: Mailbox, console: ServiceHarness, browser: Any, bus_kind: str
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    address = f"owner-{suffix}@soc.example"
+    async with console.client(Role.ADMIN) as admin:
+        owner = (
+            await admin.post(
+                "/api/v1/owners",
+                json={"name": f"mail-{suffix}", "kind": "person", "email": address},
+            )
+        ).json()
+        await admin.post(
+            "/api/v1/assets",
+            json={
+                "name": f"mailfw-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        requested = await admin.post(
+            "/api/v1/action-runs",
+            json={
+                "action": "block ip",
+                "target": {"asset": f"mailfw-{suffix}"},
+                "params": {"ip": "192.0.2.99"},
+            },
+        )
+        run_id = requested.json()["runs"][0]["id"]
+
+    mails = await console.eventually(lambda: notify_env.to(address) or None)
+    link = mails[0].link()
+    page = await browser.new_page()  # no Rampart sign-in: the link is the credential
+    await page.goto(link)
+    assert "block ip" in await page.locator("h1").inner_text()
+    assert "192.0.2.99" in await page.content()
+    await page.get_by_label("Approve").check()
+    await page.get_by_label("Comment").fill("approved from my phone")
+    await page.get_by_role("button", name="Review my decision").click()
+    await page.get_by_role("button", name="Confirm: approve").wait_for()
+    await _screenshot(page, "link-confirm", bus_kind)
+    await page.get_by_role("button", name="Confirm: approve").click()
+    await page.get_by_text("Your decision was recorded: approve").wait_for()
+
+    async def ran() -> dict[str, Any] | None:
+        async with console.client(Role.ADMIN) as admin:
+            run = (await admin.get(f"/api/v1/action-runs/{run_id}")).json()
+        return run if run["status"] == "success" else None
+
+    done = await console.eventually(ran)
+    assert done["decision_comment"] == "approved from my phone"
+    again = await browser.new_page()
+    answer = await again.goto(link)
+    assert answer is not None
+    assert answer.status >= 400  # single use: the link is spent

@@ -25,6 +25,8 @@ from rampart.core.messages import (
     EventIngested,
     EventUpdated,
     Message,
+    PhaseCompleted,
+    PhaseStarted,
     SlaBreached,
     TaskCompleted,
     TaskCreated,
@@ -59,7 +61,15 @@ SERVICE_QUEUES: tuple[QueueContract, ...] = (
     QueueContract(
         "approvals.sla",
         "approvals",
-        (EventIngested, EventUpdated, EventClosed, TaskCreated, TaskCompleted),
+        (
+            EventIngested,
+            EventUpdated,
+            EventClosed,
+            TaskCreated,
+            TaskCompleted,
+            PhaseStarted,
+            PhaseCompleted,
+        ),
     ),
     QueueContract("approvals.requests", "approvals", (ApprovalRequested,)),
 )
