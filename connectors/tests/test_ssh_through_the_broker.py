@@ -78,8 +78,11 @@ async def test_a_playbooks_process_dump_runs_through_the_broker_over_ssh(
             )
             assert posted.status_code == 202, posted.text
 
+            event_id = posted.json()["id"]
+
             async def finished() -> dict[str, Any] | None:
-                runs = (await api.get("/api/v1/runs")).json()
+                # this event's runs only: the session's database holds other tests' runs
+                runs = (await api.get("/api/v1/runs", params={"event_id": event_id})).json()
                 ended = [r for r in runs if r["status"] in ("completed", "failed")]
                 return ended[0] if ended else None
 

@@ -93,5 +93,10 @@ async def test_runs_in_flight_when_rabbitmq_restarts_each_complete_once(
         [run] = await broker.runs_of(request.request_key)
         detail = await broker.run(run["id"])
         assert detail["status"] == "success", detail
-        assert [a["outcome"] for a in detail["attempts"]] == ["success"], detail
+        outcomes = [a["outcome"] for a in detail["attempts"]]
+        # one success; under load a lease may lapse while the bus is away, and a retry-safe
+        # run is then taken over (the earlier attempt recorded as lost), never ended twice
+        assert outcomes.count("success") == 1, detail
+        assert outcomes[-1] == "success", detail
+        assert set(outcomes[:-1]) <= {"lost"}, detail
         assert detail["data"][0]["params"] == request.params
