@@ -9,25 +9,18 @@ connector's verified TLS path is the one exercised.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import datetime
-import ipaddress
-import socket
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from connectors.tests._tls_fakes import make_tls, serve_https
 
 
 @dataclass
@@ -85,44 +78,6 @@ def with_faults(app: ASGIApp, faults: Faults) -> ASGIApp:
     return wrapped
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _certificate(folder: Path) -> tuple[Path, Path, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    cert_file, key_file = folder / "fake-cert.pem", folder / "fake-key.pem"
-    cert_file.write_text(pem)
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file, pem
-
-
 @dataclass(frozen=True)
 class Served:
     """A fake listening on loopback: its base URL and the PEM of the CA that signed it."""
@@ -134,32 +89,9 @@ class Served:
 @contextlib.asynccontextmanager
 async def serve_tls(app: ASGIApp, folder: Path) -> AsyncIterator[Served]:
     """Serve ``app`` over HTTPS on a free loopback port until the block ends."""
-    cert_file, key_file, pem = _certificate(folder)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="off",
-            ssl_certfile=str(cert_file),
-            ssl_keyfile=str(key_file),
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        if not server.started:
-            task.result()
-            raise RuntimeError("the fake did not start")
-        yield Served(f"https://127.0.0.1:{port}", pem)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
+    tls = make_tls(folder)
+    async with serve_https(app, tls) as url:
+        yield Served(url, tls.ca_pem)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
