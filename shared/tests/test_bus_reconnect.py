@@ -85,3 +85,51 @@ async def test_consumer_resumes_after_the_connection_is_dropped(
     finally:
         await bus.close()
         await delete_namespace(amqp_url, namespace, ["test.reconnect"])
+
+
+async def test_a_handler_in_flight_when_the_connection_drops_finishes_its_work(
+    amqp_url: str, namespace: str
+) -> None:
+    """A broker blip must not kill a handler halfway (an action mid-run): the work completes,
+    only its acknowledgement is lost, and the redelivery arrives for the inbox to recognise."""
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl (package rabbitmq-server) is needed to drop the connection")
+    name = f"inflight-{uuid4().hex[:8]}"
+    bus = RabbitBus(amqp_url, topology=Topology(namespace), connection_name=name)
+    started = asyncio.Event()
+    release = asyncio.Event()
+    finished: list[str] = []
+    seen: list[str] = []
+
+    async def handle(delivery: Delivery) -> None:
+        seen.append(delivery.envelope.id)
+        if len(seen) == 1:
+            started.set()
+            await release.wait()
+        finished.append(delivery.envelope.id)
+
+    message = EventIngested(event_id=uuid4(), source="t", name="n", severity="low")
+    sent = Envelope.wrap(message, source="test")
+    await bus.start()
+    try:
+        await bus.subscribe("test.inflight", ["event.ingested"], handle)
+        await bus.publish([sent])
+        await asyncio.wait_for(started.wait(), 10)
+        assert await asyncio.to_thread(_close_connection, name) == 2
+
+        async def redelivered() -> bool:
+            return seen.count(sent.id) >= 2
+
+        # the bus noticed the drop and reconnected: the broker hands the unacknowledged
+        # message to the new consumer while the first handler is still at work
+        await eventually(redelivered, timeout=30)
+        release.set()
+
+        async def both_finished() -> bool:
+            return finished.count(sent.id) == 2
+
+        # the first delivery's work ran to its end instead of being cancelled with its channel
+        await eventually(both_finished, timeout=10)
+    finally:
+        await bus.close()
+        await delete_namespace(amqp_url, namespace, ["test.inflight"])

@@ -19,6 +19,7 @@ from rampart.core.bus import Bus, Outgoing
 from rampart.core.envelope import Envelope
 from rampart.core.messages import Message
 from rampart.core.store import Connection, Pool, PooledConnection
+from rampart.core.workers import cancel_requested
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,10 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 sent = await self.relay_once()
-            except Exception:
+            except Exception as exc:
+                if cancel_requested():
+                    # cancelled mid-publish and the rollback then failed too: the cancel stands
+                    raise asyncio.CancelledError from exc
                 log.exception("outbox relay failed; retrying", extra={"schema": self._schema})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)

@@ -10,6 +10,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
+def cancel_requested() -> bool:
+    """Whether the running task has been asked to stop.
+
+    A loop that logs and retries on ``Exception`` calls this first: a cancel that arrives
+    mid-query can surface as another error (the rollback fails too), and retrying would
+    swallow the cancel and leave the task running after its owner stopped it.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 @contextlib.asynccontextmanager
 async def periodic(
     work: Callable[[], Awaitable[object]],
@@ -34,7 +45,9 @@ async def periodic(
                 sooner = await work()
                 if isinstance(sooner, int | float) and not isinstance(sooner, bool):
                     wait = min(interval_s, max(0.0, float(sooner)))
-            except Exception:
+            except Exception as exc:
+                if cancel_requested():
+                    raise asyncio.CancelledError from exc
                 log.exception("background work failed; retrying", extra={"worker": name})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
@@ -50,3 +63,6 @@ async def periodic(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # this context was cancelled, not the loop (which ended cancelled)

@@ -31,6 +31,7 @@ from rampart.core.envelope import Envelope
 from rampart.core.errors import PermanentError, TransientError
 from rampart.core.messages import ActionDispatched, ActionStarted
 from rampart.core.store import Record
+from rampart.core.workers import cancel_requested
 from rampart.sdk.connector import ActionContext
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,9 @@ async def heartbeat(state: BrokerState, run_id: UUID) -> AsyncIterator[None]:
                         run_id,
                         lease,
                     )
-            except Exception:
+            except Exception as exc:
+                if cancel_requested():
+                    raise asyncio.CancelledError from exc
                 log.exception("heartbeat failed", extra={"run": str(run_id)})
 
     task = asyncio.create_task(beat(), name=f"heartbeat-{run_id}")

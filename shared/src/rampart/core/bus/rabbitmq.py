@@ -338,17 +338,27 @@ class RabbitBus(Bus):
         if self._closing or self._draining:
             # raced close(): left unacknowledged, the broker redelivers it to another consumer
             return
-        task = asyncio.current_task()
-        assert task is not None
         extra = {"message_id": message.message_id, "queue": sub.queue}
+        # aiormq runs this callback as a task of the channel and cancels it when the channel
+        # closes, so a connection blip would kill a handler halfway (an action mid-run). The
+        # handler runs in a task of the bus's own instead: it finishes its work, and only the
+        # settling fails, leaving the delivery to be redelivered and recognised as done.
+        task = asyncio.create_task(self._settle(sub, message, extra))
         self._inflight[task] = extra
+        task.add_done_callback(self._forget)
+        await asyncio.shield(task)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._inflight.pop(task, None)
+
+    async def _settle(
+        self, sub: _Subscription, message: AbstractIncomingMessage, extra: dict[str, str | None]
+    ) -> None:
         try:
             await self._handle(sub, message)
         except Exception:
             # settling failed (connection lost, channel closed): the broker redelivers
             log.exception("could not settle a delivery", extra=extra)
-        finally:
-            self._inflight.pop(task, None)
 
     async def _handle(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
         attempt = 1 + _as_int((message.headers or {}).get("x-delivery-count"))

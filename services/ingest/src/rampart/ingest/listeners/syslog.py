@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from rampart.core.metrics import Metrics
+from rampart.core.workers import cancel_requested
 from rampart.ingest.adapters.arcsight import event_from_line
 from rampart.ingest.events.normalized import NormalizedEvent
 from rampart.ingest.events.store import Submission
@@ -91,7 +92,9 @@ class SyslogSink:
             first = await self._queue.get()
             try:
                 await self._drain_once([first])
-            except Exception:
+            except Exception as exc:
+                if cancel_requested():
+                    raise asyncio.CancelledError from exc
                 log.exception("writing syslog events failed; retrying")
                 await asyncio.sleep(1)
 

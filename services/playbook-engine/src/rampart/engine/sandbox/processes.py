@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rampart.core.errors import TransientError
+from rampart.core.workers import cancel_requested
 from rampart.engine.sandbox import protocol
 from rampart.engine.sandbox._environment import playbook_environment
 from rampart.engine.sandbox.protocol import (
@@ -165,7 +166,9 @@ class PlaybookProcesses:
                 try:
                     self._idle.put_nowait(await self._spawn())
                     return
-                except Exception:
+                except Exception as exc:
+                    if cancel_requested():
+                        raise asyncio.CancelledError from exc
                     log.exception("could not start a playbook process; retrying")
                     await asyncio.sleep(1.0)
 
