@@ -139,7 +139,11 @@ def namespace() -> str:
 
 @pytest.fixture(params=["memory", "rabbitmq"])
 def bus_kind(request: pytest.FixtureRequest) -> str:
-    """Run a test once on the in-process bus and once on RabbitMQ."""
+    """Run a test once on the in-process bus and once on RabbitMQ.
+
+    ``postgres`` (embedded mode's bus) is a kind too, for tests that ask for it with
+    ``@pytest.mark.parametrize("bus_kind", [...], indirect=True)``.
+    """
     if request.param == "rabbitmq":
         request.applymarker(pytest.mark.rabbitmq)
     return str(request.param)
@@ -171,6 +175,12 @@ async def make_bus(
             from rampart.core.bus.memory import MemoryBus
 
             bus: Any = MemoryBus(topology=Topology(namespace), **options)
+        elif bus_kind == "postgres":
+            from rampart.core.bus.postgres import PostgresBus
+
+            options.setdefault("poll_interval_s", 0.5)
+            dsn = request.getfixturevalue("database_url")
+            bus = PostgresBus(dsn, topology=Topology(namespace), **options)
         else:
             from rampart.core.bus.rabbitmq import RabbitBus
 
