@@ -25,7 +25,7 @@ import pytest
 
 from rampart.core.store import connect_pool
 from tests._bus import delete_namespace
-from tests.harness import ServiceHarness, StartServices, start_services_factory
+from tests.harness import TEST_QUEUE_TYPE, ServiceHarness, StartServices, start_services_factory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -184,6 +184,7 @@ async def make_bus(
         else:
             from rampart.core.bus.rabbitmq import RabbitBus
 
+            options.setdefault("queue_type", TEST_QUEUE_TYPE)
             bus = RabbitBus(amqp, topology=Topology(namespace), **options)
         await bus.start()
         started.append(bus)

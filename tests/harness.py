@@ -157,6 +157,13 @@ class ServiceHarness:
         return int(value or 0)
 
 
+TEST_QUEUE_TYPE = "classic"
+"""How in-process test services declare RabbitMQ queues. Every service start declares the whole
+topology (some 50 queues) in a namespace of its own; as quorum queues, a suite's worth of them
+exhausts a single node's file handles. The bus contract suite, the broker-restart test and the
+services started as processes keep the production default, quorum."""
+
+
 def make_test_bus(kind: str, namespace: str, amqp_url: str | None = None, **options: Any) -> Bus:
     """A bus of ``kind`` (``memory``, ``postgres`` or ``rabbitmq``) on ``namespace``, not started.
 
@@ -177,6 +184,7 @@ def make_test_bus(kind: str, namespace: str, amqp_url: str | None = None, **opti
 
     options.pop("database_url", None)
     assert amqp_url, "a RabbitMQ bus needs RAMPART_TEST_AMQP_URL"
+    options.setdefault("queue_type", TEST_QUEUE_TYPE)
     return RabbitBus(amqp_url, topology=Topology(namespace), **options)
 
 

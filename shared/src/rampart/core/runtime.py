@@ -107,6 +107,7 @@ def make_bus(settings: Settings) -> Bus:
             retry_delay_ms=settings.bus_retry_delay_ms,
             prefetch=settings.bus_prefetch,
             publish_timeout_s=settings.publish_timeout_s,
+            queue_type=settings.bus_queue_type,
         )
     if settings.database_url is None:
         raise RuntimeError("RAMPART_DATABASE_URL is not set")

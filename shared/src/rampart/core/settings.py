@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     bus_prefetch: int = Field(default=32, ge=1)
     bus_delivery_limit: int = Field(default=5, ge=1)
     bus_retry_delay_ms: int = Field(default=200, ge=0)
+    bus_queue_type: Literal["quorum", "classic"] = Field(
+        default="quorum",
+        description="RabbitMQ: how queues are declared; classic suits a single node with "
+        "many namespaces. Changing it needs the queues deleted first (RabbitMQ refuses to "
+        "redeclare a queue as another type)",
+    )
     bus_lease_s: float = Field(
         default=15.0,
         gt=0,

@@ -1,4 +1,4 @@
-"""The RabbitMQ bus: quorum queues, publisher confirms, consumer-side retries and dead letters."""
+"""The RabbitMQ bus: quorum or classic queues, confirms, consumer-side retries, dead letters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aio_pika
 import aiormq
@@ -66,6 +66,9 @@ _TRANSPORT_HEADERS = frozenset(
 )
 _DEFAULT_TOPOLOGY = Topology()
 
+QueueType = Literal["quorum", "classic"]
+"""How a queue is declared: ``quorum`` (replicated; the default) or ``classic``."""
+
 
 @dataclass(slots=True)
 class _Subscription:
@@ -78,7 +81,8 @@ class _Subscription:
 
 
 class RabbitBus(Bus):
-    """A ``Bus`` on RabbitMQ: one topic exchange, durable quorum queues, a dead queue each."""
+    """A ``Bus`` on RabbitMQ: one topic exchange, durable quorum (or classic) queues, a dead
+    queue each."""
 
     def __init__(
         self,
@@ -91,8 +95,10 @@ class RabbitBus(Bus):
         publish_timeout_s: float = 10.0,
         shutdown_grace_s: float = 30.0,
         connection_name: str = "rampart",
+        queue_type: QueueType = "quorum",
     ) -> None:
         self.topology = topology
+        self._queue_type = queue_type
         self._url = url
         self._connection_name = connection_name
         self._delivery_limit = delivery_limit
@@ -116,15 +122,24 @@ class RabbitBus(Bus):
         self._draining = False
 
     def queue_arguments(self, queue: str) -> dict[str, Any]:
-        """The arguments ``queue`` is declared with: quorum, delivery limit, dead-lettering."""
-        return {
-            "x-queue-type": "quorum",
-            # a safety net: the consumer dead-letters at delivery_limit with the reason, the
-            # broker only if consumers keep crashing before they can
-            "x-delivery-limit": self._delivery_limit + 2,
+        """The arguments ``queue`` is declared with: its type, dead-lettering, and on a quorum
+        queue a delivery limit.
+
+        Quorum queues (the default) replicate across a cluster's nodes. Classic queues are
+        for a single node where quorum queues' per-queue cost matters (many namespaces, as in
+        a test suite); their delivery guarantees here are the same, because Rampart counts
+        failed deliveries itself and only the crash-loop safety net below is quorum's own.
+        """
+        arguments: dict[str, Any] = {
+            "x-queue-type": self._queue_type,
             "x-dead-letter-exchange": self.topology.dead_letter_exchange,
             "x-dead-letter-routing-key": self.topology.queue(queue),
         }
+        if self._queue_type == "quorum":
+            # a safety net: the consumer dead-letters at delivery_limit with the reason, the
+            # broker only if consumers keep crashing before they can
+            arguments["x-delivery-limit"] = self._delivery_limit + 2
+        return arguments
 
     @staticmethod
     def dead_queue_arguments() -> dict[str, Any]:
@@ -257,7 +272,7 @@ class RabbitBus(Bus):
         return any(topic_matches(p, routing_key) for p in self._declared)
 
     async def declare(self, queue: str, patterns: Sequence[str]) -> None:
-        """Declare ``queue`` (quorum) and its dead queue and bind ``patterns``."""
+        """Declare ``queue`` and its dead queue and bind ``patterns``."""
         connection = self._require(self._connection)
         channel = await connection.channel(publisher_confirms=False)
         try:
