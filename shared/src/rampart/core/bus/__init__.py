@@ -1,7 +1,8 @@
-"""The message bus: one interface, an in-process and a RabbitMQ implementation.
+"""The message bus: one interface; PostgreSQL, RabbitMQ and in-process implementations.
 
-``RabbitBus`` lives in ``rampart.core.bus.rabbitmq`` so that importing the bus does not import
-the AMQP client.
+``PostgresBus`` (embedded mode: queues are tables) lives in ``rampart.core.bus.postgres`` and
+``RabbitBus`` in ``rampart.core.bus.rabbitmq``, so that importing the bus imports neither.
+``MemoryBus`` keeps messages for the life of one process only; tests use it.
 """
 
 from rampart.core.bus._base import (
@@ -10,6 +11,7 @@ from rampart.core.bus._base import (
     Delivery,
     Handler,
     Outgoing,
+    PublishError,
     Topology,
     topic_matches,
 )
@@ -22,6 +24,7 @@ __all__ = [
     "Handler",
     "MemoryBus",
     "Outgoing",
+    "PublishError",
     "Topology",
     "topic_matches",
 ]
