@@ -28,8 +28,6 @@ from tests._bus import delete_namespace
 from tests.harness import TEST_QUEUE_TYPE, ServiceHarness, StartServices, start_services_factory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-# services the tests start as processes declare their queues as the in-process ones do
-os.environ.setdefault("RAMPART_BUS_QUEUE_TYPE", TEST_QUEUE_TYPE)
 
 
 @pytest.hookimpl(hookwrapper=True)

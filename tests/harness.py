@@ -158,12 +158,10 @@ class ServiceHarness:
 
 
 TEST_QUEUE_TYPE = "classic"
-"""How test services declare RabbitMQ queues (in-process, and as processes through
-``RAMPART_BUS_QUEUE_TYPE``, which conftest sets). Every service start declares the whole
-topology (some fifty queues with their dead queues) in a namespace of its own; as quorum queues,
-a suite's worth of them, several test workers at once, exhausts a single node and wedges it.
-The bus contract suite and the broker-restart test (on a node of its own) keep quorum, the
-production default."""
+"""How in-process test services declare RabbitMQ queues. Every service start declares the whole
+topology (some 50 queues) in a namespace of its own; as quorum queues, a suite's worth of them
+exhausts a single node's file handles. The bus contract suite, the broker-restart test and the
+services started as processes keep the production default, quorum."""
 
 
 def make_test_bus(kind: str, namespace: str, amqp_url: str | None = None, **options: Any) -> Bus:
