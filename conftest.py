@@ -25,7 +25,7 @@ import pytest
 
 from rampart.core.store import connect_pool
 from tests._bus import delete_namespace
-from tests.harness import TEST_QUEUE_TYPE, ServiceHarness, StartServices, start_services_factory
+from tests.harness import ServiceHarness, StartServices, start_services_factory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -139,11 +139,7 @@ def namespace() -> str:
 
 @pytest.fixture(params=["memory", "rabbitmq"])
 def bus_kind(request: pytest.FixtureRequest) -> str:
-    """Run a test once on the in-process bus and once on RabbitMQ.
-
-    ``postgres`` (embedded mode's bus) is a kind too, for tests that ask for it with
-    ``@pytest.mark.parametrize("bus_kind", [...], indirect=True)``.
-    """
+    """Run a test once on the in-process bus and once on RabbitMQ."""
     if request.param == "rabbitmq":
         request.applymarker(pytest.mark.rabbitmq)
     return str(request.param)
@@ -175,16 +171,9 @@ async def make_bus(
             from rampart.core.bus.memory import MemoryBus
 
             bus: Any = MemoryBus(topology=Topology(namespace), **options)
-        elif bus_kind == "postgres":
-            from rampart.core.bus.postgres import PostgresBus
-
-            options.setdefault("poll_interval_s", 0.5)
-            dsn = request.getfixturevalue("database_url")
-            bus = PostgresBus(dsn, topology=Topology(namespace), **options)
         else:
             from rampart.core.bus.rabbitmq import RabbitBus
 
-            options.setdefault("queue_type", TEST_QUEUE_TYPE)
             bus = RabbitBus(amqp, topology=Topology(namespace), **options)
         await bus.start()
         started.append(bus)

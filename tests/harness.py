@@ -39,7 +39,6 @@ from rampart.core.messages import Message
 from rampart.core.runtime import LifespanState, ServiceSpec
 from rampart.core.settings import Settings
 from rampart.core.store import Pool, apply_migrations, connect_pool, load_migrations
-from rampart.core.topology import declared_queues
 from tests._bus import delete_namespace
 from tests._eventually import eventually
 from tests._processes import free_port
@@ -157,34 +156,15 @@ class ServiceHarness:
         return int(value or 0)
 
 
-TEST_QUEUE_TYPE = "classic"
-"""How in-process test services declare RabbitMQ queues. Every service start declares the whole
-topology (some 50 queues) in a namespace of its own; as quorum queues, a suite's worth of them
-exhausts a single node's file handles. The bus contract suite, the broker-restart test and the
-services started as processes keep the production default, quorum."""
-
-
 def make_test_bus(kind: str, namespace: str, amqp_url: str | None = None, **options: Any) -> Bus:
-    """A bus of ``kind`` (``memory``, ``postgres`` or ``rabbitmq``) on ``namespace``, not started.
-
-    ``postgres`` needs ``database_url`` in ``options``: its queues live in that database.
-    """
+    """A bus of ``kind`` (``memory`` or ``rabbitmq``) on ``namespace``, not started yet."""
     options.setdefault("retry_delay_ms", 20)
     options.setdefault("delivery_limit", 5)
     if kind == "memory":
-        options.pop("database_url", None)
         return MemoryBus(topology=Topology(namespace), **options)
-    if kind == "postgres":
-        from rampart.core.bus.postgres import PostgresBus
-
-        dsn = options.pop("database_url")
-        options.setdefault("poll_interval_s", 0.5)
-        return PostgresBus(dsn, topology=Topology(namespace), **options)
     from rampart.core.bus.rabbitmq import RabbitBus
 
-    options.pop("database_url", None)
     assert amqp_url, "a RabbitMQ bus needs RAMPART_TEST_AMQP_URL"
-    options.setdefault("queue_type", TEST_QUEUE_TYPE)
     return RabbitBus(amqp_url, topology=Topology(namespace), **options)
 
 
@@ -224,8 +204,7 @@ async def serve_services(
         "bus_namespace": bus.topology.namespace,
     }
     config = Settings(**{**defaults, **settings})
-    # every process declares the whole topology, so all of it is the test's to delete
-    queues = [q.name for q in declared_queues([q for spec in specs for q in spec.queues])]
+    queues = [q for spec in specs for q in spec.queue_names]
     stop: Callable[[], Awaitable[None]] | None = None
 
     async def serve(on: Bus) -> tuple[Any, LifespanState]:
@@ -308,8 +287,7 @@ def start_services_factory(
         **settings: Any,
     ) -> contextlib.AbstractAsyncContextManager[ServiceHarness]:
         def new_bus() -> Bus:
-            options = {"database_url": database_url, **(bus_options or {})}
-            return make_test_bus(bus_kind, namespace, amqp_url, **options)
+            return make_test_bus(bus_kind, namespace, amqp_url, **(bus_options or {}))
 
         instead = {spec.name: spec for spec in replace}
         served = [instead.pop(s.name, s) for s in (specs if specs is not None else default_specs())]

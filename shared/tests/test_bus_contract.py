@@ -20,7 +20,6 @@ from aio_pika.exceptions import ChannelPreconditionFailed
 
 from rampart.core.bus import Bus, DeadLetter, Delivery, Handler, Topology
 from rampart.core.bus.memory import MemoryBus
-from rampart.core.bus.postgres import PostgresBus
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.envelope import Envelope
 from rampart.core.errors import PermanentError, TransientError
@@ -366,83 +365,6 @@ class TestMemoryBus(BusContract):
         return memory_bus.publish_raw
 
 
-class TestPostgresBus(BusContract):
-    @pytest.fixture
-    async def make_bus(self, database_url: str, namespace: str) -> AsyncIterator[BusFactory]:
-        buses: list[PostgresBus] = []
-
-        async def factory() -> Bus:
-            bus = PostgresBus(
-                database_url, topology=Topology(namespace), poll_interval_s=0.5, **BUS_OPTIONS
-            )
-            await bus.start()
-            buses.append(bus)
-            return bus
-
-        yield factory
-        for bus in buses:
-            await bus.close()
-
-    @pytest.fixture
-    async def publish_raw(self, bus: PostgresBus) -> RawPublisher:
-        return bus.publish_raw
-
-    async def test_queued_messages_outlive_the_bus(self, make_bus: BusFactory) -> None:
-        first = await make_bus()
-        await first.declare("main", ["event.*"])
-        envelopes = [ingested() for _ in range(3)]
-        await first.publish(envelopes)
-        await first.close()  # what was queued is in the table, not in this process
-
-        handled: list[Delivery] = []
-        second = await make_bus()
-        await second.subscribe("main", ["event.*"], recorder(handled))
-        await eventually(lambda: len(handled) == 3)
-        assert sorted(d.envelope.id for d in handled) == sorted(e.id for e in envelopes)
-
-    async def test_a_crashed_consumers_claim_comes_back_after_its_lease(
-        self, database_url: str, namespace: str
-    ) -> None:
-        topology = Topology(namespace)
-        crashed = PostgresBus(database_url, topology=topology, lease_s=0.5, **BUS_OPTIONS)
-        await crashed.start()
-        started = asyncio.Event()
-
-        async def hang(delivery: Delivery) -> None:
-            started.set()
-            await asyncio.Event().wait()
-
-        await crashed.subscribe("main", ["event.*"], hang)
-        envelope = ingested()
-        await crashed.publish([envelope])
-        await asyncio.wait_for(started.wait(), 10)
-        # a crash: no more claims, no settle, no release; the lease, which nobody renews
-        assert crashed._renewer is not None
-        crashed._renewer.cancel()
-        for group in crashed._subscriptions.values():
-            for sub in group:
-                assert sub.loop is not None
-                sub.loop.cancel()
-        handled: list[Delivery] = []
-        survivor = PostgresBus(database_url, topology=topology, lease_s=0.5, **BUS_OPTIONS)
-        await survivor.start()
-        try:
-            await survivor.subscribe("main", ["event.*"], recorder(handled))
-            await eventually(lambda: len(handled) == 1)
-            assert handled[0].envelope.id == envelope.id
-            assert handled[0].attempt == 2, "the lost claim counts as a delivery"
-        finally:
-            await survivor.close()
-            crashed._stopping = True
-            for group in crashed._subscriptions.values():
-                for sub in group:
-                    for task in (sub.loop, *sub.inflight.values()):
-                        if task is not None:
-                            task.cancel()
-            crashed._subscriptions.clear()
-            await crashed.close()
-
-
 @pytest.mark.rabbitmq
 class TestRabbitBus(BusContract):
     @pytest.fixture
@@ -531,25 +453,3 @@ async def delete_namespace(url: str, topology: Topology) -> None:
             await channel.queue_delete(topology.dead_queue(name))
         await channel.exchange_delete(topology.exchange)
         await channel.exchange_delete(topology.dead_letter_exchange)
-
-
-@pytest.mark.rabbitmq
-class TestRabbitBusWithoutBrokerCount:
-    """The delivery limit and dead-lettering hold without the broker's delivery count: on a
-    classic queue, as on RabbitMQ 4.3+ where ``basic.nack`` no longer increments
-    ``x-delivery-count``, only Rampart's own count is left."""
-
-    @pytest.fixture
-    async def bus(self, amqp_url: str, namespace: str) -> AsyncIterator[Bus]:
-        topology = Topology(namespace)
-        bus = RabbitBus(amqp_url, topology=topology, queue_type="classic", **BUS_OPTIONS)
-        await bus.start()
-        yield bus
-        await bus.close()
-        await delete_namespace(amqp_url, topology)
-
-    async def test_retries_are_counted_and_dead_lettered_at_the_limit(self, bus: Bus) -> None:
-        await BusContract.test_delivery_limit_then_dead_letter_and_replay(BusContract(), bus)
-
-    async def test_redelivery_numbers_the_attempt(self, bus: Bus) -> None:
-        await BusContract.test_failed_handler_is_redelivered(BusContract(), bus, TransientError)

@@ -159,21 +159,16 @@ def embedded_runners() -> bool:
 
 
 @pytest.fixture
-def broker_bus_options() -> dict[str, Any]:
-    """The services' bus options; a module may change them (the queue type, say)."""
-    return {"retry_delay_ms": 10, "delivery_limit": 3}
-
-
-@pytest.fixture
 async def broker(
     start_services: StartServices,
     broker_env: dict[str, str],
     embedded_runners: bool,
-    broker_bus_options: dict[str, Any],
 ) -> AsyncIterator[Broker]:
     """All five services on the shared harness, on ``bus_kind`` and this module's database."""
     replace = [] if embedded_runners else [broker_spec(connectors=[])]
-    async with start_services(replace=replace, bus_options=broker_bus_options) as services:
+    async with start_services(
+        replace=replace, bus_options={"retry_delay_ms": 10, "delivery_limit": 3}
+    ) as services:
         captured = await services.capture("action.*", "action.dispatched.*", "approval.*")
         async with services.client(None) as client:
             yield Broker(services, client, captured)

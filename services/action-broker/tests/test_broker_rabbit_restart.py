@@ -38,12 +38,6 @@ def amqp_url(rabbit_node: RabbitNode) -> str:
     return rabbit_node.url
 
 
-@pytest.fixture
-def broker_bus_options(broker_bus_options: dict[str, Any]) -> dict[str, Any]:
-    """Quorum queues, as in production: the node is this test's own, so they cost nothing."""
-    return {**broker_bus_options, "queue_type": "quorum"}
-
-
 async def test_runs_in_flight_when_rabbitmq_restarts_each_complete_once(
     broker: Any, rabbit_node: RabbitNode
 ) -> None:

@@ -120,7 +120,7 @@ def _exit_cleanly(signum: int, _frame: object) -> None:
 def run(
     port: Annotated[int | None, typer.Option(help="port to listen on (default 8000)")] = None,
 ) -> None:
-    """Run all of Rampart in one process on an embedded PostgreSQL, which also holds the bus."""
+    """Run all of Rampart in one process: embedded PostgreSQL and the in-process bus."""
     from rampart.core.app import create_app
 
     settings = Settings()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from rampart.core.envelope import Envelope
 from rampart.core.messages import message_types, routing_key
-from rampart.core.topology import QueueContract, installation_queues
 
 
 def _camel(message_type: str) -> str:
@@ -18,14 +16,8 @@ def _camel(message_type: str) -> str:
     )
 
 
-def asyncapi_document(
-    *,
-    version: str = "0.1.0",
-    exchange: str = "rampart",
-    queues: Sequence[QueueContract] | None = None,
-) -> dict[str, Any]:
-    """Describe the topic exchange, one channel per routing key, one message per type, and
-    the installation's queues (``rampart.core.topology``) with their bindings."""
+def asyncapi_document(*, version: str = "0.1.0", exchange: str = "rampart") -> dict[str, Any]:
+    """Describe the topic exchange, one channel per routing key, one message per type."""
     envelope_schema = TypeAdapter(Envelope).json_schema()
     envelope_schema["properties"].pop("data", None)
     channels: dict[str, Any] = {}
@@ -73,29 +65,6 @@ def asyncapi_document(
             "action": "receive",
             "channel": {"$ref": f"#/channels/{channel_id}"},
             "summary": f"Bind a queue to '{exchange}' with routing key '{key}' to receive it.",
-        }
-    for queue in installation_queues() if queues is None else queues:
-        channel_id = "queue_" + queue.name.replace(".", "_")
-        names = [_camel(m.message_type) for m in queue.models]
-        channels[channel_id] = {
-            "address": queue.name,
-            "description": f"The durable queue {queue.service or 'an extension'} consumes; "
-            "every process declares it, so messages wait here while no consumer runs.",
-            "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
-            "bindings": {
-                "amqp": {
-                    "is": "queue",
-                    "queue": {"name": queue.name, "durable": True, "exclusive": False},
-                }
-            },
-            "x-rampart-service": queue.service,
-            "x-rampart-bindings": list(queue.patterns),
-        }
-        operations[f"consume_{channel_id}"] = {
-            "action": "receive",
-            "channel": {"$ref": f"#/channels/{channel_id}"},
-            "summary": f"{queue.service} consumes {queue.name}, bound to "
-            + ", ".join(queue.patterns),
         }
     return {
         "asyncapi": "3.0.0",

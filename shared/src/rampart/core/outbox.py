@@ -4,11 +4,7 @@
 ``OutboxRelay`` claims committed rows with ``FOR UPDATE SKIP LOCKED``, publishes them with
 confirms and deletes them in the same transaction, so a relay that dies mid-batch leaves its
 rows for the next one: a message is published if and only if its transaction committed,
-possibly more than once, which the consumers' inbox absorbs. On the PostgreSQL bus the
-publish is part of that transaction, so a message leaves the outbox exactly when it enters
-its queues. A message the bus refuses on its own (unroutable, too large) does not hold up the
-batch: it stays with an attempt counted and a backoff, and after ``max_attempts`` it moves
-to ``outbox_dead`` with the reason.
+possibly more than once, which the consumers' inbox absorbs.
 """
 
 from __future__ import annotations
@@ -18,10 +14,8 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from rampart.core.bus import Bus, Outgoing, PublishError
-from rampart.core.bus._base import retry_delay
+from rampart.core.bus import Bus, Outgoing
 from rampart.core.envelope import Envelope
 from rampart.core.messages import Message
 from rampart.core.store import Connection, Pool, PooledConnection
@@ -111,8 +105,6 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 1.0,
         on_published: Callable[[int], object] | None = None,
-        max_attempts: int = 5,
-        retry_delay_ms: int = 1000,
     ) -> None:
         self._pool = pool
         self._bus = bus
@@ -123,8 +115,6 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._listener: PooledConnection | None = None
         self._on_published = on_published
-        self._max_attempts = max_attempts
-        self._retry_delay_ms = retry_delay_ms
         self._stopping = False
         self._stop_grace_s = 10.0
         self.published = 0
@@ -185,76 +175,21 @@ class OutboxRelay:
             # one round trip claims and deletes; a failed publish rolls the delete back
             rows = await conn.fetch(
                 f"DELETE FROM {self._schema}.outbox WHERE seq IN ("
-                f"SELECT seq FROM {self._schema}.outbox WHERE not_before <= now() ORDER BY seq "
+                f"SELECT seq FROM {self._schema}.outbox ORDER BY seq "
                 "LIMIT $1 FOR UPDATE SKIP LOCKED) "
-                "RETURNING seq, message_id, message_type, routing_key, body, attempts",
+                "RETURNING seq, message_id, message_type, routing_key, body",
                 self._batch_size,
             )
             if not rows:
                 return 0
             rows.sort(key=lambda r: r["seq"])
-            messages = [
-                Outgoing(r["message_id"], r["message_type"], r["routing_key"], r["body"])
-                for r in rows
-            ]
-            failed: dict[int, str] = {}
-            try:
-                await self._bus.publish_in(conn, messages)
-            except PublishError as exc:
-                # these alone were refused; the others are out and their rows go
-                failed = exc.failed
-                await self._keep(conn, [(rows[i], reason) for i, reason in failed.items()])
-        sent = len(rows) - len(failed)
-        self.published += sent
-        if self._on_published is not None and sent:
-            self._on_published(sent)
+            await self._bus.publish_encoded(
+                [
+                    Outgoing(r["message_id"], r["message_type"], r["routing_key"], r["body"])
+                    for r in rows
+                ]
+            )
+        self.published += len(rows)
+        if self._on_published is not None:
+            self._on_published(len(rows))
         return len(rows)
-
-    async def _keep(self, conn: PooledConnection, refused: list[tuple[Any, str]]) -> None:
-        """Put refused rows back with an attempt counted, or bury them past the limit."""
-        retry = [(r, reason) for r, reason in refused if r["attempts"] + 1 < self._max_attempts]
-        bury = [(r, reason) for r, reason in refused if r["attempts"] + 1 >= self._max_attempts]
-        if retry:
-            await conn.executemany(
-                f"INSERT INTO {self._schema}.outbox (seq, message_id, message_type, routing_key, "
-                "body, attempts, not_before, last_error) "
-                "VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)",
-                [
-                    (
-                        r["seq"],
-                        r["message_id"],
-                        r["message_type"],
-                        r["routing_key"],
-                        r["body"],
-                        r["attempts"] + 1,
-                        retry_delay(
-                            r["attempts"] + 1, base_ms=self._retry_delay_ms, cap_ms=300_000
-                        ),
-                        reason,
-                    )
-                    for r, reason in retry
-                ],
-            )
-        if bury:
-            await conn.executemany(
-                f"INSERT INTO {self._schema}.outbox_dead (message_id, message_type, routing_key, "
-                "body, attempts, reason) VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT (message_id) DO NOTHING",
-                [
-                    (
-                        r["message_id"],
-                        r["message_type"],
-                        r["routing_key"],
-                        r["body"],
-                        r["attempts"] + 1,
-                        reason,
-                    )
-                    for r, reason in bury
-                ],
-            )
-        for r, reason in refused:
-            extra = {"schema": self._schema, "message_id": r["message_id"]}
-            if r["attempts"] + 1 >= self._max_attempts:
-                log.error("outbox message dead-lettered: %s", reason, extra=extra)
-            else:
-                log.warning("outbox message refused, will retry: %s", reason, extra=extra)

@@ -21,7 +21,6 @@ from rampart.core.metrics import Metrics
 from rampart.core.outbox import OutboxRelay
 from rampart.core.settings import Settings
 from rampart.core.store import Pool, apply_migrations, connect_pool, load_migrations
-from rampart.core.topology import declared_queues
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ class LifespanState(TypedDict):
 
 
 def make_bus(settings: Settings) -> Bus:
-    """RabbitMQ when ``RAMPART_AMQP_URL`` is set, otherwise queues in the services' PostgreSQL."""
+    """RabbitMQ when ``RAMPART_AMQP_URL`` is set, otherwise the in-process bus."""
     topology = Topology(settings.bus_namespace)
     if settings.amqp_url is not None:
         from rampart.core.bus.rabbitmq import RabbitBus
@@ -107,19 +106,14 @@ def make_bus(settings: Settings) -> Bus:
             retry_delay_ms=settings.bus_retry_delay_ms,
             prefetch=settings.bus_prefetch,
             publish_timeout_s=settings.publish_timeout_s,
-            queue_type=settings.bus_queue_type,
         )
-    if settings.database_url is None:
-        raise RuntimeError("RAMPART_DATABASE_URL is not set")
-    from rampart.core.bus.postgres import PostgresBus
+    from rampart.core.bus.memory import MemoryBus
 
-    return PostgresBus(
-        settings.database_url.get_secret_value(),
+    return MemoryBus(
         topology=topology,
         delivery_limit=settings.bus_delivery_limit,
         retry_delay_ms=settings.bus_retry_delay_ms,
         prefetch=settings.bus_prefetch,
-        lease_s=settings.bus_lease_s,
     )
 
 
@@ -178,10 +172,6 @@ async def run_services(
         await prepare_database(pool, specs)
         await bus.start()
         stack.push_async_callback(bus.close)
-        # the whole topology before any relay publishes: nothing waiting in an outbox, and
-        # nothing for a service not started yet, may reach a queue that is not there
-        for contract in declared_queues([q for spec in specs for q in spec.queues]):
-            await bus.declare(contract.name, contract.patterns)
         resources = Resources(settings, pool, bus, keyring, metrics)
         for spec in specs:
             relay = OutboxRelay(

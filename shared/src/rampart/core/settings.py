@@ -59,18 +59,6 @@ class Settings(BaseSettings):
     bus_prefetch: int = Field(default=32, ge=1)
     bus_delivery_limit: int = Field(default=5, ge=1)
     bus_retry_delay_ms: int = Field(default=200, ge=0)
-    bus_queue_type: Literal["quorum", "classic"] = Field(
-        default="quorum",
-        description="RabbitMQ: how queues are declared; classic suits a single node with "
-        "many namespaces. Changing it needs the queues deleted first (RabbitMQ refuses to "
-        "redeclare a queue as another type)",
-    )
-    bus_lease_s: float = Field(
-        default=15.0,
-        gt=0,
-        description="embedded bus: how long a claimed message stays claimed unless renewed; "
-        "a crashed consumer's messages come back after it",
-    )
     publish_timeout_s: float = Field(default=10.0, gt=0)
     outbox_batch: int = Field(default=200, ge=1)
     inbox_retention_s: float = Field(

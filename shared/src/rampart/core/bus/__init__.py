@@ -1,8 +1,7 @@
-"""The message bus: one interface; PostgreSQL, RabbitMQ and in-process implementations.
+"""The message bus: one interface, an in-process and a RabbitMQ implementation.
 
-``PostgresBus`` (embedded mode: queues are tables) lives in ``rampart.core.bus.postgres`` and
-``RabbitBus`` in ``rampart.core.bus.rabbitmq``, so that importing the bus imports neither.
-``MemoryBus`` keeps messages for the life of one process only; tests use it.
+``RabbitBus`` lives in ``rampart.core.bus.rabbitmq`` so that importing the bus does not import
+the AMQP client.
 """
 
 from rampart.core.bus._base import (
@@ -11,7 +10,6 @@ from rampart.core.bus._base import (
     Delivery,
     Handler,
     Outgoing,
-    PublishError,
     Topology,
     topic_matches,
 )
@@ -24,7 +22,6 @@ __all__ = [
     "Handler",
     "MemoryBus",
     "Outgoing",
-    "PublishError",
     "Topology",
     "topic_matches",
 ]

@@ -6,20 +6,17 @@ import abc
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import ValidationError
 
 from rampart.core.envelope import Envelope
 from rampart.core.errors import InvalidMessage, PermanentError, TransientError
 from rampart.core.messages import Message, UnknownMessageType, message_model
-
-if TYPE_CHECKING:
-    from rampart.core.store import Connection
 
 M = TypeVar("M", bound=Message)
 
@@ -60,19 +57,6 @@ class Outgoing:
     def of(cls, envelope: Envelope) -> Outgoing:
         """Serialise an envelope for publishing."""
         return cls(envelope.id, envelope.type, envelope.routing_key, envelope.to_bytes())
-
-
-class PublishError(TransientError):
-    """Some messages of a batch were not confirmed; the others were.
-
-    ``failed`` maps the position of each failed message in the batch to the reason, so the
-    outbox keeps (and counts an attempt for) exactly those and lets the rest go.
-    """
-
-    def __init__(self, failed: Mapping[int, str], total: int) -> None:
-        self.failed = dict(failed)
-        first = next(iter(self.failed.values()), "")
-        super().__init__(f"{len(self.failed)} of {total} messages not confirmed: {first}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +111,6 @@ def _pattern(binding: str) -> re.Pattern[str]:
     regex = regex.replace(r"\.(?:[^.]+(?:\.[^.]+)*)?", r"(?:\.[^.]+)*")
     regex = regex.replace(r"(?:[^.]+(?:\.[^.]+)*)?\.", r"(?:[^.]+\.)*")
     return re.compile(f"^{regex}$")
-
-
-def topic_regex(binding: str) -> str:
-    """An AMQP topic pattern as an anchored regular expression (Python's and PostgreSQL's)."""
-    return _pattern(binding).pattern
 
 
 def topic_matches(binding: str, routing_key: str) -> bool:
@@ -273,19 +252,6 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
         """Publish envelopes serialised already (as the outbox stores them); confirmed, as above."""
-
-    async def publish_in(self, conn: Connection, messages: Sequence[Outgoing]) -> None:
-        """Publish as part of ``conn``'s transaction where the bus can (its queues are tables
-        in that database); any other bus publishes confirmed at once, before the commit."""
-        del conn
-        await self.publish_encoded(messages)
-
-    @abc.abstractmethod
-    async def declare(self, queue: str, patterns: Sequence[str]) -> None:
-        """Declare ``queue`` and its dead-letter queue and bind ``patterns``, without consuming.
-
-        Messages published from then on wait in the queue for a consumer, whenever it starts.
-        """
 
     @abc.abstractmethod
     async def subscribe(

@@ -115,13 +115,6 @@ class MemoryBus(Bus):
         self._require_running()
         self._route(routing_key, _Item(body, message_id, type))
 
-    async def declare(self, queue: str, patterns: Sequence[str]) -> None:
-        """Bind ``queue`` to ``patterns``; what it routes waits there for a consumer."""
-        self._require_running()
-        q = self._queue(queue)
-        q.patterns.update(patterns)
-        self._routes.clear()
-
     async def subscribe(
         self,
         queue: str,
@@ -131,8 +124,10 @@ class MemoryBus(Bus):
         prefetch: int | None = None,
     ) -> None:
         """Bind ``queue`` to ``patterns`` and start ``prefetch`` workers competing for it."""
-        await self.declare(queue, patterns)
+        self._require_running()
         q = self._queue(queue)
+        q.patterns.update(patterns)
+        self._routes.clear()
         for _ in range(prefetch or self._prefetch):
             task = asyncio.create_task(self._work(q, handler), name=f"bus:{queue}")
             self._workers.add(task)

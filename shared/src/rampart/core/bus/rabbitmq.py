@@ -1,4 +1,4 @@
-"""The RabbitMQ bus: quorum or classic queues, confirms, consumer-side retries, dead letters."""
+"""The RabbitMQ bus: quorum queues, publisher confirms, consumer-side retries and dead letters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import aio_pika
 import aiormq
@@ -27,12 +27,10 @@ from rampart.core.bus._base import (
     DeadLetter,
     Handler,
     Outgoing,
-    PublishError,
     Topology,
     dispatch,
     error_reason,
     retry_delay,
-    topic_matches,
 )
 from rampart.core.errors import TransientError
 
@@ -43,10 +41,6 @@ CONTENT_TYPE = "application/cloudevents+json"
 REASON_HEADER = "x-rampart-reason"
 QUEUE_HEADER = "x-rampart-queue"
 DEAD_AT_HEADER = "x-rampart-dead-at"
-# failed deliveries so far, counted by Rampart: a retry is a republished copy carrying it, so
-# the delivery limit holds whether or not the broker counts requeues (RabbitMQ 4.3 no longer
-# counts a basic.nack, and classic queues never did)
-FAILURES_HEADER = "x-rampart-failures"
 # set by the broker or by us on the way to the dead queue; a replayed message starts clean
 _TRANSPORT_HEADERS = frozenset(
     {
@@ -61,13 +55,9 @@ _TRANSPORT_HEADERS = frozenset(
         REASON_HEADER,
         QUEUE_HEADER,
         DEAD_AT_HEADER,
-        FAILURES_HEADER,
     }
 )
 _DEFAULT_TOPOLOGY = Topology()
-
-QueueType = Literal["quorum", "classic"]
-"""How a queue is declared: ``quorum`` (replicated; the default) or ``classic``."""
 
 
 @dataclass(slots=True)
@@ -81,8 +71,7 @@ class _Subscription:
 
 
 class RabbitBus(Bus):
-    """A ``Bus`` on RabbitMQ: one topic exchange, durable quorum (or classic) queues, a dead
-    queue each."""
+    """A ``Bus`` on RabbitMQ: one topic exchange, durable quorum queues, a dead queue each."""
 
     def __init__(
         self,
@@ -95,10 +84,8 @@ class RabbitBus(Bus):
         publish_timeout_s: float = 10.0,
         shutdown_grace_s: float = 30.0,
         connection_name: str = "rampart",
-        queue_type: QueueType = "quorum",
     ) -> None:
         self.topology = topology
-        self._queue_type = queue_type
         self._url = url
         self._connection_name = connection_name
         self._delivery_limit = delivery_limit
@@ -114,32 +101,21 @@ class RabbitBus(Bus):
         self._exchange: AbstractExchange | None = None
         self._dlx: AbstractExchange | None = None
         self._subscriptions: list[_Subscription] = []
-        # patterns this process declared: a message they route must reach a queue
-        self._declared: set[str] = set()
         # running handler tasks, with the message id and queue for the logs
         self._inflight: dict[asyncio.Task[Any], dict[str, str | None]] = {}
         self._closing = False
         self._draining = False
 
     def queue_arguments(self, queue: str) -> dict[str, Any]:
-        """The arguments ``queue`` is declared with: its type, dead-lettering, and on a quorum
-        queue a delivery limit.
-
-        Quorum queues (the default) replicate across a cluster's nodes. Classic queues are
-        for a single node where quorum queues' per-queue cost matters (many namespaces, as in
-        a test suite); their delivery guarantees here are the same, because Rampart counts
-        failed deliveries itself and only the crash-loop safety net below is quorum's own.
-        """
-        arguments: dict[str, Any] = {
-            "x-queue-type": self._queue_type,
+        """The arguments ``queue`` is declared with: quorum, delivery limit, dead-lettering."""
+        return {
+            "x-queue-type": "quorum",
+            # a safety net: the consumer dead-letters at delivery_limit with the reason, the
+            # broker only if consumers keep crashing before they can
+            "x-delivery-limit": self._delivery_limit + 2,
             "x-dead-letter-exchange": self.topology.dead_letter_exchange,
             "x-dead-letter-routing-key": self.topology.queue(queue),
         }
-        if self._queue_type == "quorum":
-            # a safety net: the consumer dead-letters at delivery_limit with the reason, the
-            # broker only if consumers keep crashing before they can
-            arguments["x-delivery-limit"] = self._delivery_limit + 2
-        return arguments
 
     @staticmethod
     def dead_queue_arguments() -> dict[str, Any]:
@@ -219,13 +195,7 @@ class RabbitBus(Bus):
         )
 
     async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
-        """Publish all at once, mandatory; raises unless every one is confirmed.
-
-        A message the broker returns as unroutable although a declared queue is bound to its
-        routing key, or one it nacks, fails alone (``PublishError`` says which); a returned
-        announcement no declared queue takes is dropped, as the topic exchange intends. Any
-        other failure (no channel, no confirm in time) fails the whole batch.
-        """
+        """Publish all at once; raises ``TransientError`` unless every one is confirmed."""
         exchange = self._require(self._exchange).name
         try:
             channel = await self._require(self._channel).get_underlay_channel()
@@ -237,7 +207,6 @@ class RabbitBus(Bus):
                 m.body,
                 exchange=exchange,
                 routing_key=m.routing_key,
-                mandatory=True,
                 properties=aiormq.spec.Basic.Properties(
                     content_type=CONTENT_TYPE,
                     delivery_mode=2,
@@ -254,48 +223,12 @@ class RabbitBus(Bus):
             raise TransientError(
                 f"{len(messages)} messages not confirmed within {self._publish_timeout_s}s"
             ) from exc
-        failed: dict[int, str] = {}
-        for i, (m, result) in enumerate(zip(messages, results, strict=True)):
-            if isinstance(result, aiormq.exceptions.PublishError):
-                if self._expects_route(m.routing_key):
-                    failed[i] = f"unroutable: no queue is bound to {m.routing_key}"
-            elif isinstance(result, aiormq.exceptions.DeliveryError):
-                failed[i] = f"refused by the broker: {result}"
-            elif isinstance(result, BaseException):
-                raise TransientError(
-                    f"{len(messages)} messages not confirmed: {error_reason(result)}"
-                ) from result
-        if failed:
-            raise PublishError(failed, len(messages))
-
-    def _expects_route(self, routing_key: str) -> bool:
-        return any(topic_matches(p, routing_key) for p in self._declared)
-
-    async def declare(self, queue: str, patterns: Sequence[str]) -> None:
-        """Declare ``queue`` and its dead queue and bind ``patterns``."""
-        connection = self._require(self._connection)
-        channel = await connection.channel(publisher_confirms=False)
-        try:
-            await self._declare_on(channel, queue, patterns)
-        finally:
-            with contextlib.suppress(Exception):
-                await channel.close()
-
-    async def _declare_on(
-        self, channel: AbstractRobustChannel, queue: str, patterns: Sequence[str]
-    ) -> AbstractQueue:
-        physical = self.topology.queue(queue)
-        dead = await channel.declare_queue(
-            self.topology.dead_queue(queue), durable=True, arguments=self.dead_queue_arguments()
-        )
-        await dead.bind(self.topology.dead_letter_exchange, routing_key=physical)
-        amqp_queue = await channel.declare_queue(
-            physical, durable=True, arguments=self.queue_arguments(queue)
-        )
-        for pattern in patterns:
-            await amqp_queue.bind(self.topology.exchange, routing_key=pattern)
-        self._declared.update(patterns)
-        return amqp_queue
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise TransientError(
+                f"{len(failures)} of {len(messages)} messages not confirmed: "
+                f"{error_reason(failures[0])}"
+            ) from failures[0]
 
     async def subscribe(
         self,
@@ -312,7 +245,17 @@ class RabbitBus(Bus):
         channel = await connection.channel(publisher_confirms=False)
         try:
             await channel.set_qos(prefetch_count=prefetch or self._prefetch)
-            amqp_queue = await self._declare_on(channel, queue, patterns)
+            dead = await channel.declare_queue(
+                self.topology.dead_queue(queue),
+                durable=True,
+                arguments=self.dead_queue_arguments(),
+            )
+            await dead.bind(self.topology.dead_letter_exchange, routing_key=physical)
+            amqp_queue = await channel.declare_queue(
+                physical, durable=True, arguments=self.queue_arguments(queue)
+            )
+            for pattern in patterns:
+                await amqp_queue.bind(self.topology.exchange, routing_key=pattern)
             sub = _Subscription(queue, physical, handler, channel, amqp_queue)
             sub.tag = await amqp_queue.consume(partial(self._on_message, sub))
         except BaseException:
@@ -418,12 +361,7 @@ class RabbitBus(Bus):
             log.exception("could not settle a delivery", extra=extra)
 
     async def _handle(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
-        headers = message.headers or {}
-        # Rampart's own count of failed deliveries, plus the broker's count of deliveries
-        # that were never settled (a consumer that crashed), where the broker keeps one
-        attempt = (
-            1 + _as_int(headers.get(FAILURES_HEADER)) + _as_int(headers.get("x-delivery-count"))
-        )
+        attempt = 1 + _as_int((message.headers or {}).get("x-delivery-count"))
         outcome = await dispatch(
             message.body,
             queue=sub.queue,
@@ -438,33 +376,9 @@ class RabbitBus(Bus):
         elif outcome.action == "retry":
             # the delay holds a prefetch slot; quorum queues have no per-message delay
             await asyncio.sleep(outcome.delay_s)
-            await self._retry(sub, message, attempt)
+            await message.nack(requeue=True)
         else:
             await self._dead_letter(sub, message, outcome.reason, attempt)
-
-    async def _retry(
-        self, sub: _Subscription, message: AbstractIncomingMessage, attempt: int
-    ) -> None:
-        """Put a copy that carries ``attempt`` failures back on the queue, then ack this one."""
-        headers = {k: v for k, v in (message.headers or {}).items() if k not in _TRANSPORT_HEADERS}
-        headers[FAILURES_HEADER] = attempt
-        try:
-            await self._confirm(
-                self._require(self._channel).default_exchange,
-                _copy(message, headers),
-                sub.physical,
-                mandatory=True,
-            )
-        except Exception:
-            # the count then rests with the broker, where it keeps one
-            log.warning(
-                "could not requeue a counted copy; rejecting it instead",
-                extra={"message_id": message.message_id, "queue": sub.queue},
-                exc_info=True,
-            )
-            await message.nack(requeue=True)
-            return
-        await message.ack()
 
     async def _dead_letter(
         self, sub: _Subscription, message: AbstractIncomingMessage, reason: str, attempt: int
