@@ -170,12 +170,12 @@ async def test_duplicate_delivery_changes_nothing(
     deliveries: list[str] = []
 
     async def handle(delivery: Delivery) -> None:
-        deliveries.append(delivery.envelope.id)
         async with pool.acquire() as conn, conn.transaction():
             if await first_delivery(
                 conn=conn, schema=outbox_schema, consumer="counter", message_id=delivery.envelope.id
             ):
                 await conn.execute(f"UPDATE {outbox_schema}.counter SET n = n + 1")
+        deliveries.append(delivery.envelope.id)  # handled: its transaction committed
 
     await bus.subscribe(QUEUE, ["event.ingested"], handle)
     envelope = _envelope()
