@@ -673,6 +673,10 @@ def sources_add(
         str | None, typer.Option(help="how senders prove who they are: hmac, ...")
     ] = None,
     severity: Annotated[str | None, typer.Option("--default-severity")] = None,
+    labels: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="a label every event of it gets; playbooks match them"),
+    ] = None,
     json_out: JsonOpt = False,
     url: UrlOpt = None,
     token: TokenOpt = None,
@@ -683,6 +687,8 @@ def sources_add(
         body["auth"] = auth
     if severity:
         body["default_severity"] = severity
+    if labels:
+        body["default_labels"] = labels
     with _api(url, token) as api:
         created = api.post("/api/v1/sources", body)
         if json_out:

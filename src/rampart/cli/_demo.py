@@ -25,6 +25,7 @@ from rampart.cli._namespace_host import (
     NamespaceHost,
     missing_packages,
     namespace_exists,
+    process_alive,
     start_host,
     stop_host,
 )
@@ -90,14 +91,6 @@ def _make_folder(folder: Path) -> None:
         _give_to_invoker(made)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 def _require_root_and_tools() -> None:
     if os.geteuid() != 0:
         typer.echo(
@@ -145,7 +138,7 @@ def _bring_up(folder: Path) -> DemoState:
 
 
 def _describe(state: DemoState, folder: Path, *, fresh: bool) -> None:
-    malware = "running" if _alive(state.malware_pid) else "not running"
+    malware = "running" if process_alive(state.malware_pid) else "not running"
     lines = [
         f"The demo host is {'up' if fresh else 'still up'}: network namespace {NAMESPACE} "
         f"of this machine, since {state.started_at}.",

@@ -19,6 +19,9 @@ import typer
 
 from rampart.cli._day import GROUPS, login
 from rampart.cli._demo import demo_app
+from rampart.cli._mail import mail_app
+from rampart.cli._owners import owners_app
+from rampart.cli._runs import runs_app
 from rampart.cli._services import SERVICES
 from rampart.core.vocabulary import Role
 
@@ -32,6 +35,9 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
+app.add_typer(owners_app, name="owners")
+app.add_typer(runs_app, name="runs")
+app.add_typer(mail_app, name="mail")
 app.add_typer(demo_app, name="demo")
 app.command("login")(login)
 
@@ -134,8 +140,7 @@ def run(
     """Run all of Rampart in one process: embedded PostgreSQL and the in-process bus."""
     from pydantic import SecretStr
 
-    from rampart.cli._embedded import embedded_database
-    from rampart.cli._services import all_specs
+    from rampart.cli._embedded import embedded_database, embedded_specs
     from rampart.cli._welcome import FirstStart, welcome
     from rampart.core.app import create_app
     from rampart.core.logs import configure_logging
@@ -143,10 +148,11 @@ def run(
 
     settings = Settings()
     if port is not None:
-        update: dict[str, Any] = {"port": port}
-        if "public_url" not in settings.model_fields_set:
-            update["public_url"] = f"http://{settings.host}:{port}"
-        settings = settings.model_copy(update=update)
+        settings = settings.model_copy(update={"port": port})
+    if "public_url" not in settings.model_fields_set:
+        # links in notifications must lead here, whichever way the port was chosen
+        public_url = f"http://{settings.host}:{settings.port}"
+        settings = settings.model_copy(update={"public_url": public_url})
     configure_logging(settings.log_level, settings.log_format)
     # uvicorn re-raises the signal that stopped it; a SIGTERM with its default action would
     # end the process before the embedded PostgreSQL is stopped, so make it an orderly exit
@@ -162,11 +168,12 @@ def run(
             service_token = asyncio.run(_fresh_service_token(database_url))
             live = live.model_copy(update={"service_token": SecretStr(service_token)})
         url = f"http://{live.host}:{live.port}"
+        specs, catcher = embedded_specs()
 
         async def announce() -> None:
-            typer.echo(await welcome(url, first), err=True)
+            typer.echo(await welcome(url, first, mail_caught=catcher is not None), err=True)
 
-        _serve(create_app(all_specs(), live, title="Rampart"), live, announce)
+        _serve(create_app(specs, live, title="Rampart"), live, announce)
 
 
 @app.command()

@@ -72,6 +72,15 @@ def namespace_exists(namespace: str) -> bool:
     return any(line.split(" ", 1)[0] == namespace for line in listed)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie has ended: only its exit status is left)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 @dataclass(frozen=True, slots=True)
 class NamespaceHost:
     """A running sshd in a namespace, and how to reach it."""
