@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from rampart.cli._client import EXIT_REFUSED, Failure
-from rampart.cli._day import JsonOpt, LimitOpt, TokenOpt, UrlOpt, _api, _print_json, _table, handled
+from rampart.cli._day import (
+    JsonOpt,
+    LimitOpt,
+    TokenOpt,
+    UrlOpt,
+    _api,
+    _print_json,
+    handled,
+    list_rows,
+)
 
 mail_app = typer.Typer(help="The mail catcher of `rampart run`: list, show.", no_args_is_help=True)
 
@@ -24,12 +33,9 @@ def mail_ls(
     token: TokenOpt = None,
 ) -> None:
     """Caught mail, newest first."""
-    with _api(url, token) as api:
-        rows = api.get("/api/v1/mail", to=to, limit=limit)
-    if json_out:
-        _print_json(rows)
-        return
-    _table(rows, MAIL_COLUMNS)
+    list_rows(
+        "/api/v1/mail", MAIL_COLUMNS, json_out=json_out, url=url, token=token, to=to, limit=limit
+    )
 
 
 @mail_app.command("show")

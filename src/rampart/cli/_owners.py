@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from rampart.cli._day import JsonOpt, TokenOpt, UrlOpt, _api, _err, _print_json, _table, handled
+from rampart.cli._day import (
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    _api,
+    _err,
+    _print_json,
+    handled,
+    list_rows,
+)
 
 owners_app = typer.Typer(help="Owners: list, add.", no_args_is_help=True)
 
@@ -22,12 +31,7 @@ def owners_ls(
     token: TokenOpt = None,
 ) -> None:
     """Every owner, with a group's people and a person's groups."""
-    with _api(url, token) as api:
-        rows = api.get("/api/v1/owners", kind=kind)
-    if json_out:
-        _print_json(rows)
-        return
-    _table(rows, OWNER_COLUMNS)
+    list_rows("/api/v1/owners", OWNER_COLUMNS, json_out=json_out, url=url, token=token, kind=kind)
 
 
 @owners_app.command("add")

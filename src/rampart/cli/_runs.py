@@ -16,6 +16,7 @@ from rampart.cli._day import (
     _print_json,
     _table,
     handled,
+    list_rows,
 )
 
 runs_app = typer.Typer(help="Playbook runs: list, show.", no_args_is_help=True)
@@ -37,14 +38,17 @@ def runs_ls(
     token: TokenOpt = None,
 ) -> None:
     """Playbook runs, newest first."""
-    with _api(url, token) as api:
-        rows = api.get(
-            "/api/v1/runs", event_id=event_id, playbook=playbook, status=status, limit=limit
-        )
-    if json_out:
-        _print_json(rows)
-        return
-    _table(rows, RUN_COLUMNS)
+    list_rows(
+        "/api/v1/runs",
+        RUN_COLUMNS,
+        json_out=json_out,
+        url=url,
+        token=token,
+        event_id=event_id,
+        playbook=playbook,
+        status=status,
+        limit=limit,
+    )
 
 
 @runs_app.command("show")
