@@ -284,6 +284,27 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:]
 
 
+def test_the_demo_host_says_it_needs_root(tmp_path: Path) -> None:
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if os.geteuid() != 0:
+        nobody = []
+    elif subprocess.run(["sh", "-c", "command -v setpriv"], capture_output=True).returncode:
+        _unavailable("setpriv (util-linux) is needed to run the command as another user")
+    tmp_path.chmod(0o777)
+    done = subprocess.run(
+        [*nobody, str(REPO / ".venv" / "bin" / "rampart"), "demo", "host"],
+        cwd=tmp_path,
+        env=process_env({}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 6, done
+    assert "rampart demo host needs root" in done.stderr
+    assert "sudo" in done.stderr
+    assert not (tmp_path / ".rampart").exists(), "nothing is made without root"
+
+
 def test_every_step_of_the_page_is_read() -> None:
     steps = read_steps(TUTORIAL)
     commands = [s for s in steps if isinstance(s, Command)]
