@@ -98,9 +98,11 @@ async def test_first_start_ends_with_a_command_that_sends_a_sample_event(tmp_pat
     proc.start()
     try:
         output = await _welcomed(proc)
-        # one block: where it runs, the docs, the token once, and last the sample command
+        # one block: where it runs, the docs, where mail goes, the token once, and last the
+        # sample command
         welcome = re.search(
             r"^Rampart is running on \S+\n  API docs: \S+/docs\n"
+            r"  e-mail to owners is caught here: rampart mail ls\n"
             r"  admin token \(shown once, keep it\): rmp_\S+\n\nNext: .*\n  (curl .*)\n",
             output,
             re.MULTILINE,

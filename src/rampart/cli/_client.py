@@ -16,6 +16,7 @@ Exit codes scripts can trust:
 3   Rampart could not be reached, or failed (5xx)
 4   the token is missing, wrong, expired or not allowed to do this
 5   what the command waited for ended badly (a failed run, say) or not in time
+6   the command needs what this machine lacks: root, or a system package
 ==  ==============================================================
 """
 

@@ -116,6 +116,24 @@ def _table(
         _err().print("nothing to show")
 
 
+def list_rows(
+    path: str,
+    columns: Sequence[str],
+    *,
+    json_out: bool,
+    url: str | None,
+    token: str | None,
+    **params: Any,
+) -> None:
+    """``GET path`` and print the list it answers: a table, or the API's JSON."""
+    with _api(url, token) as api:
+        rows = api.get(path, **params)
+    if json_out:
+        _print_json(rows)
+        return
+    _table(rows, columns)
+
+
 def _fields(row: dict[str, Any], keys: Sequence[str]) -> None:
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
@@ -287,14 +305,16 @@ def approvals_ls(
     token: TokenOpt = None,
 ) -> None:
     """Approvals waiting for a decision (by default: mine)."""
-    with _api(url, token) as api:
-        rows = api.get(
-            "/api/v1/approvals", mine="true" if mine else None, status=status, limit=limit
-        )
-    if json_out:
-        _print_json(rows)
-        return
-    _table(rows, APPROVAL_COLUMNS)
+    list_rows(
+        "/api/v1/approvals",
+        APPROVAL_COLUMNS,
+        json_out=json_out,
+        url=url,
+        token=token,
+        mine="true" if mine else None,
+        status=status,
+        limit=limit,
+    )
 
 
 def _decide(approval_id: str, decision: str, comment: str, json_out: bool, api: Api) -> None:
@@ -348,12 +368,7 @@ PLAYBOOK_COLUMNS = ("name", "version", "active", "labels", "priority", "descript
 @handled
 def playbooks_ls(json_out: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Installed playbooks and their current versions."""
-    with _api(url, token) as api:
-        rows = api.get("/api/v1/playbooks")
-    if json_out:
-        _print_json(rows)
-        return
-    _table(rows, PLAYBOOK_COLUMNS)
+    list_rows("/api/v1/playbooks", PLAYBOOK_COLUMNS, json_out=json_out, url=url, token=token)
 
 
 def _with_progress(label: str, work: Callable[[], R]) -> R:
@@ -567,12 +582,16 @@ def assets_ls(
     token: TokenOpt = None,
 ) -> None:
     """Configured assets."""
-    with _api(url, token) as api:
-        rows = api.get("/api/v1/assets", tag=tag, product=product, action=action)
-    if json_out:
-        _print_json(rows)
-        return
-    _table(rows, ASSET_COLUMNS)
+    list_rows(
+        "/api/v1/assets",
+        ASSET_COLUMNS,
+        json_out=json_out,
+        url=url,
+        token=token,
+        tag=tag,
+        product=product,
+        action=action,
+    )
 
 
 @assets_app.command("add")
@@ -646,12 +665,7 @@ SOURCE_COLUMNS = ("name", "kind", "auth", "default_severity", "webhook_path")
 @handled
 def sources_ls(json_out: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Configured event sources and their webhook paths."""
-    with _api(url, token) as api:
-        rows = api.get("/api/v1/sources")
-    if json_out:
-        _print_json(rows)
-        return
-    _table(rows, SOURCE_COLUMNS)
+    list_rows("/api/v1/sources", SOURCE_COLUMNS, json_out=json_out, url=url, token=token)
 
 
 def _show_secret(created: dict[str, Any], api: Api) -> None:
@@ -673,6 +687,10 @@ def sources_add(
         str | None, typer.Option(help="how senders prove who they are: hmac, ...")
     ] = None,
     severity: Annotated[str | None, typer.Option("--default-severity")] = None,
+    labels: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="a label every event of it gets; playbooks match them"),
+    ] = None,
     json_out: JsonOpt = False,
     url: UrlOpt = None,
     token: TokenOpt = None,
@@ -683,6 +701,8 @@ def sources_add(
         body["auth"] = auth
     if severity:
         body["default_severity"] = severity
+    if labels:
+        body["default_labels"] = labels
     with _api(url, token) as api:
         created = api.post("/api/v1/sources", body)
         if json_out:

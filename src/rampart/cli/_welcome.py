@@ -79,9 +79,11 @@ async def sample_event_command(url: str, admin_token: str) -> str:
     return _curl(f"{url}/api/v1/events", admin_token, event)
 
 
-async def welcome(url: str, first: FirstStart | None) -> str:
+async def welcome(url: str, first: FirstStart | None, *, mail_caught: bool = False) -> str:
     """The lines printed once Rampart answers; the first start adds the token and a command."""
     lines = [f"Rampart is running on {url}", f"  API docs: {url}/docs"]
+    if mail_caught:
+        lines.append("  e-mail to owners is caught here: rampart mail ls")
     if first is not None:
         command = await sample_event_command(url, first.admin_token)
         lines += [

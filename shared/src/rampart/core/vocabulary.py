@@ -1,4 +1,5 @@
-"""Rampart's words, defined once: severities, event statuses, CEF fields' ``contains`` types.
+"""Rampart's words, defined once: severities, event statuses, CEF fields' ``contains`` types,
+the roles of API tokens.
 
 Ingest's detector, the playbook SDK, the action catalog and the bus messages all read these,
 so an event means the same thing wherever it is looked at.
@@ -111,3 +112,13 @@ CEF_CONTAINS: dict[str, tuple[str, ...]] = {
 }
 """The ``contains`` types a CEF field's value has when the source did not say (ArcSight CEF
 full names, as Splunk, QRadar and ArcSight use them)."""
+
+
+class Role(StrEnum):
+    """What a token may do; ``admin`` may do everything."""
+
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    APPROVER = "approver"
+    INGEST = "ingest"
+    SERVICE = "service"

@@ -8,6 +8,7 @@ from rampart.approvals import reports, service, timers
 from rampart.approvals.clock import timer_loop
 from rampart.approvals.notify import page as notify_page
 from rampart.approvals.notify import worker as notify_worker
+from rampart.approvals.notify.settings import NotifySettings
 from rampart.approvals.state import ApprovalsState, state_factory
 from rampart.approvals.views import router
 from rampart.core.clock import Clock
@@ -15,14 +16,18 @@ from rampart.core.runtime import ServiceSpec
 
 
 def build_spec(
-    *, clock: Clock | None = None, report_interval_s: float = 30.0
+    *,
+    clock: Clock | None = None,
+    report_interval_s: float = 30.0,
+    notify: NotifySettings | None = None,
 ) -> ServiceSpec[ApprovalsState]:
-    """The service's spec; ``clock`` replaces the system clock."""
+    """The service's spec; ``clock`` replaces the system clock, ``notify`` the settings of
+    ``RAMPART_APPROVALS_*`` (where e-mail goes, how links are signed)."""
     return ServiceSpec(
         name="approvals",
         schema=timers.SCHEMA,
         migrations_package="rampart.approvals",
-        state=state_factory(clock),
+        state=state_factory(clock, notify),
         routers=(router, notify_page.router),
         queues=(timers.sla_queue, service.requests),
         workers=(

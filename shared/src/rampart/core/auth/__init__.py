@@ -5,13 +5,13 @@ from rampart.core.auth._roles import Admin, Analyst, Decider, Ingester, Reader, 
 from rampart.core.auth._tokens import (
     AUTH_SCHEMA,
     Principal,
-    Role,
     TokenInfo,
     create_token,
     list_tokens,
     revoke_token,
     verify_token,
 )
+from rampart.core.vocabulary import Role
 
 __all__ = [
     "AUTH_SCHEMA",

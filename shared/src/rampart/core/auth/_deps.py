@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from rampart.core.auth._tokens import Principal, Role, verify_token
+from rampart.core.auth._tokens import Principal, verify_token
 from rampart.core.problems import Problem
+from rampart.core.vocabulary import Role
 
 _CACHE_SECONDS = 5.0
 _CACHE_MAX = 10_000

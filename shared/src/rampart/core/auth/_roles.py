@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from rampart.core.auth._deps import require_roles
-from rampart.core.auth._tokens import Principal, Role
+from rampart.core.auth._tokens import Principal
+from rampart.core.vocabulary import Role
 
 Admin = Annotated[Principal, Depends(require_roles())]
 """Administrators only."""

@@ -6,25 +6,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from rampart.core.ids import uuid7
 from rampart.core.store import Connection
+from rampart.core.vocabulary import Role
 
 AUTH_SCHEMA = "auth"
 TOKEN_PREFIX = "rmp_"  # noqa: S105 - a public prefix, not a secret
-
-
-class Role(StrEnum):
-    """What a token may do; ``admin`` may do everything."""
-
-    ADMIN = "admin"
-    ANALYST = "analyst"
-    APPROVER = "approver"
-    INGEST = "ingest"
-    SERVICE = "service"
 
 
 @dataclass(frozen=True, slots=True)
