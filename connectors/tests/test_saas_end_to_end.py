@@ -25,6 +25,7 @@ from connectors.tests.fakes.elasticsearch import FakeElasticsearch
 from connectors.tests.fakes.entra import FakeEntra
 from connectors.tests.fakes.okta import FakeOkta
 from connectors.tests.fakes.servicenow import FakeServiceNow
+from connectors.tests.fakes.slack import FakeSlack
 from connectors.tests.fakes.splunk import FakeSplunk
 from connectors.tests.fakes.virustotal import FakeVirusTotal
 from rampart.connectors.virustotal.connector import url_id
@@ -79,6 +80,7 @@ class Products:
             docs=[{"@timestamp": 1000 + n, "user": "ann", "n": n} for n in range(4)]
         )
         self.servicenow = FakeServiceNow()
+        self.slack = FakeSlack()
         self.urls: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
@@ -91,6 +93,7 @@ class Products:
             "splunk": self.splunk,
             "elasticsearch": self.elasticsearch,
             "servicenow": self.servicenow,
+            "slack": self.slack,
         }
         async with contextlib.AsyncExitStack() as stack:
             for name, fake in fakes.items():
@@ -147,6 +150,15 @@ class Products:
                     "url": self.urls["servicenow"],
                     "username": self.servicenow.username,
                     "password": self.servicenow.password,
+                    "tls": tls,
+                },
+            ),
+            "slack": (
+                "slack",
+                {
+                    "url": self.urls["slack"],
+                    "bot_token": self.slack.bot_token,
+                    "webhooks": {"soc-hook": self.urls["slack"] + self.slack.webhook_path},
                     "tls": tls,
                 },
             ),
@@ -257,6 +269,12 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
                     assets["servicenow"],
                     {"ticket": "INC0010001", "comment": "user suspended", "status": "resolved"},
                 ),
+                (
+                    "slack",
+                    "send message",
+                    assets["slack"],
+                    {"to": ["#soc", "soc-hook"], "subject": "Contained", "body": "ann <suspended>"},
+                ),
             ]
             (folder / "saas.py").write_text(
                 PLAYBOOK.format(steps=json.dumps(steps), label=label, name=playbook)
@@ -322,3 +340,14 @@ def check_products(
     assert [h["_source"]["n"] for h in data["elastic"]["hits"]] == [3, 2, 1, 0]
     assert len(products.elasticsearch.searches) == 2
     assert products.elasticsearch.pits == set()
+
+    assert data["sn create"]["number"] == "INC0010001"
+    assert data["sn update"]["state"] == "6"
+    assert [(p["via"], p["channel"]) for p in data["slack"]["sent"]] == [
+        ("chat.postMessage", "C0SOC0001"),
+        ("webhook", None),
+    ]
+    assert [(p["via"], p["text"]) for p in products.slack.posted] == [
+        ("chat.postMessage", "*Contained*\nann &lt;suspended&gt;"),
+        ("webhook", "*Contained*\nann &lt;suspended&gt;"),
+    ]

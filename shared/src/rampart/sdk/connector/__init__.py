@@ -55,6 +55,7 @@ from rampart.sdk.catalog import (
 from rampart.sdk.connector._config import AssetConfig, destination_fields, secret_fields
 from rampart.sdk.connector._context import ActionContext, HttpClientFactory, SshConnect
 from rampart.sdk.connector._declare import ActionBinding, Connector, action
+from rampart.sdk.connector._delivery import Delivered, deliver_each
 from rampart.sdk.connector._errors import (
     ActionError,
     ActionNotImplemented,
@@ -97,6 +98,7 @@ __all__ = [
     "Connector",
     "ConnectorError",
     "CreateTicketParams",
+    "Delivered",
     "DomainParams",
     "GetFileParams",
     "HashParams",
@@ -141,6 +143,7 @@ __all__ = [
     "action",
     "check_answer",
     "collect",
+    "deliver_each",
     "destination_fields",
     "follow_links",
     "next_link",
