@@ -27,6 +27,7 @@ from connectors.tests.fakes.okta import FakeOkta
 from connectors.tests.fakes.servicenow import FakeServiceNow
 from connectors.tests.fakes.slack import FakeSlack
 from connectors.tests.fakes.splunk import FakeSplunk
+from connectors.tests.fakes.teams import FakeTeams
 from connectors.tests.fakes.virustotal import FakeVirusTotal
 from rampart.connectors.virustotal.connector import url_id
 from rampart.core.auth import Role
@@ -81,6 +82,7 @@ class Products:
         )
         self.servicenow = FakeServiceNow()
         self.slack = FakeSlack()
+        self.teams = FakeTeams()
         self.urls: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
@@ -94,6 +96,7 @@ class Products:
             "elasticsearch": self.elasticsearch,
             "servicenow": self.servicenow,
             "slack": self.slack,
+            "teams": self.teams,
         }
         async with contextlib.AsyncExitStack() as stack:
             for name, fake in fakes.items():
@@ -159,6 +162,16 @@ class Products:
                     "url": self.urls["slack"],
                     "bot_token": self.slack.bot_token,
                     "webhooks": {"soc-hook": self.urls["slack"] + self.slack.webhook_path},
+                    "tls": tls,
+                },
+            ),
+            "teams": (
+                "teams",
+                {
+                    "webhooks": {
+                        "SOC": self.urls["teams"] + self.teams.connector_path,
+                        "IR": self.urls["teams"] + self.teams.workflow_path,
+                    },
                     "tls": tls,
                 },
             ),
@@ -275,6 +288,12 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
                     assets["slack"],
                     {"to": ["#soc", "soc-hook"], "subject": "Contained", "body": "ann <suspended>"},
                 ),
+                (
+                    "teams",
+                    "send message",
+                    assets["teams"],
+                    {"to": ["SOC", "IR"], "subject": "Contained", "body": "ann suspended"},
+                ),
             ]
             (folder / "saas.py").write_text(
                 PLAYBOOK.format(steps=json.dumps(steps), label=label, name=playbook)
@@ -350,4 +369,9 @@ def check_products(
     assert [(p["via"], p["text"]) for p in products.slack.posted] == [
         ("chat.postMessage", "*Contained*\nann &lt;suspended&gt;"),
         ("webhook", "*Contained*\nann &lt;suspended&gt;"),
+    ]
+    assert data["teams"] == {"sent": ["SOC", "IR"], "refused": {}}
+    assert [(p["via"], p["channel"], p["texts"]) for p in products.teams.posted] == [
+        ("connector", "SOC", ["Contained", "ann suspended"]),
+        ("workflow", "IR", ["Contained", "ann suspended"]),
     ]

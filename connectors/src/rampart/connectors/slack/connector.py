@@ -28,6 +28,7 @@ from rampart.sdk.connector import (
     TargetUnavailable,
     Webhooks,
     action,
+    check_webhooks,
     deliver_each,
     post_webhook,
 )
@@ -178,15 +179,11 @@ class SlackConnector(Connector[SlackConfig]):
         if self.config.bot_token is not None:
             async with self._web_api(ctx) as api:
                 who = self._answer("auth.test", await api.json("POST", "/api/auth.test"))
-        for hook_name, hook in self.config.webhooks.items():
-            try:
-                await post_webhook(ctx, hook, {}, options=self.config, accept=(400,))
-            except ActionError as exc:
-                raise ActionError(f"webhook {hook_name!r}: {exc}") from None
+        known = await check_webhooks(ctx, self.config.webhooks, options=self.config)
         return Workspace(
             team=who.get("team"),
             team_id=who.get("team_id"),
             user=who.get("user"),
             bot_id=who.get("bot_id"),
-            webhooks=sorted(self.config.webhooks),
+            webhooks=known,
         )

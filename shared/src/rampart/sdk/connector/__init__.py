@@ -82,6 +82,7 @@ from rampart.sdk.connector._product import (
     TokenOrPassword,
     Webhooks,
     WebhookUrl,
+    check_webhooks,
     post_webhook,
 )
 
@@ -142,6 +143,7 @@ __all__ = [
     "Webhooks",
     "action",
     "check_answer",
+    "check_webhooks",
     "collect",
     "deliver_each",
     "destination_fields",

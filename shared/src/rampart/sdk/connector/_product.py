@@ -33,6 +33,7 @@ from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from rampart.sdk.connector._config import AssetConfig
 from rampart.sdk.connector._context import ActionContext
+from rampart.sdk.connector._errors import ActionError
 from rampart.sdk.connector._http import (
     HttpsUrl,
     ProductClient,
@@ -47,6 +48,7 @@ __all__ = [
     "TokenOrPassword",
     "WebhookUrl",
     "Webhooks",
+    "check_webhooks",
     "post_webhook",
 ]
 
@@ -174,3 +176,24 @@ async def post_webhook(
         secrets=[url, with_query, path],
     ) as api:
         return await api.request("POST", with_query, json=body, accept=accept)
+
+
+async def check_webhooks(
+    ctx: ActionContext,
+    webhooks: Mapping[str, SecretStr],
+    *,
+    options: HttpOptions,
+    known: Collection[int] = (400,),
+) -> list[str]:
+    """Post an empty JSON object to each webhook; the names of those the product knows.
+
+    Chat products refuse an empty message (400) from a webhook they know, and answer
+    403/404/410 for one they do not, so the check posts nothing to anyone; an answer other
+    than 2xx or ``known`` is the product's error, naming the webhook.
+    """
+    for name, url in webhooks.items():
+        try:
+            await post_webhook(ctx, url, {}, options=options, accept=known)
+        except ActionError as exc:
+            raise ActionError(f"webhook {name!r}: {exc}") from None
+    return sorted(webhooks)
