@@ -23,6 +23,7 @@ from connectors.tests._tls_fakes import LocalTls, make_tls, serve_https
 from connectors.tests.fakes.abuseipdb import FakeAbuseIpdb
 from connectors.tests.fakes.elasticsearch import FakeElasticsearch
 from connectors.tests.fakes.entra import FakeEntra
+from connectors.tests.fakes.jira import FakeJira, adf_text
 from connectors.tests.fakes.okta import FakeOkta
 from connectors.tests.fakes.servicenow import FakeServiceNow
 from connectors.tests.fakes.slack import FakeSlack
@@ -83,6 +84,7 @@ class Products:
         self.servicenow = FakeServiceNow()
         self.slack = FakeSlack()
         self.teams = FakeTeams()
+        self.jira = FakeJira()
         self.urls: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
@@ -97,6 +99,7 @@ class Products:
             "servicenow": self.servicenow,
             "slack": self.slack,
             "teams": self.teams,
+            "jira": self.jira,
         }
         async with contextlib.AsyncExitStack() as stack:
             for name, fake in fakes.items():
@@ -172,6 +175,16 @@ class Products:
                         "SOC": self.urls["teams"] + self.teams.connector_path,
                         "IR": self.urls["teams"] + self.teams.workflow_path,
                     },
+                    "tls": tls,
+                },
+            ),
+            "jira": (
+                "jira",
+                {
+                    "url": self.urls["jira"],
+                    "email": self.jira.email,
+                    "api_token": self.jira.api_token,
+                    "project": self.jira.project,
                     "tls": tls,
                 },
             ),
@@ -294,6 +307,18 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
                     assets["teams"],
                     {"to": ["SOC", "IR"], "subject": "Contained", "body": "ann suspended"},
                 ),
+                (
+                    "jira create",
+                    "create ticket",
+                    assets["jira"],
+                    {"title": "Suspicious sign-in", "description": "ann\n\nfrom 203.0.113.9"},
+                ),
+                (
+                    "jira update",
+                    "update ticket",
+                    assets["jira"],
+                    {"ticket": "SOC-1", "comment": "user suspended", "status": "In Progress"},
+                ),
             ]
             (folder / "saas.py").write_text(
                 PLAYBOOK.format(steps=json.dumps(steps), label=label, name=playbook)
@@ -375,3 +400,8 @@ def check_products(
         ("connector", "SOC", ["Contained", "ann suspended"]),
         ("workflow", "IR", ["Contained", "ann suspended"]),
     ]
+    assert (data["jira create"]["key"], data["jira create"]["status"]) == ("SOC-1", "To Do")
+    assert data["jira update"]["status"] == "In Progress"
+    issue = products.jira.issues["SOC-1"]
+    assert adf_text(issue["fields"]["description"]) == "ann\n\nfrom 203.0.113.9"
+    assert (issue["status"], issue["comments"]) == ("In Progress", ["user suspended"])
