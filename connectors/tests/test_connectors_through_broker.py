@@ -52,6 +52,9 @@ STEPS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("block ip", {"ip": "203.0.113.8"}),
         ("block ip", {"ip": "203.0.113.9"}),
         ("unblock ip", {"ip": "203.0.113.8"}),
+        ("block domain", {"domain": "evil.example"}),
+        ("block domain", {"domain": "bad.example"}),
+        ("unblock domain", {"domain": "evil.example"}),
     ],
     "crowdstrike": [
         ("test connectivity", {}),
@@ -223,8 +226,11 @@ async def test_every_vendor_verb_runs_from_a_playbook_through_the_broker(
     assert len(fw.jobs) == 4
     fgt = state["fortigate"]
     assert [m["name"] for m in fgt.objects["addrgrp"]["rampart-blocked"]["member"]] == [
-        "rampart-203.0.113.9"
+        "rampart-203.0.113.9",
+        "rampart-fqdn-bad.example",
     ]
+    assert fgt.objects["address"]["rampart-fqdn-bad.example"]["fqdn"] == "bad.example"
+    assert results["fortigate"][6]["changed"] is True
     falcon = state["crowdstrike"]
     cs = dict(zip([v for v, _ in STEPS["crowdstrike"]], results["crowdstrike"], strict=True))
     assert cs["list processes"]["count"] == 2

@@ -72,6 +72,35 @@ async def test_unblock_ip_leaves_the_group_and_deletes_the_object() -> None:
     assert (await h.run("unblock ip", ip="203.0.113.9")).model_dump()["changed"] is False
 
 
+async def test_block_domain_puts_an_fqdn_object_in_the_group_and_unblock_takes_it_out() -> None:
+    fgt = Fortigate()
+    h = harness(fgt)
+    await h.run("block ip", ip="203.0.113.9")
+    blocked = await h.run("block domain", domain="evil.example")
+    assert blocked.model_dump() == {
+        "action": "blocked",
+        "domain": "evil.example",
+        "address": "rampart-fqdn-evil.example",
+        "group": "rampart-blocked",
+        "vdom": "root",
+        "changed": True,
+    }
+    obj = fgt.objects["address"]["rampart-fqdn-evil.example"]
+    assert (obj["type"], obj["fqdn"]) == ("fqdn", "evil.example")
+    assert [m["name"] for m in fgt.objects["addrgrp"]["rampart-blocked"]["member"]] == [
+        "rampart-203.0.113.9",
+        "rampart-fqdn-evil.example",
+    ]
+    assert (await h.run("block domain", domain="evil.example")).model_dump()["changed"] is False
+    assert "evil.example" in h.render("block domain", blocked)
+    long = "a" * 60 + ".very-long-subdomain.evil.example"
+    assert len((await h.run("block domain", domain=long)).model_dump()["address"]) <= 79
+    done = await h.run("unblock domain", domain="evil.example")
+    assert done.model_dump()["changed"] is True
+    assert "rampart-fqdn-evil.example" not in fgt.objects["address"]
+    assert (await h.run("unblock domain", domain="evil.example")).model_dump()["changed"] is False
+
+
 async def test_test_connectivity_reads_the_system_status() -> None:
     status = await harness(Fortigate()).run("test connectivity")
     assert status.model_dump() == {

@@ -346,22 +346,40 @@ async def test_a_refused_bind_and_a_closed_port_fail_without_the_password(
     assert ADMIN_PASSWORD not in caplog.text
 
 
+BROKER_VERBS = ("disable user", "lookup user")
+"""The verbs the through-the-broker test below drives, in this order (the catalog coverage test
+reads them)."""
+
+
 @memory_only
-async def test_playbook_disables_a_user_through_the_broker(slapd: Slapd, playbook_run: Any) -> None:
+async def test_playbook_disables_then_looks_up_a_user_through_the_broker(
+    slapd: Slapd, playbook_run: Any
+) -> None:
     assert slapd.binds("carol", "carol-pw")
     try:
         run = await playbook_run(
             "ldap",
             slapd.config(),
-            """
-result = await ctx.act("disable user", asset=ASSET, user="carol")
-[outcome] = result.results
-return {"status": outcome.status, "data": outcome.data}
+            f"""
+out = {{}}
+for verb in {BROKER_VERBS!r}:
+    [outcome] = (await ctx.act(verb, asset=ASSET, user="carol")).results
+    out[verb] = {{"status": outcome.status, "data": outcome.data}}
+return out
 """,
         )
         assert run["status"] == "completed", run
         assert not slapd.binds("carol", "carol-pw")
-        [data] = run["result"]["data"]
-        assert (data["dn"], data["enabled"], data["changed"]) == (_dn("carol"), False, True)
+        result = run["result"]
+        assert set(result) == set(BROKER_VERBS)
+        [disabled] = result["disable user"]["data"]
+        assert (disabled["dn"], disabled["enabled"], disabled["changed"]) == (
+            _dn("carol"),
+            False,
+            True,
+        )
+        [record] = result["lookup user"]["data"]
+        assert (record["dn"], record["enabled"]) == (_dn("carol"), False)
+        assert record["locked_since"]
     finally:
         slapd.replace("carol", "pwdAccountLockedTime", None)

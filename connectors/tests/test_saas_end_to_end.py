@@ -23,9 +23,12 @@ from connectors.tests._tls_fakes import LocalTls, make_tls, serve_https
 from connectors.tests.fakes.abuseipdb import FakeAbuseIpdb
 from connectors.tests.fakes.elasticsearch import FakeElasticsearch
 from connectors.tests.fakes.entra import FakeEntra
+from connectors.tests.fakes.jira import FakeJira, adf_text
 from connectors.tests.fakes.okta import FakeOkta
 from connectors.tests.fakes.servicenow import FakeServiceNow
+from connectors.tests.fakes.slack import FakeSlack
 from connectors.tests.fakes.splunk import FakeSplunk
+from connectors.tests.fakes.teams import FakeTeams
 from connectors.tests.fakes.virustotal import FakeVirusTotal
 from rampart.connectors.virustotal.connector import url_id
 from rampart.core.auth import Role
@@ -55,6 +58,71 @@ async def {name}(ctx, event):
     return out
 """
 
+STEPS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("okta disable", "disable user", "okta", {"user": "ann@example.com"}),
+    ("okta enable", "enable user", "okta", {"user": "ann@example.com"}),
+    (
+        "okta add",
+        "add to list",
+        "okta",
+        {"list": "quarantined", "value": "ann@example.com"},
+    ),
+    (
+        "okta remove",
+        "remove from list",
+        "okta",
+        {"list": "quarantined", "value": "ann@example.com"},
+    ),
+    ("entra disable", "disable user", "entra", {"user": "ann@contoso.com"}),
+    ("entra enable", "enable user", "entra", {"user": "ann@contoso.com"}),
+    ("vt ip", "lookup ip", "virustotal", {"ip": "203.0.113.9"}),
+    ("vt hash", "lookup hash", "virustotal", {"hash": SHA256}),
+    ("vt domain", "lookup domain", "virustotal", {"domain": "example.org"}),
+    ("vt url", "lookup url", "virustotal", {"url": "http://evil.example/"}),
+    ("abuse ip", "lookup ip", "abuseipdb", {"ip": "203.0.113.9"}),
+    ("splunk", "run query", "splunk", {"query": "index=fw", "limit": 100}),
+    ("elastic", "run query", "elasticsearch", {"query": "user:ann"}),
+    (
+        "sn create",
+        "create ticket",
+        "servicenow",
+        {"title": "Suspicious sign-in", "priority": "high"},
+    ),
+    (
+        "sn update",
+        "update ticket",
+        "servicenow",
+        {"ticket": "INC0010001", "comment": "user suspended", "status": "resolved"},
+    ),
+    (
+        "slack",
+        "send message",
+        "slack",
+        {"to": ["#soc", "soc-hook"], "subject": "Contained", "body": "ann <suspended>"},
+    ),
+    (
+        "teams",
+        "send message",
+        "teams",
+        {"to": ["SOC", "IR"], "subject": "Contained", "body": "ann suspended"},
+    ),
+    (
+        "jira create",
+        "create ticket",
+        "jira",
+        {"title": "Suspicious sign-in", "description": "ann\n\nfrom 203.0.113.9"},
+    ),
+    (
+        "jira update",
+        "update ticket",
+        "jira",
+        {"ticket": "SOC-1", "comment": "user suspended", "status": "In Progress"},
+    ),
+]
+"""(result key, verb, product, parameters): each product's steps run in order, the products
+side by side; the catalog coverage test reads the verbs."""
+
+
 BROKER_PACE = {
     "RAMPART_BROKER_RECONCILE_INTERVAL_S": "0.1",
     "RAMPART_BROKER_BACKOFF_S": "0.05",
@@ -79,6 +147,9 @@ class Products:
             docs=[{"@timestamp": 1000 + n, "user": "ann", "n": n} for n in range(4)]
         )
         self.servicenow = FakeServiceNow()
+        self.slack = FakeSlack()
+        self.teams = FakeTeams()
+        self.jira = FakeJira()
         self.urls: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
@@ -91,6 +162,9 @@ class Products:
             "splunk": self.splunk,
             "elasticsearch": self.elasticsearch,
             "servicenow": self.servicenow,
+            "slack": self.slack,
+            "teams": self.teams,
+            "jira": self.jira,
         }
         async with contextlib.AsyncExitStack() as stack:
             for name, fake in fakes.items():
@@ -147,6 +221,35 @@ class Products:
                     "url": self.urls["servicenow"],
                     "username": self.servicenow.username,
                     "password": self.servicenow.password,
+                    "tls": tls,
+                },
+            ),
+            "slack": (
+                "slack",
+                {
+                    "url": self.urls["slack"],
+                    "bot_token": self.slack.bot_token,
+                    "webhooks": {"soc-hook": self.urls["slack"] + self.slack.webhook_path},
+                    "tls": tls,
+                },
+            ),
+            "teams": (
+                "teams",
+                {
+                    "webhooks": {
+                        "SOC": self.urls["teams"] + self.teams.connector_path,
+                        "IR": self.urls["teams"] + self.teams.workflow_path,
+                    },
+                    "tls": tls,
+                },
+            ),
+            "jira": (
+                "jira",
+                {
+                    "url": self.urls["jira"],
+                    "email": self.jira.email,
+                    "api_token": self.jira.api_token,
+                    "project": self.jira.project,
                     "tls": tls,
                 },
             ),
@@ -221,43 +324,7 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
     async with products.served(), start_services(replace=[engine]) as services:
         async with services.client(Role.ADMIN) as client:
             assets = await make_assets(client, products, suffix)
-            steps = [
-                ("okta disable", "disable user", assets["okta"], {"user": "ann@example.com"}),
-                ("okta enable", "enable user", assets["okta"], {"user": "ann@example.com"}),
-                (
-                    "okta add",
-                    "add to list",
-                    assets["okta"],
-                    {"list": "quarantined", "value": "ann@example.com"},
-                ),
-                (
-                    "okta remove",
-                    "remove from list",
-                    assets["okta"],
-                    {"list": "quarantined", "value": "ann@example.com"},
-                ),
-                ("entra disable", "disable user", assets["entra"], {"user": "ann@contoso.com"}),
-                ("entra enable", "enable user", assets["entra"], {"user": "ann@contoso.com"}),
-                ("vt ip", "lookup ip", assets["virustotal"], {"ip": "203.0.113.9"}),
-                ("vt hash", "lookup hash", assets["virustotal"], {"hash": SHA256}),
-                ("vt domain", "lookup domain", assets["virustotal"], {"domain": "example.org"}),
-                ("vt url", "lookup url", assets["virustotal"], {"url": "http://evil.example/"}),
-                ("abuse ip", "lookup ip", assets["abuseipdb"], {"ip": "203.0.113.9"}),
-                ("splunk", "run query", assets["splunk"], {"query": "index=fw", "limit": 100}),
-                ("elastic", "run query", assets["elasticsearch"], {"query": "user:ann"}),
-                (
-                    "sn create",
-                    "create ticket",
-                    assets["servicenow"],
-                    {"title": "Suspicious sign-in", "priority": "high"},
-                ),
-                (
-                    "sn update",
-                    "update ticket",
-                    assets["servicenow"],
-                    {"ticket": "INC0010001", "comment": "user suspended", "status": "resolved"},
-                ),
-            ]
+            steps = [(key, verb, assets[product], params) for key, verb, product, params in STEPS]
             (folder / "saas.py").write_text(
                 PLAYBOOK.format(steps=json.dumps(steps), label=label, name=playbook)
             )
@@ -269,6 +336,7 @@ async def test_every_saas_verb_runs_through_the_broker_to_its_product(
             run = await finished_run(client, playbook)
         assert run["status"] == "completed", run
         result = run["result"]
+        assert set(result) == {key for key, *_ in STEPS}
         failed = {k: v["message"] for k, v in result.items() if v["status"] != "success"}
         assert not failed, failed
         data = {key: value["data"] for key, value in result.items()}
@@ -322,3 +390,24 @@ def check_products(
     assert [h["_source"]["n"] for h in data["elastic"]["hits"]] == [3, 2, 1, 0]
     assert len(products.elasticsearch.searches) == 2
     assert products.elasticsearch.pits == set()
+
+    assert data["sn create"]["number"] == "INC0010001"
+    assert data["sn update"]["state"] == "6"
+    assert [(p["via"], p["channel"]) for p in data["slack"]["sent"]] == [
+        ("chat.postMessage", "C0SOC0001"),
+        ("webhook", None),
+    ]
+    assert [(p["via"], p["text"]) for p in products.slack.posted] == [
+        ("chat.postMessage", "*Contained*\nann &lt;suspended&gt;"),
+        ("webhook", "*Contained*\nann &lt;suspended&gt;"),
+    ]
+    assert data["teams"] == {"sent": ["SOC", "IR"], "refused": {}}
+    assert [(p["via"], p["channel"], p["texts"]) for p in products.teams.posted] == [
+        ("connector", "SOC", ["Contained", "ann suspended"]),
+        ("workflow", "IR", ["Contained", "ann suspended"]),
+    ]
+    assert (data["jira create"]["key"], data["jira create"]["status"]) == ("SOC-1", "To Do")
+    assert data["jira update"]["status"] == "In Progress"
+    issue = products.jira.issues["SOC-1"]
+    assert adf_text(issue["fields"]["description"]) == "ann\n\nfrom 203.0.113.9"
+    assert (issue["status"], issue["comments"]) == ("In Progress", ["user suspended"])

@@ -1,6 +1,7 @@
-"""A playbook's ``get process dump`` end to end: ``ctx.act`` in the engine, the action broker,
-its runner opening the asset's sealed configuration, the ssh connector against the test sshd
-(``conftest.py``), gcore on the host, the dump in the vault and its reference in the run.
+"""A playbook's ``get process dump`` and ``get file`` end to end: ``ctx.act`` in the engine,
+the action broker, its runner opening the asset's sealed configuration, the ssh connector
+against the test sshd (``conftest.py``), gcore on the host, the dump and the file in the vault
+and their references in the run.
 
 Every service is the real one, in one app on the test database; the event comes through the
 real ingest API.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,13 +22,17 @@ from rampart.core.auth import Role
 from rampart.core.vault import Vault
 from tests.harness import StartServices, eventually, memory_only
 
+BROKER_VERBS = ("get process dump", "get file")
+"""The verbs the test below drives through the broker (the catalog coverage test reads them)."""
+
 DUMPS = """
 from rampart.sdk.playbook import playbook
 
 @playbook(labels=["dump-me"])
 async def dump_the_process(ctx, event):
-    result = await ctx.act("get process dump", asset="linux-dump", pid=event.data["pid"])
-    return result.one().data[0]
+    dump = await ctx.act("get process dump", asset="linux-dump", pid=event.data["pid"])
+    copy = await ctx.act("get file", asset="linux-dump", path=event.data["path"])
+    return {"get process dump": dump.one().data[0], "get file": copy.one().data[0]}
 """
 
 
@@ -71,10 +77,16 @@ async def test_a_playbooks_process_dump_runs_through_the_broker_over_ssh(
             },
         )
         assert made.status_code == 201, made.text
+        evidence = tmp_path / "evidence.bin"
+        evidence.write_bytes(os.urandom(10_000))
         with _sleeping() as proc:
             posted = await api.post(
                 "/api/v1/events",
-                json={"name": "odd process", "labels": ["dump-me"], "data": {"pid": proc.pid}},
+                json={
+                    "name": "odd process",
+                    "labels": ["dump-me"],
+                    "data": {"pid": proc.pid, "path": str(evidence)},
+                },
             )
             assert posted.status_code == 202, posted.text
 
@@ -89,18 +101,25 @@ async def test_a_playbooks_process_dump_runs_through_the_broker_over_ssh(
             run = await eventually(finished, timeout=60, what="the playbook run ended")
             assert proc.poll() is None, "gcore must leave the process running"
         assert run["status"] == "completed", run
-        dump = run["result"]
+        assert set(run["result"]) == set(BROKER_VERBS)
+        dump = run["result"]["get process dump"]
         assert (dump["pid"], dump["name"]) == (proc.pid, "sleep")
 
-        [action_run] = (
-            await api.get("/api/v1/action-runs", params={"asset": "linux-dump"})
-        ).json()["items"]
+        listed = (await api.get("/api/v1/action-runs", params={"asset": "linux-dump"})).json()
+        by_action = {r["action"]: r for r in listed["items"]}
+        assert set(by_action) == set(BROKER_VERBS)
+        action_run = by_action["get process dump"]
         assert action_run["status"] == "success"
         assert action_run["connector"] == "ssh"
         assert action_run["request_key"] == f"{run['id']}:1"
         detail = (await api.get(f"/api/v1/action-runs/{action_run['id']}")).json()
         assert [a["outcome"] for a in detail["attempts"]] == ["success"]
         assert detail["data"] == [dump]
+
+        copy = run["result"]["get file"]
+        assert (copy["path"], copy["size"]) == (str(evidence), 10_000)
+        copied = await Vault(services.pool).read_bytes(copy["file"]["sha256"])
+        assert copied == evidence.read_bytes()
 
         stored = await Vault(services.pool).read_bytes(dump["file"]["sha256"])
         assert len(stored) == dump["file"]["size"] > 4096

@@ -7,11 +7,16 @@ and the FortiOS REST API reference for ``/api/v2/cmdb/firewall/address`` (``addr
 answers carry ``http_method``, ``results``, ``vdom``, ``status`` and ``http_status``; an
 absent object is 404; a duplicate ``POST`` is an error (``error: -5``, answered 500 as
 FortiOS does); a missing or wrong token is 401; an address still in a group cannot be deleted
-(``error: -23``, 500).
+(``error: -23``, 500). An ``address`` is a subnet or, with ``type: fqdn``, a domain in ``fqdn``
+("FQDN Addresses", FortiOS Handbook,
+https://help.fortinet.com/fos50hlp/56/Content/FortiOS/fortigate-firewall/Object%20Configuration/Addresses/FQDN%20Addresses.htm:
+no wildcards in an FQDN object); a name longer than 79 characters or an FQDN object without a
+valid domain is refused (``error: -651``, 500, FortiOS's "input value is invalid").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +54,15 @@ def _answer(method: str, path: str, name: str, status: int, **extra: Any) -> JSO
     return JSONResponse(body, status)
 
 
+def _valid_address(body: dict[str, Any]) -> bool:
+    if body.get("type", "ipmask") == "fqdn":
+        domain = body.get("fqdn", "")
+        return (
+            bool(re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", domain)) and "subnet" not in body
+        )
+    return "subnet" in body
+
+
 def make_app(fgt: Fortigate) -> Any:
     async def cmdb(request: Request) -> Response:
         if request.headers.get("authorization", "").removeprefix("Bearer ") not in fgt.tokens:
@@ -69,6 +83,8 @@ def make_app(fgt: Fortigate) -> Any:
         if method == "POST":
             if body["name"] in table:
                 return _answer(method, "firewall", kind, 500, error=-5, mkey=body["name"])
+            if len(body["name"]) > 79 or (kind == "address" and not _valid_address(body)):
+                return _answer(method, "firewall", kind, 500, error=-651, mkey=body["name"])
             for member in body.get("member", []):
                 if member["name"] not in fgt.objects["address" + kind[len("addrgrp") :]]:
                     return _answer(method, "firewall", kind, 500, error=-3)

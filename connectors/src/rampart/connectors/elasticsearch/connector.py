@@ -13,24 +13,22 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr
 
 from rampart.sdk.connector import (
     ActionContext,
     ActionError,
-    AssetConfig,
     Connector,
     HttpsUrl,
     NoParams,
     ProductClient,
     RunQueryParams,
-    TlsOptions,
+    TokenOrPassword,
     action,
     collect,
-    product_client,
 )
 
 HITS_WIDGET = """<table class="rampart-query">
@@ -39,13 +37,14 @@ HITS_WIDGET = """<table class="rampart-query">
 <td><code>{{ hit._source }}</code></td></tr>{% endfor %}</tbody></table>"""
 
 
-class ElasticsearchConfig(AssetConfig):
+class ElasticsearchConfig(TokenOrPassword):
     """The cluster, its credentials and where searches look."""
+
+    sign_in_field: ClassVar[str] = "api_key"
+    sign_in_scheme: ClassVar[str] = "ApiKey"
 
     url: HttpsUrl = Field(description="the cluster's URL, e.g. https://es.example:9200")
     api_key: SecretStr | None = Field(default=None, description="an API key (encoded form)")
-    username: str | None = Field(default=None, max_length=255)
-    password: SecretStr | None = None
     index: str = Field(
         default="*",
         min_length=1,
@@ -56,14 +55,7 @@ class ElasticsearchConfig(AssetConfig):
     sort_field: str = Field(default="@timestamp", min_length=1, max_length=255)
     page_size: int = Field(default=500, ge=1, le=10_000)
     keep_alive: str = Field(default="1m", pattern=r"^\d+[smh]$")
-    tls: TlsOptions = TlsOptions()
     request_timeout_s: float = Field(default=60.0, gt=0, le=600)
-
-    @model_validator(mode="after")
-    def _credentials(self) -> ElasticsearchConfig:
-        if self.api_key is None and (self.username is None or self.password is None):
-            raise ValueError("give api_key, or username and password")
-        return self
 
 
 class Hits(BaseModel):
@@ -109,22 +101,7 @@ class ElasticsearchConnector(Connector[ElasticsearchConfig]):
     config_model = ElasticsearchConfig
 
     def _api(self, ctx: ActionContext) -> contextlib.AbstractAsyncContextManager[ProductClient]:
-        config = self.config
-        headers = {"Accept": "application/json"}
-        auth: tuple[str, str] | None = None
-        if config.api_key is not None:
-            headers["Authorization"] = f"ApiKey {config.api_key.get_secret_value()}"
-        elif config.username is not None and config.password is not None:
-            auth = (config.username, config.password.get_secret_value())
-        return product_client(
-            ctx,
-            config.url,
-            tls=config.tls,
-            headers=headers,
-            auth=auth,
-            request_timeout_s=config.request_timeout_s,
-            secrets=[config.api_key, config.password],
-        )
+        return self.config.signed_in(ctx)
 
     @action("run query", widget=HITS_WIDGET)
     async def run_query(self, ctx: ActionContext, params: RunQueryParams) -> Hits:

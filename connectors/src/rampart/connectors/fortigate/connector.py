@@ -1,14 +1,19 @@
-"""The ``fortigate`` connector: block addresses with firewall address objects in a group.
+"""The ``fortigate`` connector: block addresses and domains with firewall address objects in
+a group.
 
 An address becomes ``firewall/address`` (IPv4) or ``firewall/address6`` (IPv6) object
 ``rampart-<address>``, a member of the address group ``addrgrp`` / ``addrgrp6`` that the
-FortiGate's deny policy references. FortiOS answers a duplicate ``POST`` with an error
-rather than success, so the connector reads before it writes: blocking twice, or unblocking
-what is not blocked, changes nothing and succeeds.
+FortiGate's deny policy references. A domain becomes an FQDN address object
+``rampart-fqdn-<domain>`` (``type: fqdn``) in the IPv4 group: the FortiGate resolves it and
+its deny policy drops traffic to and from whatever addresses the domain has, whatever the
+protocol. FortiOS answers a duplicate ``POST`` with an error rather than success, so the
+connector reads before it writes: blocking twice, or unblocking what is not blocked, changes
+nothing and succeeds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from typing import Any
@@ -21,6 +26,7 @@ from rampart.sdk.connector import (
     ActionError,
     AssetConfig,
     Connector,
+    DomainParams,
     IpParams,
     NoParams,
     ProductClient,
@@ -57,6 +63,22 @@ class AddressChange(BaseModel):
     changed: bool
 
 
+class DomainChange(BaseModel):
+    """What blocking or unblocking one domain changed."""
+
+    action: str
+    domain: str
+    address: str
+    group: str
+    vdom: str
+    changed: bool
+
+
+DOMAIN_WIDGET = """<p class="rampart-fortigate">{{ result.domain }}:
+{% if result.changed %}{{ result.action }}{% else %}already so{% endif %}
+(FQDN <code>{{ result.address }}</code> in {{ result.group }}, vdom {{ result.vdom }})</p>"""
+
+
 class Status(BaseModel):
     """The FortiGate's own account of itself."""
 
@@ -71,6 +93,18 @@ def address_name(ip: str) -> str:
     return "rampart-" + re.sub(r"[^A-Za-z0-9.]", "-", ip)
 
 
+_NAME_LIMIT = 79  # FortiOS: an address object's name has at most 79 characters
+
+
+def fqdn_name(domain: str) -> str:
+    """The address object of a domain, within FortiOS's name length: ``rampart-fqdn-<domain>``."""
+    name = f"rampart-fqdn-{domain}"
+    if len(name) <= _NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(domain.encode()).hexdigest()[:12]
+    return f"{name[: _NAME_LIMIT - 13]}-{digest}"
+
+
 class FortigateConnector(Connector[FortigateConfig]):
     """Address blocking on a FortiGate through the FortiOS REST API (cmdb)."""
 
@@ -78,8 +112,9 @@ class FortigateConnector(Connector[FortigateConfig]):
     vendor = "Fortinet"
     product = "FortiGate"
     description = (
-        "Blocks addresses on a FortiGate: firewall address objects in an address group that "
-        "a deny policy references, through the FortiOS REST API with an API token."
+        "Blocks addresses and domains on a FortiGate: firewall address objects (FQDN ones for "
+        "domains) in an address group that a deny policy references, through the FortiOS REST "
+        "API with an API token."
     )
     config_model = FortigateConfig
 
@@ -113,22 +148,16 @@ class FortigateConnector(Connector[FortigateConfig]):
         first = results[0]
         return first if isinstance(first, dict) else None
 
-    @action("block ip", widget=WIDGET)
-    async def block_ip(self, ctx: ActionContext, params: IpParams) -> AddressChange:
-        """Create the address object if needed and add it to the blocking group."""
-        kind, group_kind, group = self._kinds(params.ip)
-        name, vdom = address_name(params.ip), {"vdom": self.config.vdom}
-        network = ipaddress.ip_network(params.ip)
+    async def _add(
+        self, ctx: ActionContext, kind: str, group_kind: str, group: str, obj: dict[str, Any]
+    ) -> bool:
+        """Create the address object if needed and make it a member of the group."""
+        name, vdom = obj["name"], {"vdom": self.config.vdom}
         changed = False
         async with self._client(ctx) as api:
             path = f"/api/v2/cmdb/firewall/{kind}"
             if await self._get(api, f"{path}/{quote(name, safe='')}") is None:
-                body: dict[str, Any] = {"name": name, "comment": "blocked by Rampart"}
-                if network.version == 6:
-                    body["ip6"] = network.with_prefixlen
-                else:
-                    body["subnet"] = f"{network.network_address} {network.netmask}"
-                await api.json("POST", path, params=vdom, json=body)
+                await api.json("POST", path, params=vdom, json=obj)
                 changed = True
             group_path = f"/api/v2/cmdb/firewall/{group_kind}"
             existing = await self._get(api, f"{group_path}/{quote(group, safe='')}")
@@ -150,20 +179,13 @@ class FortigateConnector(Connector[FortigateConfig]):
                         json={"member": [{"name": m} for m in [*members, name]]},
                     )
                     changed = True
-        return AddressChange(
-            action="blocked",
-            ip=params.ip,
-            address=name,
-            group=group,
-            vdom=self.config.vdom,
-            changed=changed,
-        )
+        return changed
 
-    @action("unblock ip", widget=WIDGET)
-    async def unblock_ip(self, ctx: ActionContext, params: IpParams) -> AddressChange:
+    async def _remove(
+        self, ctx: ActionContext, kind: str, group_kind: str, group: str, name: str
+    ) -> bool:
         """Take the address object out of the group, then delete it."""
-        kind, group_kind, group = self._kinds(params.ip)
-        name, vdom = address_name(params.ip), {"vdom": self.config.vdom}
+        vdom = {"vdom": self.config.vdom}
         changed = False
         async with self._client(ctx) as api:
             group_path = f"/api/v2/cmdb/firewall/{group_kind}/{quote(group, safe='')}"
@@ -181,9 +203,67 @@ class FortigateConnector(Connector[FortigateConfig]):
             if await self._get(api, path) is not None:
                 await api.json("DELETE", path, params=vdom)
                 changed = True
+        return changed
+
+    @action("block ip", widget=WIDGET)
+    async def block_ip(self, ctx: ActionContext, params: IpParams) -> AddressChange:
+        """Create the address object if needed and add it to the blocking group."""
+        kind, group_kind, group = self._kinds(params.ip)
+        name = address_name(params.ip)
+        network = ipaddress.ip_network(params.ip)
+        obj: dict[str, Any] = {"name": name, "comment": "blocked by Rampart"}
+        if network.version == 6:
+            obj["ip6"] = network.with_prefixlen
+        else:
+            obj["subnet"] = f"{network.network_address} {network.netmask}"
+        changed = await self._add(ctx, kind, group_kind, group, obj)
+        return AddressChange(
+            action="blocked",
+            ip=params.ip,
+            address=name,
+            group=group,
+            vdom=self.config.vdom,
+            changed=changed,
+        )
+
+    @action("unblock ip", widget=WIDGET)
+    async def unblock_ip(self, ctx: ActionContext, params: IpParams) -> AddressChange:
+        """Take the address object out of the group, then delete it."""
+        kind, group_kind, group = self._kinds(params.ip)
+        name = address_name(params.ip)
+        changed = await self._remove(ctx, kind, group_kind, group, name)
         return AddressChange(
             action="unblocked",
             ip=params.ip,
+            address=name,
+            group=group,
+            vdom=self.config.vdom,
+            changed=changed,
+        )
+
+    @action("block domain", widget=DOMAIN_WIDGET)
+    async def block_domain(self, ctx: ActionContext, params: DomainParams) -> DomainChange:
+        """Create the domain's FQDN address object if needed and add it to the IPv4 group."""
+        name, group = fqdn_name(params.domain), self.config.address_group
+        obj = {"name": name, "type": "fqdn", "fqdn": params.domain, "comment": "blocked by Rampart"}
+        changed = await self._add(ctx, "address", "addrgrp", group, obj)
+        return DomainChange(
+            action="blocked",
+            domain=params.domain,
+            address=name,
+            group=group,
+            vdom=self.config.vdom,
+            changed=changed,
+        )
+
+    @action("unblock domain", widget=DOMAIN_WIDGET)
+    async def unblock_domain(self, ctx: ActionContext, params: DomainParams) -> DomainChange:
+        """Take the domain's FQDN address object out of the group, then delete it."""
+        name, group = fqdn_name(params.domain), self.config.address_group
+        changed = await self._remove(ctx, "address", "addrgrp", group, name)
+        return DomainChange(
+            action="unblocked",
+            domain=params.domain,
             address=name,
             group=group,
             vdom=self.config.vdom,

@@ -14,21 +14,19 @@ import contextlib
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr
 
 from rampart.sdk.connector import (
     ActionContext,
     ActionError,
-    AssetConfig,
     Connector,
     CreateTicketParams,
     HttpsUrl,
     NoParams,
     ProductClient,
-    TlsOptions,
+    TokenOrPassword,
     UpdateTicketParams,
     action,
-    product_client,
 )
 
 TICKET_WIDGET = """<p class="rampart-ticket">ServiceNow {{ result.table }}
@@ -46,23 +44,13 @@ STATES = {
 }
 
 
-class ServiceNowConfig(AssetConfig):
+class ServiceNowConfig(TokenOrPassword):
     """The instance, the table tickets live in, and how Rampart signs in."""
 
     url: HttpsUrl = Field(description="the instance, e.g. https://example.service-now.com")
-    username: str | None = Field(default=None, max_length=255)
-    password: SecretStr | None = None
     token: SecretStr | None = Field(default=None, description="an OAuth access token")
     table: str = Field(default="incident", pattern=r"^[a-z0-9_]+$", max_length=80)
     comment_field: str = Field(default="work_notes", pattern=r"^(work_notes|comments)$")
-    tls: TlsOptions = TlsOptions()
-    request_timeout_s: float = Field(default=30.0, gt=0, le=300)
-
-    @model_validator(mode="after")
-    def _credentials(self) -> ServiceNowConfig:
-        if self.token is None and (self.username is None or self.password is None):
-            raise ValueError("give username and password, or token")
-        return self
 
 
 class Ticket(BaseModel):
@@ -93,22 +81,7 @@ class ServiceNowConnector(Connector[ServiceNowConfig]):
     config_model = ServiceNowConfig
 
     def _api(self, ctx: ActionContext) -> contextlib.AbstractAsyncContextManager[ProductClient]:
-        config = self.config
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        auth: tuple[str, str] | None = None
-        if config.token is not None:
-            headers["Authorization"] = f"Bearer {config.token.get_secret_value()}"
-        elif config.username is not None and config.password is not None:
-            auth = (config.username, config.password.get_secret_value())
-        return product_client(
-            ctx,
-            config.url,
-            tls=config.tls,
-            headers=headers,
-            auth=auth,
-            request_timeout_s=config.request_timeout_s,
-            secrets=[config.password, config.token],
-        )
+        return self.config.signed_in(ctx, headers={"Content-Type": "application/json"})
 
     def _ticket(self, record: dict[str, Any], changed: list[str]) -> Ticket:
         sys_id = str(record.get("sys_id", ""))

@@ -15,21 +15,19 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr
 
 from rampart.sdk.connector import (
     ActionContext,
     ActionError,
-    AssetConfig,
     Connector,
     HttpsUrl,
     NoParams,
     ProductClient,
     RunQueryParams,
-    TlsOptions,
+    TokenOrPassword,
     action,
     collect,
-    product_client,
 )
 
 ROWS_WIDGET = """<table class="rampart-query">
@@ -40,26 +38,17 @@ ROWS_WIDGET = """<table class="rampart-query">
 {% endfor %}</tbody></table>"""
 
 
-class SplunkConfig(AssetConfig):
+class SplunkConfig(TokenOrPassword):
     """The management port's URL and an authentication token (or a user and password)."""
 
     url: HttpsUrl = Field(description="the management URL, e.g. https://splunk.example:8089")
     token: SecretStr | None = Field(default=None, description="a Splunk authentication token")
-    username: str | None = Field(default=None, max_length=255)
-    password: SecretStr | None = None
     earliest_time: str = Field(default="-24h", max_length=100)
     latest_time: str = Field(default="now", max_length=100)
     page_size: int = Field(default=1000, ge=1, le=50_000)
     poll_interval_s: float = Field(default=1.0, ge=0.01, le=60)
     max_wait_s: float = Field(default=300.0, gt=0, le=3600)
-    tls: TlsOptions = TlsOptions()
     request_timeout_s: float = Field(default=60.0, gt=0, le=600)
-
-    @model_validator(mode="after")
-    def _credentials(self) -> SplunkConfig:
-        if self.token is None and (self.username is None or self.password is None):
-            raise ValueError("give token, or username and password")
-        return self
 
 
 class QueryRows(BaseModel):
@@ -95,22 +84,7 @@ class SplunkConnector(Connector[SplunkConfig]):
     config_model = SplunkConfig
 
     def _api(self, ctx: ActionContext) -> contextlib.AbstractAsyncContextManager[ProductClient]:
-        config = self.config
-        headers = {"Accept": "application/json"}
-        auth: tuple[str, str] | None = None
-        if config.token is not None:
-            headers["Authorization"] = f"Bearer {config.token.get_secret_value()}"
-        elif config.username is not None and config.password is not None:
-            auth = (config.username, config.password.get_secret_value())
-        return product_client(
-            ctx,
-            config.url,
-            tls=config.tls,
-            headers=headers,
-            auth=auth,
-            request_timeout_s=config.request_timeout_s,
-            secrets=[config.token, config.password],
-        )
+        return self.config.signed_in(ctx)
 
     async def _wait(self, api: ProductClient, sid: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.config.max_wait_s

@@ -16,7 +16,9 @@ A connector declares its asset configuration (an :class:`AssetConfig`, secrets t
 ``SecretStr``), implements catalog actions with ``@action`` (each with a pydantic output
 model and optionally a ``widget=`` Jinja2 template), and reaches its product only through the
 transports of its :class:`ActionContext`. Errors: see :mod:`rampart.sdk.connector._errors`;
-``ActionError`` is the one to raise when the product refuses. The connector harness of
+``ActionError`` is the one to raise when the product refuses. An HTTP product's
+configuration extends :class:`ProductConfig` (or :class:`TokenOrPassword`), which opens its
+clients; see :mod:`rampart.sdk.connector._product`. The connector harness of
 :mod:`rampart.sdk.testing` runs an action against a fake transport in a unit test.
 """
 
@@ -53,6 +55,7 @@ from rampart.sdk.catalog import (
 from rampart.sdk.connector._config import AssetConfig, destination_fields, secret_fields
 from rampart.sdk.connector._context import ActionContext, HttpClientFactory, SshConnect
 from rampart.sdk.connector._declare import ActionBinding, Connector, action
+from rampart.sdk.connector._delivery import Delivered, deliver_each
 from rampart.sdk.connector._errors import (
     ActionError,
     ActionNotImplemented,
@@ -73,6 +76,15 @@ from rampart.sdk.connector._http import (
 )
 from rampart.sdk.connector._oauth import ClientCredentials, TokenCache
 from rampart.sdk.connector._paging import Collected, collect, follow_links, next_link
+from rampart.sdk.connector._product import (
+    HttpOptions,
+    ProductConfig,
+    TokenOrPassword,
+    Webhooks,
+    WebhookUrl,
+    check_webhooks,
+    post_webhook,
+)
 
 __all__ = [
     "CATALOG",
@@ -87,11 +99,13 @@ __all__ = [
     "Connector",
     "ConnectorError",
     "CreateTicketParams",
+    "Delivered",
     "DomainParams",
     "GetFileParams",
     "HashParams",
     "HostParams",
     "HttpClientFactory",
+    "HttpOptions",
     "HttpsUrl",
     "HuntHashParams",
     "HuntIpParams",
@@ -107,6 +121,7 @@ __all__ = [
     "NoParams",
     "ProcessParams",
     "ProductClient",
+    "ProductConfig",
     "QuarantineFileParams",
     "RetryAfter",
     "RunQueryParams",
@@ -117,18 +132,24 @@ __all__ = [
     "TerminateProcessParams",
     "TlsOptions",
     "TokenCache",
+    "TokenOrPassword",
     "UpdateTicketParams",
     "UrlParams",
     "UserParams",
     "Vault",
     "VaultRef",
     "VmParams",
+    "WebhookUrl",
+    "Webhooks",
     "action",
     "check_answer",
+    "check_webhooks",
     "collect",
+    "deliver_each",
     "destination_fields",
     "follow_links",
     "next_link",
+    "post_webhook",
     "product_client",
     "retry_after_seconds",
     "same_origin",

@@ -21,13 +21,16 @@ async with product_client(ctx, self.config.url, tls=self.config.tls,
   failures raise ``TargetUnavailable`` too; any other 4xx is an ``ActionError`` carrying the
   product's own message.
 - Every request is bounded by a timeout; error messages never carry a secret (each of
-  ``secrets`` is replaced by ``***``) nor the query string of the URL.
+  ``secrets`` is replaced by ``***``) nor the query string of the URL, and neither do the
+  log lines httpx writes while the request is sent (a webhook's URL is its credential).
 """
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import json
+import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
@@ -178,6 +181,34 @@ def _where(request: httpx.Request) -> str:
     return f"{request.method} {request.url.copy_with(query=None)}"
 
 
+_SENDING_WITH: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "rampart_connector_secrets", default=()
+)
+
+
+class _RedactSending(logging.Filter):
+    """Takes the secrets of the request being sent out of httpx's and httpcore's log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _SENDING_WITH.get()
+        if secrets:
+            message = record.getMessage()
+            for secret in secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+_REDACT_SENDING = _RedactSending()
+
+
+def _guard_client_logs() -> None:
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if _REDACT_SENDING not in logger.filters:
+            logger.addFilter(_REDACT_SENDING)
+
+
 def same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     """Whether two URLs share scheme, host and port (where credentials may be sent)."""
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
@@ -199,7 +230,7 @@ def check_answer(
     if status < 400:
         return response
     words = redact(_vendor_message(response))[:_MESSAGE_LIMIT]
-    reason = f"{_where(request)} answered {status}" + (f": {words}" if words else "")
+    reason = redact(f"{_where(request)} answered {status}") + (f": {words}" if words else "")
     if status == 429 or status >= 500:
         wait = (retry_after or _retry_after_header)(response)
         raise TargetUnavailable(reason, retry_after=wait)
@@ -219,6 +250,7 @@ class ProductClient:
         self.client = client
         self._secrets = _secret_values(secrets)
         self._retry_after = retry_after or _retry_after_header
+        _guard_client_logs()
 
     def redact(self, text: str) -> str:
         """``text`` with every secret of this client replaced by ``***``."""
@@ -238,6 +270,7 @@ class ProductClient:
         request = self.client.build_request(method, url, **options)
         origin = (request.url.scheme, request.url.host, request.url.port)
         for _ in range(_MAX_REDIRECTS + 1):
+            sending = _SENDING_WITH.set(tuple(self._secrets))
             try:
                 response = await self.client.send(request)
             except httpx.TimeoutException as exc:
@@ -248,6 +281,8 @@ class ProductClient:
                 raise TargetUnavailable(
                     self.redact(f"{self._where(request)}: {type(exc).__name__}: {exc}")
                 ) from None
+            finally:
+                _SENDING_WITH.reset(sending)
             if response.status_code in accept:
                 return response
             if response.status_code not in _REDIRECTS:
@@ -258,8 +293,10 @@ class ProductClient:
             target = request.url.join(location)
             if (target.scheme, target.host, target.port) != origin:
                 raise ActionError(
-                    f"{self._where(request)}: the product redirected to another host "
-                    f"({target.scheme}://{target.host}); not followed"
+                    self.redact(
+                        f"{self._where(request)}: the product redirected to another host "
+                        f"({target.scheme}://{target.host}); not followed"
+                    )
                 )
             keep_body = response.status_code in (307, 308)
             request = self.client.build_request(
@@ -268,7 +305,9 @@ class ProductClient:
                 headers=request.headers,
                 content=request.content if keep_body else None,
             )
-        raise ActionError(f"{self._where(request)}: more than {_MAX_REDIRECTS} redirects")
+        raise ActionError(
+            self.redact(f"{self._where(request)}: more than {_MAX_REDIRECTS} redirects")
+        )
 
     def _checked(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         return check_answer(request, response, redact=self.redact, retry_after=self._retry_after)
@@ -290,8 +329,10 @@ class ProductClient:
             return response.json()
         except ValueError:
             raise ActionError(
-                f"{self._where(response.request)} answered {response.status_code} with a body "
-                "that is not JSON"
+                self.redact(
+                    f"{self._where(response.request)} answered {response.status_code} with a "
+                    "body that is not JSON"
+                )
             ) from None
 
     async def get_json(self, url: str, **options: Any) -> Any:
