@@ -183,4 +183,10 @@ class FolderSync:
 
     def watching(self, *, interval_s: float) -> contextlib.AbstractAsyncContextManager[None]:
         """Sync the folder every ``interval_s`` while the engine runs."""
-        return periodic(self.sync, interval_s=interval_s, name="engine-folder-sync")
+
+        async def once() -> None:
+            # not ``self.sync`` itself: periodic() reads a number a round returns as the
+            # seconds until the next one, and a count of 0 changes made it spin
+            await self.sync()
+
+        return periodic(once, interval_s=interval_s, name="engine-folder-sync")
