@@ -9,6 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIST = ROOT / "deploy" / "test-packages.txt"
 TEST_FOLDERS = ("tests", "shared/tests", "connectors/tests", "services")
+# modules outside the test folders whose tools the tests drive through them (the ssh tests make
+# their host with the demo host's namespace module)
+TOOL_MODULES = ("src/rampart/cli/_namespace_host.py",)
 
 
 def listed() -> dict[str, str]:
@@ -35,34 +38,34 @@ def _constants(tree: ast.Module) -> dict[str, str]:
 def looked_up_tools() -> dict[str, str]:
     """Tool → test file, for every ``shutil.which("tool")`` and ``TOOLS = {tool: package}``."""
     found: dict[str, str] = {}
-    for folder in TEST_FOLDERS:
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            if "tests" not in path.parts:
-                continue
-            tree = ast.parse(path.read_text())
-            names = _constants(tree)
-            for node in ast.walk(tree):
-                keys: list[ast.expr] = []
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "which"
-                ):
-                    keys = node.args[:1]
-                elif (
-                    isinstance(node, ast.Assign)
-                    and any(isinstance(t, ast.Name) and t.id == "TOOLS" for t in node.targets)
-                    and isinstance(node.value, ast.Dict)
-                ):
-                    keys = [k for k in node.value.keys if k is not None]
-                for key in keys:
-                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                        tool = key.value
-                    elif isinstance(key, ast.Name) and key.id in names:
-                        tool = names[key.id]
-                    else:
-                        continue
-                    found[Path(tool).name] = str(path.relative_to(ROOT))
+    paths = [p for folder in TEST_FOLDERS for p in sorted((ROOT / folder).rglob("*.py"))]
+    for path in [*paths, *(ROOT / m for m in TOOL_MODULES)]:
+        if "tests" not in path.parts and str(path.relative_to(ROOT)) not in TOOL_MODULES:
+            continue
+        tree = ast.parse(path.read_text())
+        names = _constants(tree)
+        for node in ast.walk(tree):
+            keys: list[ast.expr] = []
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "which"
+            ):
+                keys = node.args[:1]
+            elif (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "TOOLS" for t in node.targets)
+                and isinstance(node.value, ast.Dict)
+            ):
+                keys = [k for k in node.value.keys if k is not None]
+            for key in keys:
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    tool = key.value
+                elif isinstance(key, ast.Name) and key.id in names:
+                    tool = names[key.id]
+                else:
+                    continue
+                found[Path(tool).name] = str(path.relative_to(ROOT))
     return found
 
 
