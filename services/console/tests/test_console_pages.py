@@ -175,3 +175,63 @@ async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
     assert frames, "the action's widget is shown"
     assert all(re.search(r"\ssandbox[\s>]", f) for f in frames)
     assert "<script>alert(1)</script>" not in page.text
+
+
+TIMELINE = """
+from rampart.sdk.playbook import playbook
+
+@playbook(labels=["console-timeline"])
+async def console_timeline(ctx, event):
+    result = await ctx.act("lookup ip", asset=ASSET, ip="198.51.100.7")
+    await ctx.add_note("looked up " + result.one().data[0]["params"]["ip"])
+    return "done"
+"""
+
+
+async def test_the_event_page_shows_each_run_as_a_timeline_of_its_steps(
+    console: ServiceHarness,
+) -> None:
+    """Each run on the event is shown step by step: what it did, how long it waited, the
+    result — from the run's own timeline, not only its step count."""
+    suffix = uuid.uuid4().hex[:6]
+    asset = f"tl-{suffix}"
+    async with console.client(Role.ADMIN) as admin:
+        owner = (await admin.post("/api/v1/owners", json={"name": f"tl-{suffix}"})).json()
+        made = await admin.post(
+            "/api/v1/assets",
+            json={
+                "name": asset,
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        assert made.status_code == 201, made.text
+        source = TIMELINE.replace("ASSET", repr(asset))
+        uploaded = await admin.post("/api/v1/playbooks", json={"source": source})
+        assert uploaded.status_code == 201, uploaded.text
+        event = (
+            await admin.post(
+                "/api/v1/events",
+                json={"name": "timeline", "source": "console", "labels": ["console-timeline"]},
+            )
+        ).json()
+
+        async def finished() -> dict[str, Any] | None:
+            runs = (await admin.get("/api/v1/runs", params={"event_id": event["id"]})).json()
+            return runs[0] if runs and runs[0]["status"] == "completed" else None
+
+        run = await console.eventually(finished, timeout=60)
+        detail = (await admin.get(f"/api/v1/runs/{run['id']}")).json()
+    async with _signed_in(console) as browser:
+        page = await browser.get(f"/events/{event['id']}")
+    assert page.status_code == 200, page.text[:2000]
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', page.text, re.DOTALL)
+    assert timeline, page.text[:3000]
+    steps = re.findall(r"<li class=\"step-(\w+)\"><strong>(\d+)\. (\w+)</strong>", timeline[1])
+    assert [(int(seq), kind) for _status, seq, kind in steps] == [
+        (entry["seq"], entry["kind"]) for entry in detail["timeline"]
+    ]
+    assert len(steps) >= 2, detail["timeline"]
+    assert "waited" in timeline[1]
+    assert "198.51.100.7" in timeline[1]  # the action's result, shown with its step

@@ -106,6 +106,26 @@ def _when(value: str | None) -> str:
         return value
 
 
+def _waited(step: dict[str, Any]) -> str:
+    """How long a step waited for its result: ``3s``, ``2m 5s``, or ``waiting``."""
+    if not step.get("completed_at"):
+        return "waiting"
+    began = datetime.fromisoformat(str(step["created_at"]))
+    ended = datetime.fromisoformat(str(step["completed_at"]))
+    seconds = max(0, int((ended - began).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def _brief(value: Any, limit: int = 160) -> str:
+    """A result in one short line of JSON (the page escapes it)."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _left(value: str | None) -> str:
     """Time from now to ``value``, as people read it (``12m``, ``-3h 5m`` once past)."""
     if not value:
@@ -144,6 +164,8 @@ def _sla_class(due: str | None, breached: str | None, created: str | None = None
 _env.filters["when"] = _when
 _env.filters["left"] = _left
 _env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
+_env.filters["waited"] = _waited
+_env.filters["brief"] = _brief
 _env.globals["sla_class"] = _sla_class
 
 
@@ -317,9 +339,11 @@ async def _event_context(api: Api, event_id: str) -> dict[str, Any]:
     catalog = await api.get("/api/v1/actions")
     playbooks = await api.get("/api/v1/playbooks")
     run_list = runs["items"] if isinstance(runs, dict) else runs
+    # The list answers each run's step count; its timeline comes with the run itself.
+    timelines = [await api.get(f"/api/v1/runs/{quote(str(run['id']))}") for run in run_list]
     return {
         "event": event,
-        "runs": run_list,
+        "runs": timelines,
         "actions": actions,
         "widgets": widgets,
         "catalog": catalog,
