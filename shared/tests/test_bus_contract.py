@@ -416,6 +416,36 @@ class TestRabbitBus(BusContract):
                 with pytest.raises(ChannelPreconditionFailed):
                     await channel.declare_queue(physical, durable=True, arguments=other)
 
+    async def test_the_delivery_limit_holds_when_the_broker_counts_no_redelivery(
+        self, make_bus: BusFactory, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """RabbitMQ 4.3+ stops counting a nack as a delivery. A queue whose broker counts
+        nothing (a classic queue has no ``x-delivery-count``) stands in for it: the failed
+        deliveries are still counted, and the message is dead-lettered at the limit."""
+        plain = RabbitBus.queue_arguments
+
+        def uncounted(self: RabbitBus, queue: str) -> dict[str, Any]:
+            args = plain(self, queue)
+            del args["x-delivery-limit"]
+            return {**args, "x-queue-type": "classic"}
+
+        monkeypatch.setattr(RabbitBus, "queue_arguments", uncounted)
+        bus = await make_bus()
+        attempts: list[int] = []
+
+        async def handler(delivery: Delivery) -> None:
+            attempts.append(delivery.attempt)
+            raise TransientError("still down")
+
+        await bus.subscribe("main", ["event.*"], handler)
+        envelope = ingested()
+        await bus.publish([envelope])
+        await eventually(lambda: dead_count(bus, "main", 1))
+        assert attempts == list(range(1, DELIVERY_LIMIT + 1))
+        [dead] = await bus.dead_letters("main")
+        assert dead.message_id == envelope.id
+        assert "still down" in dead.reason
+
     async def test_dead_letter_carries_reason_headers(
         self, bus: RabbitBus, amqp_url: str, namespace: str
     ) -> None:

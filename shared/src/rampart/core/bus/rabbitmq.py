@@ -41,6 +41,9 @@ CONTENT_TYPE = "application/cloudevents+json"
 REASON_HEADER = "x-rampart-reason"
 QUEUE_HEADER = "x-rampart-queue"
 DEAD_AT_HEADER = "x-rampart-dead-at"
+# failed deliveries Rampart counted itself: a retry is a confirmed copy with this header, so
+# the delivery limit holds whatever the broker counts (RabbitMQ 4.3+ no longer counts a nack)
+ATTEMPTS_HEADER = "x-rampart-attempts"
 # set by the broker or by us on the way to the dead queue; a replayed message starts clean
 _TRANSPORT_HEADERS = frozenset(
     {
@@ -55,6 +58,7 @@ _TRANSPORT_HEADERS = frozenset(
         REASON_HEADER,
         QUEUE_HEADER,
         DEAD_AT_HEADER,
+        ATTEMPTS_HEADER,
     }
 )
 _DEFAULT_TOPOLOGY = Topology()
@@ -361,7 +365,12 @@ class RabbitBus(Bus):
             log.exception("could not settle a delivery", extra=extra)
 
     async def _handle(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
-        attempt = 1 + _as_int((message.headers or {}).get("x-delivery-count"))
+        headers = message.headers or {}
+        # ours counts the retries we republished, the broker's the redeliveries after a
+        # consumer vanished mid-handler (which we could not count)
+        attempt = (
+            1 + _as_int(headers.get(ATTEMPTS_HEADER)) + _as_int(headers.get("x-delivery-count"))
+        )
         outcome = await dispatch(
             message.body,
             queue=sub.queue,
@@ -376,9 +385,36 @@ class RabbitBus(Bus):
         elif outcome.action == "retry":
             # the delay holds a prefetch slot; quorum queues have no per-message delay
             await asyncio.sleep(outcome.delay_s)
-            await message.nack(requeue=True)
+            await self._retry(sub, message, attempt)
         else:
             await self._dead_letter(sub, message, outcome.reason, attempt)
+
+    async def _retry(
+        self, sub: _Subscription, message: AbstractIncomingMessage, attempt: int
+    ) -> None:
+        """Put the message back with ``attempt`` counted: a confirmed copy, then the ack.
+
+        Were the ack lost after the copy's confirm, both come back: at least once, and the
+        inbox absorbs the second. Should the copy fail, a plain requeue keeps the message.
+        """
+        headers = {k: v for k, v in (message.headers or {}).items() if k not in _TRANSPORT_HEADERS}
+        headers[ATTEMPTS_HEADER] = attempt
+        try:
+            await self._confirm(
+                self._require(self._channel).default_exchange,
+                _copy(message, headers),
+                sub.physical,
+                mandatory=True,
+            )
+        except Exception:
+            log.warning(
+                "could not requeue a counted copy; requeueing as is",
+                exc_info=True,
+                extra={"message_id": message.message_id, "queue": sub.queue},
+            )
+            await message.nack(requeue=True)
+            return
+        await message.ack()
 
     async def _dead_letter(
         self, sub: _Subscription, message: AbstractIncomingMessage, reason: str, attempt: int
