@@ -232,3 +232,81 @@ async def test_triggers_wait_for_ingest_instead_of_being_lost(engine_stack: Any)
         assert run["status"] == "completed"
         left = await stack.pool.fetchval("SELECT count(*) FROM engine.trigger_jobs")
         assert left == 0
+
+
+NUL_NOTE = """
+from rampart.sdk import playbook
+
+@playbook(labels=["unstorable"], priority=1)
+async def nul_note(ctx, event):
+    await ctx.add_note("dumped\\x00here")
+"""
+
+NAN_RESULT = """
+from rampart.sdk import playbook
+
+@playbook(labels=["unstorable"], priority=2)
+async def nan_result(ctx, event):
+    ctx.log("scored")
+    return {"score": float("nan")}
+"""
+
+NAN_PARAM = """
+from rampart.sdk import playbook
+
+@playbook(labels=["unstorable"], priority=3)
+async def nan_param(ctx, event):
+    ctx.log("scored", score=float("inf"))
+"""
+
+ENDLESS_SLEEP = """
+from datetime import timedelta
+from rampart.sdk import playbook
+
+@playbook(labels=["unstorable"], priority=4)
+async def endless_sleep(ctx, event):
+    await ctx.sleep(timedelta(days=400_000))
+"""
+
+STORABLE = """
+from rampart.sdk import playbook
+
+@playbook(labels=["unstorable"], priority=5)
+async def storable(ctx, event):
+    await ctx.add_note("fine")
+    return {"score": 0.5}
+"""
+
+
+@memory_only
+async def test_values_that_cannot_be_stored_fail_their_run_where_they_are_made(
+    engine_stack: Any,
+) -> None:
+    """NUL characters, NaN or infinite numbers and absurd durations are refused at the ctx
+    call (or return) that produced them: that run fails saying what and where, and the other
+    playbooks of the same event run on."""
+    sources = {
+        "nul_note.py": NUL_NOTE,
+        "nan_result.py": NAN_RESULT,
+        "nan_param.py": NAN_PARAM,
+        "endless_sleep.py": ENDLESS_SLEEP,
+        "storable.py": STORABLE,
+    }
+    async with engine_stack(sources) as stack:
+        await stack.ingest_event(labels=["unstorable"])
+        runs = {r["playbook"]: r for r in await stack.finished_runs(5, timeout=60)}
+        assert {name: run["status"] for name, run in runs.items()} == {
+            "nul_note": "failed",
+            "nan_result": "failed",
+            "nan_param": "failed",
+            "endless_sleep": "failed",
+            "storable": "completed",
+        }
+        assert "NUL character" in runs["nul_note"]["error"]
+        assert "line 6, in nul_note" in runs["nul_note"]["error"]
+        assert "cannot store" in runs["nan_result"]["error"]
+        assert "['score'] is nan: numbers must be finite" in runs["nan_result"]["error"]
+        assert "['score'] is inf: numbers must be finite" in runs["nan_param"]["error"]
+        assert "a sleep of" in runs["endless_sleep"]["error"]
+        assert "longer than 366 days" in runs["endless_sleep"]["error"]
+        assert runs["storable"]["result"] == {"score": 0.5}

@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from rampart.core.vocabulary import EventStatusName, SeverityName
-from rampart.sdk.playbook import describe_act
+from rampart.sdk.playbook import MAX_DURATION, describe_act
 
 __all__ = [
     "Act",
@@ -32,6 +32,9 @@ __all__ = [
     "Step",
     "command_of",
 ]
+
+
+_MAX_S = MAX_DURATION.total_seconds()
 
 
 class _Command(BaseModel):
@@ -100,14 +103,14 @@ class Prompt(_Command):
     question: str
     to: str
     choices: list[str] = Field(default_factory=list)
-    timeout_s: float = Field(ge=0)
+    timeout_s: float = Field(ge=0, le=_MAX_S, allow_inf_nan=False)
 
 
 class Sleep(_Command):
     """``ctx.sleep``: a durable timer."""
 
     kind: Literal["sleep"] = "sleep"
-    seconds: float = Field(ge=0)
+    seconds: float = Field(ge=0, le=_MAX_S, allow_inf_nan=False)
 
 
 class Child(_Command):

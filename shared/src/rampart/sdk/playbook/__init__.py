@@ -7,7 +7,13 @@ context, which records it in the run's history so the run can be replayed after 
 """
 
 from rampart.core.vocabulary import CEF_CONTAINS, EventStatus, Severity
-from rampart.sdk.playbook._actions import check_act, describe_act, jsonable
+from rampart.sdk.playbook._actions import (
+    MAX_DURATION,
+    check_act,
+    describe_act,
+    duration_seconds,
+    jsonable,
+)
 from rampart.sdk.playbook._context import Context
 from rampart.sdk.playbook._event import Artifact, Event
 from rampart.sdk.playbook._playbook import Budget, Entry, Playbook, Predicate, playbook
@@ -25,6 +31,7 @@ from rampart.sdk.playbook._results import (
 
 __all__ = [
     "CEF_CONTAINS",
+    "MAX_DURATION",
     "ActionFailed",
     "ActionResult",
     "Artifact",
@@ -45,6 +52,7 @@ __all__ = [
     "Severity",
     "check_act",
     "describe_act",
+    "duration_seconds",
     "jsonable",
     "playbook",
 ]

@@ -7,6 +7,7 @@ a playbook that passes its own unit tests fails no differently in the engine.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import Enum
@@ -16,17 +17,55 @@ from uuid import UUID
 from rampart.sdk.catalog import InvalidParameters, validate_params
 from rampart.sdk.playbook._results import InvalidAction
 
-__all__ = ["TARGET_KINDS", "check_act", "describe_act", "jsonable"]
+__all__ = [
+    "MAX_DURATION",
+    "TARGET_KINDS",
+    "check_act",
+    "describe_act",
+    "duration_seconds",
+    "jsonable",
+]
 
 TARGET_KINDS = ("asset", "tag", "product")
+MAX_DURATION = timedelta(days=366)
+"""The longest a playbook may sleep or give a person to answer."""
 
 
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types; UUIDs, times and enums become strings, durations seconds.
 
-    What a playbook passes to ``ctx`` is stored as JSON; anything else is a ``TypeError``.
+    What a playbook passes to ``ctx`` is stored as JSON; anything else is a ``TypeError``, and
+    what JSON or PostgreSQL cannot keep faithfully (NaN and infinite numbers, NUL characters)
+    is a ``ValueError`` naming where it is, raised at the call that produced it.
     """
-    return json.loads(json.dumps(value, default=_plain, sort_keys=True))
+    plain = json.loads(json.dumps(value, default=_plain, sort_keys=True))
+    _check_storable(plain, "value")
+    return plain
+
+
+def _check_storable(value: Any, where: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where} is {value!r}: numbers must be finite")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{where} holds a NUL character (\\x00), which cannot be stored")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                raise ValueError(f"a key of {where} holds a NUL character (\\x00)")
+            _check_storable(item, f"{where}[{key!r}]")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_storable(item, f"{where}[{index}]")
+
+
+def duration_seconds(duration: float | timedelta, *, what: str = "a duration") -> float:
+    """``duration`` in seconds: finite, not negative, at most :data:`MAX_DURATION`."""
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{what} must be a finite number of seconds, not negative: {duration!r}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{what} of {duration!r} is longer than {MAX_DURATION.days} days")
+    return seconds
 
 
 def _plain(value: Any) -> Any:

@@ -40,6 +40,7 @@ from rampart.sdk.playbook import (
     Playbook,
     check_act,
     describe_act,
+    duration_seconds,
     jsonable,
 )
 
@@ -78,11 +79,8 @@ ActionScript = Callable[[ActCall, tuple[str, ...]], ActionResult]
 PromptScript = Callable[[PromptCall], str | None]
 
 
-def _seconds(duration: float | timedelta) -> timedelta:
-    delta = duration if isinstance(duration, timedelta) else timedelta(seconds=float(duration))
-    if delta < timedelta(0):
-        raise ValueError("a duration cannot be negative")
-    return delta
+def _seconds(duration: float | timedelta, what: str) -> timedelta:
+    return timedelta(seconds=duration_seconds(duration, what=what))
 
 
 def _outcomes(
@@ -246,7 +244,7 @@ class PlaybookHarness(Context):
         if not question.strip() or not to.strip():
             raise ValueError("ctx.prompt needs a question and a recipient (to=)")
         step = self._step()
-        wait = _seconds(timeout)
+        wait = _seconds(timeout, "a prompt's timeout")
         call = PromptCall(step, question, to, tuple(choices or ()), wait, None)
         scripted = self._answers.popleft() if self._answers else None
         answer = scripted(call) if callable(scripted) else scripted
@@ -260,7 +258,7 @@ class PlaybookHarness(Context):
     async def sleep(self, duration: float | timedelta) -> None:
         """Move the clock by ``duration`` at once."""
         self._step()
-        wait = _seconds(duration)
+        wait = _seconds(duration, "a sleep")
         self.sleeps.append(wait)
         self.clock += wait
 

@@ -38,19 +38,13 @@ from rampart.sdk.playbook import (
     EngineStop,
     NonDeterministicPlaybook,
     check_act,
+    duration_seconds,
     jsonable,
 )
 
 ACT_OK = frozenset({"success", "partial"})
 
 Lookup = Callable[[str, dict[str, Any]], Any]
-
-
-def _seconds(duration: float | timedelta) -> float:
-    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
 
 
 class ReplayContext(Context):
@@ -182,7 +176,10 @@ class ReplayContext(Context):
         if not question.strip() or not to.strip():
             raise ValueError("ctx.prompt needs a question and a recipient (to=)")
         command = Prompt(
-            question=question, to=to, choices=list(choices or ()), timeout_s=_seconds(timeout)
+            question=question,
+            to=to,
+            choices=list(choices or ()),
+            timeout_s=duration_seconds(timeout, what="a prompt's timeout"),
         )
         raw = await self._external(command)
         answer = raw.get("answer")
@@ -190,7 +187,7 @@ class ReplayContext(Context):
 
     async def sleep(self, duration: float | timedelta) -> None:
         """Wait on a durable timer."""
-        await self._external(Sleep(seconds=_seconds(duration)))
+        await self._external(Sleep(seconds=duration_seconds(duration, what="a sleep")))
 
     async def run_playbook(self, name: str) -> Any:
         """Run another playbook on this event and return its result."""

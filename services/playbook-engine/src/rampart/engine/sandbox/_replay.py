@@ -119,6 +119,8 @@ def _settle(
             value = jsonable(main.result())
         except TypeError as exc:
             return _stopped("failed", f"the playbook returned a value that is not JSON: {exc}")
+        except ValueError as exc:
+            return _stopped("failed", f"the playbook returned a value Rampart cannot store: {exc}")
         return Replayed(outcome="completed", value=value)
     waiting = [seq for seq, future in ctx.futures.items() if not future.done()]
     if not waiting:
