@@ -37,8 +37,13 @@ run: install
 test-tools:
 	@deploy/test-tools.sh $(TEST_PACKAGES)
 
+# The suite waits on processes, brokers and databases far more than it computes: three workers
+# (one file each at a time, so a file's fixtures stay together) finish it in about half the time
+# on two cores. `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= 3
+
 test: install test-tools
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check .

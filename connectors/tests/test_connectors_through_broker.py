@@ -201,8 +201,12 @@ async def test_every_vendor_verb_runs_from_a_playbook_through_the_broker(
         posted = await client.post("/api/v1/events", json={"name": "e2e", "labels": ["e2e"]})
         assert posted.status_code == 202, posted.text
 
+        event_id = posted.json()["id"]
+
         async def ended() -> list[dict[str, Any]] | None:
-            runs = (await client.get("/api/v1/runs")).json()
+            # this event's runs only: the session's database holds other tests' runs
+            listed = await client.get("/api/v1/runs", params={"event_id": event_id})
+            runs = listed.json()
             done = [r for r in runs if r["status"] in ("completed", "failed", "cancelled")]
             return done if len(done) == len(STEPS) else None
 
