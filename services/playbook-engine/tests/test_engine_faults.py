@@ -310,3 +310,86 @@ async def test_values_that_cannot_be_stored_fail_their_run_where_they_are_made(
         assert "a sleep of" in runs["endless_sleep"]["error"]
         assert "longer than 366 days" in runs["endless_sleep"]["error"]
         assert runs["storable"]["result"] == {"score": 0.5}
+
+
+def _poison(monkeypatch: Any, playbook: str, *, only_results: bool) -> None:
+    """Make the engine fail, as on bad stored data, whenever it advances runs of ``playbook``
+    (only when handing them a result, with ``only_results``)."""
+    from rampart.engine.config import SCHEMA
+    from rampart.engine.runs import replay, triggers, wakeups
+
+    real = replay.advance
+
+    async def advance(*, conn: Any, engine: Any, run_id: Any, **options: Any) -> Any:
+        name = await conn.fetchval(f"SELECT playbook FROM {SCHEMA}.runs WHERE id = $1", run_id)
+        if name == playbook and (options.get("result") is not None or not only_results):
+            raise ValueError("the stored data is bad")
+        return await real(conn=conn, engine=engine, run_id=run_id, **options)
+
+    monkeypatch.setattr(wakeups, "advance", advance)
+    monkeypatch.setattr(triggers, "advance", advance)
+    monkeypatch.setenv("RAMPART_ENGINE_TIMER_RETRY_S", "0.05")
+    monkeypatch.setenv("RAMPART_ENGINE_TIMER_ATTEMPTS", "3")
+
+
+SLEEPER = """
+from rampart.sdk import playbook
+
+@playbook(labels=["timers"], priority=PRIORITY)
+async def NAME(ctx, event):
+    await ctx.sleep(SECONDS)
+    return "woke"
+"""
+
+
+@memory_only
+async def test_a_timer_that_keeps_failing_holds_up_no_other_and_fails_its_run(
+    engine_stack: Any, monkeypatch: Any
+) -> None:
+    """One wake-up loop (one process): the poisoned timer is due first, and the healthy one
+    behind it still fires; the poisoned one is tried again later, then fails its run."""
+    _poison(monkeypatch, "poisoned", only_results=True)
+    sources = {
+        "poisoned.py": SLEEPER.replace("NAME", "poisoned")
+        .replace("PRIORITY", "1")
+        .replace("SECONDS", "0.1"),
+        "healthy.py": SLEEPER.replace("NAME", "healthy")
+        .replace("PRIORITY", "2")
+        .replace("SECONDS", "0.5"),
+    }
+    async with engine_stack(sources, processes=1) as stack:
+        await stack.ingest_event(labels=["timers"])
+        runs = {r["playbook"]: r for r in await stack.finished_runs(2, timeout=60)}
+        assert runs["healthy"]["status"] == "completed", runs["healthy"]
+        assert runs["healthy"]["result"] == "woke"
+        assert runs["poisoned"]["status"] == "failed"
+        assert runs["poisoned"]["error"] == (
+            "the engine failed 3 times to act on the run's result timer: "
+            "ValueError: the stored data is bad"
+        )
+
+
+@memory_only
+async def test_the_playbooks_of_one_event_begin_independently(
+    engine_stack: Any, monkeypatch: Any
+) -> None:
+    """A run whose first pass the engine cannot carry out does not stop the event's other
+    runs from starting: it is retried on its own, then fails with the reason."""
+    _poison(monkeypatch, "poisoned", only_results=False)
+    sources = {
+        "poisoned.py": SLEEPER.replace("NAME", "poisoned")
+        .replace("PRIORITY", "1")
+        .replace("SECONDS", "0"),
+        "healthy.py": SLEEPER.replace("NAME", "healthy")
+        .replace("PRIORITY", "2")
+        .replace("SECONDS", "0"),
+    }
+    async with engine_stack(sources) as stack:
+        await stack.ingest_event(labels=["timers"])
+        runs = {r["playbook"]: r for r in await stack.finished_runs(2, timeout=60)}
+        assert runs["healthy"]["status"] == "completed", runs["healthy"]
+        assert runs["poisoned"]["status"] == "failed"
+        assert runs["poisoned"]["error"] == (
+            "the engine failed 3 times to act on the run's start timer: "
+            "ValueError: the stored data is bad"
+        )

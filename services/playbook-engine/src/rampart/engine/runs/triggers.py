@@ -20,6 +20,7 @@ from rampart.core.deps import Conn
 from rampart.core.envelope import Envelope
 from rampart.core.errors import FieldError, ForbiddenError
 from rampart.core.messages import EventIngested, EventUpdated
+from rampart.core.workers import cancel_requested
 from rampart.engine import events
 from rampart.engine.clients import snapshot
 from rampart.engine.config import SCHEMA
@@ -151,16 +152,12 @@ async def run_job(engine: Engine, message_id: str) -> None:
     try:
         event, matched = await _matching(engine, trigger)
         async with engine.pool.acquire() as conn, conn.transaction():
+            started = []
             if await conn.fetchval(
                 f"DELETE FROM {SCHEMA}.trigger_jobs WHERE message_id = $1 RETURNING 1", message_id
             ):
-                await _start_runs(
-                    conn=conn,
-                    engine=engine,
-                    envelope=envelope,
-                    trigger=trigger,
-                    event=event,
-                    matched=matched,
+                started = await _create_runs(
+                    conn=conn, envelope=envelope, trigger=trigger, event=event, matched=matched
                 )
     except Exception as exc:
         delay = min(JOB_RETRY_CAP_S, 2 ** min(job["attempts"], 10))
@@ -178,6 +175,32 @@ async def run_job(engine: Engine, message_id: str) -> None:
                 float(delay),
                 str(exc)[:2000],
             )
+        return
+    for run_id in started:
+        await _begin(engine, run_id, cause=envelope)
+
+
+async def _begin(engine: Engine, run_id: UUID, *, cause: Envelope) -> None:
+    """Run a new run's first pass now, in a transaction of its own.
+
+    Each run of an event begins on its own: should this pass fail, its ``start`` timer stays
+    and the wake-up loop tries it again later, while the event's other runs go on.
+    """
+    try:
+        async with engine.pool.acquire() as conn, conn.transaction():
+            timer = await conn.fetchval(
+                f"SELECT id FROM {SCHEMA}.run_timers WHERE run_id = $1 AND kind = 'start' "
+                "FOR UPDATE SKIP LOCKED",
+                run_id,
+            )
+            if timer is None:
+                return  # the wake-up loop took it first
+            await conn.execute(f"DELETE FROM {SCHEMA}.run_timers WHERE id = $1", timer)
+            await advance(conn=conn, engine=engine, run_id=run_id, cause=cause)
+    except Exception as exc:
+        if cancel_requested():
+            raise
+        log.warning("beginning run %s failed; its start timer tries again: %s", run_id, exc)
 
 
 async def matches(engine: Engine, version: PlaybookVersion, event: dict[str, Any]) -> bool:
@@ -228,15 +251,16 @@ async def _matching(
     return event, matched
 
 
-async def _start_runs(
+async def _create_runs(
     *,
     conn: Conn,
-    engine: Engine,
     envelope: Envelope,
     trigger: Trigger,
     event: dict[str, Any],
     matched: list[PlaybookVersion],
-) -> None:
+) -> list[UUID]:
+    """The matched playbooks' runs, each with a ``start`` timer due now, in priority order."""
+    created = []
     for version in matched:
         run_id = await store.create_run(
             conn=conn,
@@ -247,7 +271,9 @@ async def _start_runs(
             requested_by=f"trigger:{envelope.type}",
         )
         if run_id is not None:
-            await advance(conn=conn, engine=engine, run_id=run_id, cause=envelope)
+            await timers.add(conn=conn, run_id=run_id, kind="start", due_at=datetime.now(UTC))
+            created.append(run_id)
+    return created
 
 
 async def request_run(*, engine: Engine, body: RunCreate, who: Principal) -> RunPublic:

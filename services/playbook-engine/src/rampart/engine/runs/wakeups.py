@@ -13,7 +13,12 @@ import logging
 from collections.abc import AsyncIterator
 from uuid import UUID
 
+from asyncpg import Record
+from asyncpg.exceptions import PostgresConnectionError
+
 from rampart.core.deps import Conn
+from rampart.core.errors import TransientError
+from rampart.core.workers import cancel_requested
 from rampart.engine.config import SCHEMA
 from rampart.engine.runs.replay import advance
 from rampart.engine.runs.store import stop_run
@@ -24,8 +29,66 @@ from rampart.engine.state import Engine
 log = logging.getLogger(__name__)
 
 
+RETRY_CAP_S = 60.0
+
+
 async def fire_one(*, conn: Conn, engine: Engine) -> bool:
-    """Claim one due timer and act on it in one transaction; False when none is due."""
+    """Claim one due timer and act on it in one transaction; False when none is due.
+
+    A timer whose action fails is put back with a later due time, so it never holds up the
+    timers behind it; one that keeps failing on its data fails its run with the reason.
+    """
+    try:
+        return await _fire(conn=conn, engine=engine)
+    except _Failed as failed:
+        if cancel_requested():
+            raise failed.error from None
+        await _defer(conn=conn, engine=engine, timer=failed.row, error=failed.error)
+    return True
+
+
+class _Failed(Exception):
+    def __init__(self, row: Record, error: Exception) -> None:
+        super().__init__(str(error))
+        self.row = row
+        self.error = error
+
+
+async def _defer(*, conn: Conn, engine: Engine, timer: Record, error: Exception) -> None:
+    """Count the failure and try the timer later; past the limit, fail its run instead."""
+    reason = f"{type(error).__name__}: {error}".replace("\x00", "")[:2000]
+    # an outage says nothing of the timer: it waits for the dependency without running out
+    counts = not isinstance(error, TransientError | OSError | PostgresConnectionError)
+    async with conn.transaction():
+        attempts = await conn.fetchval(
+            f"UPDATE {SCHEMA}.run_timers SET attempts = attempts + $2, last_error = $3, "
+            "due_at = now() + make_interval(secs => least($4 * power(2, attempts), $5)) "
+            "WHERE id = $1 RETURNING attempts",
+            timer["id"],
+            1 if counts else 0,
+            reason,
+            engine.config.timer_retry_s,
+            RETRY_CAP_S,
+        )
+        if attempts is not None and attempts >= engine.config.timer_attempts:
+            await conn.execute(f"DELETE FROM {SCHEMA}.run_timers WHERE id = $1", timer["id"])
+            await stop_run(
+                conn=conn,
+                run_id=timer["run_id"],
+                status="failed",
+                reason=f"the engine failed {attempts} times to act on the run's {timer['kind']} "
+                f"timer: {reason}",
+            )
+    log.warning(
+        "acting on %s timer of run %s failed (attempt %s); tried again later: %s",
+        timer["kind"],
+        timer["run_id"],
+        attempts,
+        reason,
+    )
+
+
+async def _fire(*, conn: Conn, engine: Engine) -> bool:
     async with conn.transaction():
         row = await conn.fetchrow(
             f"SELECT id, run_id, kind, seq, result FROM {SCHEMA}.run_timers "
@@ -33,30 +96,35 @@ async def fire_one(*, conn: Conn, engine: Engine) -> bool:
         )
         if row is None:
             return False
-        await conn.execute(f"DELETE FROM {SCHEMA}.run_timers WHERE id = $1", row["id"])
-        if row["kind"] == "deadline":
-            await stop_run(
-                conn=conn,
-                run_id=row["run_id"],
-                status="failed",
-                reason="the run blew its time budget (Budget.duration) before it finished",
-            )
-        elif row["kind"] == "start":
-            await advance(conn=conn, engine=engine, run_id=row["run_id"])
-        else:
-            result = row["result"] or {}
-            if isinstance(result, dict) and result.get("expired") and result.get("prompt_id"):
-                expired = await conn.fetchval(
-                    f"UPDATE {SCHEMA}.prompts SET status = 'expired' "
-                    "WHERE id = $1 AND status = 'pending' RETURNING id",
-                    UUID(result["prompt_id"]),
-                )
-                if expired is None:
-                    return True  # answered first: that answer is the result
-            await advance(
-                conn=conn, engine=engine, run_id=row["run_id"], result=(row["seq"], result)
-            )
+        try:
+            await _act(conn=conn, engine=engine, row=row)
+        except Exception as exc:
+            raise _Failed(row, exc) from exc
         return True
+
+
+async def _act(*, conn: Conn, engine: Engine, row: Record) -> None:
+    await conn.execute(f"DELETE FROM {SCHEMA}.run_timers WHERE id = $1", row["id"])
+    if row["kind"] == "deadline":
+        await stop_run(
+            conn=conn,
+            run_id=row["run_id"],
+            status="failed",
+            reason="the run blew its time budget (Budget.duration) before it finished",
+        )
+    elif row["kind"] == "start":
+        await advance(conn=conn, engine=engine, run_id=row["run_id"])
+    else:
+        result = row["result"] or {}
+        if isinstance(result, dict) and result.get("expired") and result.get("prompt_id"):
+            expired = await conn.fetchval(
+                f"UPDATE {SCHEMA}.prompts SET status = 'expired' "
+                "WHERE id = $1 AND status = 'pending' RETURNING id",
+                UUID(result["prompt_id"]),
+            )
+            if expired is None:
+                return  # answered first: that answer is the result
+        await advance(conn=conn, engine=engine, run_id=row["run_id"], result=(row["seq"], result))
 
 
 @contextlib.asynccontextmanager
