@@ -247,7 +247,8 @@ def engine_stack(
 
     It runs through ``start_services`` on a database of the test's own (``fresh_database``).
 
-    Tests using it run on the in-process bus (``@memory_only``), as they always have.
+    Tests of runs, waits, acts and faults run on both buses (the harness's ``bus_kind``);
+    those where the bus plays no part (authorization, sources, docs) on the in-process one.
     """
 
     @contextlib.asynccontextmanager

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from rampart.core.messages import ActionRequested, PlaybookRunFailed
-from tests.harness import memory_only
 
 TYPO = """
 from rampart.sdk.playbook import playbook
@@ -40,7 +39,6 @@ async def by_product(ctx, event):
 """
 
 
-@memory_only
 async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
     engine_stack: Any,
 ) -> None:
@@ -69,7 +67,6 @@ async def test_an_invalid_act_fails_the_run_at_once_naming_the_step_and_field(
         assert {m.playbook for m in failed} == {"typo", "unknown_verb"}
 
 
-@memory_only
 async def test_an_act_can_target_every_asset_of_a_product(engine_stack: Any) -> None:
     """Through the real broker: the product's two noop assets each run the action."""
     async with engine_stack({"product.py": PRODUCT}, noop_assets=("edr-a", "edr-b")) as stack:
@@ -97,7 +94,6 @@ async def tell_the_soc(ctx, event):
 """
 
 
-@memory_only
 async def test_a_person_settling_an_unknown_action_wakes_the_playbook_with_that_outcome(
     engine_stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

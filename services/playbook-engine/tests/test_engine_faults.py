@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rampart.core.messages import ActionRequested, PlaybookRunFailed
-from tests.harness import memory_only
 
 RAISES = """
 from rampart.sdk import playbook
@@ -65,7 +64,6 @@ async def spinning_predicate(ctx, event):
 """
 
 
-@memory_only
 async def test_failing_playbooks_fail_alone_with_their_reason(engine_stack: Any) -> None:
     sources = {
         "raises.py": RAISES,
@@ -127,7 +125,6 @@ async def drifting(ctx, event):
 """
 
 
-@memory_only
 async def test_a_replay_that_issues_another_command_fails_naming_the_step(
     engine_stack: Any,
 ) -> None:
@@ -163,7 +160,6 @@ async def stuck(ctx, event):
 """
 
 
-@memory_only
 async def test_waits_outside_ctx_are_refused_with_the_durable_alternative(
     engine_stack: Any,
 ) -> None:
@@ -188,7 +184,6 @@ async def handles_denial(ctx, event):
 """
 
 
-@memory_only
 async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch(
     engine_stack: Any,
 ) -> None:
@@ -209,7 +204,6 @@ async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch
         assert run["result"] == "denied"
 
 
-@memory_only
 async def test_triggers_wait_for_ingest_instead_of_being_lost(engine_stack: Any) -> None:
     async with engine_stack({"well.py": WELL}, noop_assets=("edr",)) as stack:
         stack.ingest.down = True
@@ -278,7 +272,6 @@ async def storable(ctx, event):
 """
 
 
-@memory_only
 async def test_values_that_cannot_be_stored_fail_their_run_where_they_are_made(
     engine_stack: Any,
 ) -> None:
@@ -342,7 +335,6 @@ async def NAME(ctx, event):
 """
 
 
-@memory_only
 async def test_a_timer_that_keeps_failing_holds_up_no_other_and_fails_its_run(
     engine_stack: Any, monkeypatch: Any
 ) -> None:
@@ -369,7 +361,6 @@ async def test_a_timer_that_keeps_failing_holds_up_no_other_and_fails_its_run(
         )
 
 
-@memory_only
 async def test_the_playbooks_of_one_event_begin_independently(
     engine_stack: Any, monkeypatch: Any
 ) -> None:

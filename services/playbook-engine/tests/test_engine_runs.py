@@ -13,7 +13,6 @@ from rampart.core.messages import (
     PlaybookRunCompleted,
     PlaybookRunStarted,
 )
-from tests.harness import memory_only
 
 THREE_STEPS = """
 import asyncio
@@ -34,7 +33,6 @@ async def three_steps(ctx: Context, event: Event) -> dict:
 """
 
 
-@memory_only
 async def test_a_matching_event_runs_the_playbook_to_completion(engine_stack: Any) -> None:
     async with engine_stack(
         {"three_steps.py": THREE_STEPS}, assets={"perimeter": ["fw-1", "fw-2"]}
@@ -79,7 +77,6 @@ async def test_a_matching_event_runs_the_playbook_to_completion(engine_stack: An
         assert [(m.run_id, m.steps) for m in completed] == [(uuid.UUID(run["id"]), 7)]
 
 
-@memory_only
 async def test_a_result_delivered_twice_changes_nothing_the_second_time(
     engine_stack: Any,
 ) -> None:
@@ -110,7 +107,6 @@ async def test_a_result_delivered_twice_changes_nothing_the_second_time(
         assert len(held) == 1
 
 
-@memory_only
 async def test_runs_api_filters_and_reports_errors(engine_stack: Any) -> None:
     async with engine_stack({"three_steps.py": THREE_STEPS}) as stack:
         event_id = await stack.ingest_event(labels=["malware"])

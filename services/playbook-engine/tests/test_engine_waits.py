@@ -13,7 +13,6 @@ from rampart.core.messages import (
     PlaybookPromptRequested,
     PlaybookRunFailed,
 )
-from tests.harness import memory_only
 
 ASKS = """
 from rampart.sdk import playbook
@@ -30,7 +29,6 @@ async def asks(ctx, event):
 """
 
 
-@memory_only
 async def test_a_prompt_waits_for_its_recipient_and_times_out_to_none(engine_stack: Any) -> None:
     async with engine_stack({"asks.py": ASKS}) as stack:
         async with stack.pool.acquire() as conn:
@@ -125,7 +123,6 @@ async def broken_child(ctx, event):
 """
 
 
-@memory_only
 async def test_sleeps_and_child_playbooks_resume_the_parent(engine_stack: Any) -> None:
     sources = {"parent.py": SLEEPS_AND_CHILDREN, "child.py": CHILD, "broken.py": BROKEN_CHILD}
     async with engine_stack(sources, noop_assets=("edr",)) as stack:
@@ -151,7 +148,6 @@ async def waits(ctx, event):
 """
 
 
-@memory_only
 async def test_cancel_stops_a_waiting_run_and_a_late_result_changes_nothing(
     engine_stack: Any,
 ) -> None:
@@ -195,7 +191,6 @@ async def enrich(ctx, event):
 """
 
 
-@memory_only
 async def test_an_analyst_runs_a_playbook_on_an_event_by_hand(engine_stack: Any) -> None:
     async with engine_stack({"manual.py": MANUAL}) as stack:
         event_id = await stack.ingest_event(
@@ -250,7 +245,6 @@ async def once(ctx, event):
 """
 
 
-@memory_only
 async def test_updates_retrigger_only_playbooks_that_ask_and_not_their_own(
     engine_stack: Any,
 ) -> None:
