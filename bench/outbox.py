@@ -27,6 +27,7 @@ from bench.remote import RemoteConsumer, counter
 from rampart.core.bus import Bus, Delivery, MemoryBus, Outgoing
 from rampart.core.envelope import Envelope
 from rampart.core.outbox import OutboxRelay, enqueue
+from rampart.core.store import Notifications
 
 BusKind = Literal["rabbitmq", "memory"]
 # where the consumer runs: in this event loop, in a child process, or nowhere
@@ -171,8 +172,11 @@ async def _outbox_round(
             if consumer == "none" and published >= n:
                 done.set()
 
+        notifications = Notifications(settings.database_url)
+        await notifications.start()
         relay = OutboxRelay(
             pool=pool,
+            notifications=notifications,
             bus=bus,
             schema=settings.schema,
             batch_size=settings.batch,
@@ -196,6 +200,7 @@ async def _outbox_round(
     finally:
         if relay is not None:
             await relay.stop()
+            await notifications.close()
         await bus.close()
         if sink is not None:
             await sink.close()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rampart.core.bus import Outgoing, Topology
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.outbox import OutboxRelay
-from rampart.core.store import connect_pool
+from rampart.core.store import Notifications, connect_pool
 
 
 class SlowCommitBus(RabbitBus):
@@ -27,7 +27,9 @@ async def main(database_url: str, amqp_url: str, namespace: str, schema: str) ->
     pool = await connect_pool(database_url)
     bus = SlowCommitBus(amqp_url, topology=Topology(namespace))
     await bus.start()
-    relay = OutboxRelay(pool=pool, bus=bus, schema=schema, batch_size=20)
+    relay = OutboxRelay(
+        pool=pool, notifications=Notifications(database_url), bus=bus, schema=schema, batch_size=20
+    )
     while True:
         await relay.relay_once()
 

@@ -19,7 +19,7 @@ from rampart.core.envelope import Envelope
 from rampart.core.inbox import first_delivery
 from rampart.core.messages import EventIngested
 from rampart.core.outbox import OutboxRelay, enqueue, pending
-from rampart.core.store import apply_migrations, load_migrations
+from rampart.core.store import Notifications, apply_migrations, load_migrations
 from tests._eventually import eventually
 
 QUEUE = "test.outbox"
@@ -38,6 +38,14 @@ async def _collector(bus: Any, received: list[str]) -> None:
 
 
 @pytest.fixture
+async def notifications(database_url: str) -> Any:
+    listening = Notifications(database_url)
+    await listening.start()
+    yield listening
+    await listening.close()
+
+
+@pytest.fixture
 async def outbox_schema(pool: Any, schema: str) -> str:
     await apply_migrations(
         pool, schema=schema, migrations=load_migrations("rampart.core"), component="platform"
@@ -46,7 +54,7 @@ async def outbox_schema(pool: Any, schema: str) -> str:
 
 
 async def test_published_if_and_only_if_committed(
-    pool: Any, outbox_schema: str, make_bus: Any
+    pool: Any, notifications: Any, outbox_schema: str, make_bus: Any
 ) -> None:
     bus = await make_bus(queues=(QUEUE,))
     received: list[str] = []
@@ -60,7 +68,9 @@ async def test_published_if_and_only_if_committed(
             async with conn.transaction():
                 await enqueue(conn=conn, schema=outbox_schema, envelopes=rolled_back)
                 raise RuntimeError("the business write failed")
-    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, poll_interval_s=0.05)
+    relay = OutboxRelay(
+        pool=pool, notifications=notifications, bus=bus, schema=outbox_schema, poll_interval_s=0.05
+    )
     await relay.start()
     try:
         await eventually(lambda: len(received) >= 3)
@@ -73,12 +83,14 @@ async def test_published_if_and_only_if_committed(
 
 
 async def test_notify_wakes_the_relay_without_polling(
-    pool: Any, outbox_schema: str, make_bus: Any
+    pool: Any, notifications: Any, outbox_schema: str, make_bus: Any
 ) -> None:
     bus = await make_bus(queues=(QUEUE,))
     received: list[str] = []
     await _collector(bus, received)
-    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, poll_interval_s=3600)
+    relay = OutboxRelay(
+        pool=pool, notifications=notifications, bus=bus, schema=outbox_schema, poll_interval_s=3600
+    )
     await relay.start()
     try:
         await asyncio.sleep(0.1)  # the relay is now waiting for a notification
@@ -90,8 +102,72 @@ async def test_notify_wakes_the_relay_without_polling(
         await relay.stop()
 
 
+async def test_the_relays_wait_for_notifications_without_holding_a_pooled_connection(
+    database_url: str, notifications: Any, outbox_schema: str, make_bus: Any
+) -> None:
+    """Six relays (an embedded process's services) on a pool of one: the pool stays free
+    for the work, and each relay is still woken by its notification."""
+    from rampart.core.store import connect_pool
+
+    bus = await make_bus(queues=(QUEUE,))
+    received: list[str] = []
+    await _collector(bus, received)
+    small = await connect_pool(database_url, min_size=1, max_size=1)
+    relays = [
+        OutboxRelay(
+            pool=small,
+            notifications=notifications,
+            bus=bus,
+            schema=outbox_schema,
+            poll_interval_s=3600,
+        )
+        for _ in range(6)
+    ]
+    try:
+        for relay in relays:
+            await relay.start()
+        async with small.acquire(timeout=5) as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+            envelope = _envelope()
+            async with conn.transaction():
+                await enqueue(conn=conn, schema=outbox_schema, envelopes=[envelope])
+        await eventually(lambda: envelope.id in received, timeout=5)
+    finally:
+        for relay in relays:
+            await relay.stop()
+        await small.close()
+
+
+async def test_a_lost_listen_connection_comes_back_and_wakes_the_relay(
+    pool: Any, notifications: Any, outbox_schema: str, make_bus: Any
+) -> None:
+    """The backend of the LISTEN connection is terminated (as by a PostgreSQL restart): it
+    is opened again, and a later notification still wakes the relay, which never polls."""
+    bus = await make_bus(queues=(QUEUE,))
+    received: list[str] = []
+    await _collector(bus, received)
+    relay = OutboxRelay(
+        pool=pool, notifications=notifications, bus=bus, schema=outbox_schema, poll_interval_s=3600
+    )
+    await relay.start()
+    try:
+        lost = notifications.server_pid
+        assert lost is not None
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT pg_terminate_backend($1)", lost)
+        await eventually(
+            lambda: notifications.server_pid not in (None, lost), timeout=10, what="reconnected"
+        )
+        envelope = _envelope()
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue(conn=conn, schema=outbox_schema, envelopes=[envelope])
+        await eventually(lambda: envelope.id in received, timeout=5)
+    finally:
+        await relay.stop()
+
+
 async def test_relay_cancelled_mid_batch_loses_nothing(
-    pool: Any, outbox_schema: str, make_bus: Any
+    pool: Any, notifications: Any, outbox_schema: str, make_bus: Any
 ) -> None:
     bus = await make_bus(queues=(QUEUE,))
     received: list[str] = []
@@ -109,7 +185,9 @@ async def test_relay_cancelled_mid_batch_loses_nothing(
         await asyncio.sleep(3600)
 
     bus.publish_encoded = pause_halfway
-    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema, batch_size=50)
+    relay = OutboxRelay(
+        pool=pool, notifications=notifications, bus=bus, schema=outbox_schema, batch_size=50
+    )
     task = asyncio.create_task(relay.relay_once())
     await asyncio.wait_for(halfway.wait(), 10)
     task.cancel()
@@ -128,6 +206,7 @@ async def test_relay_cancelled_mid_batch_loses_nothing(
 @pytest.mark.parametrize("bus_kind", ["rabbitmq"])
 async def test_relay_process_killed_mid_batch_loses_nothing(
     pool: Any,
+    notifications: Any,
     outbox_schema: str,
     database_url: str,
     amqp_url: str,
@@ -153,7 +232,7 @@ async def test_relay_process_killed_mid_batch_loses_nothing(
     async with pool.acquire() as conn:
         left = await pending(conn=conn, schema=outbox_schema)
     assert 0 < left <= 100, "the kill should land while the first batch is uncommitted"
-    relay = OutboxRelay(pool=pool, bus=bus, schema=outbox_schema)
+    relay = OutboxRelay(pool=pool, notifications=notifications, bus=bus, schema=outbox_schema)
     while await relay.relay_once():
         pass
     await eventually(lambda: {e.id for e in envelopes} <= set(received))
@@ -161,7 +240,7 @@ async def test_relay_process_killed_mid_batch_loses_nothing(
 
 
 async def test_duplicate_delivery_changes_nothing(
-    pool: Any, outbox_schema: str, make_bus: Any
+    pool: Any, notifications: Any, outbox_schema: str, make_bus: Any
 ) -> None:
     bus = await make_bus(queues=(QUEUE,))
     async with pool.acquire() as conn:

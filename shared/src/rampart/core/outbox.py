@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rampart.core.bus import Bus, Outgoing
 from rampart.core.envelope import Envelope
 from rampart.core.messages import Message
-from rampart.core.store import Connection, Pool, PooledConnection
+from rampart.core.store import Connection, Notifications, Pool
 from rampart.core.workers import cancel_requested
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class OutboxRelay:
         self,
         *,
         pool: Pool,
+        notifications: Notifications,
         bus: Bus,
         schema: str,
         batch_size: int = 200,
@@ -107,13 +108,13 @@ class OutboxRelay:
         on_published: Callable[[int], object] | None = None,
     ) -> None:
         self._pool = pool
+        self._notifications = notifications
         self._bus = bus
         self._schema = schema
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: PooledConnection | None = None
         self._on_published = on_published
         self._stopping = False
         self._stop_grace_s = 10.0
@@ -121,8 +122,7 @@ class OutboxRelay:
 
     async def start(self) -> None:
         """Listen for notifications and start relaying in the background."""
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        await self._notifications.listen(NOTIFY_CHANNEL, self._on_notify)
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
 
     async def stop(self) -> None:
@@ -138,14 +138,11 @@ class OutboxRelay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
             self._task = None
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(self._listener)
-            self._listener = None
+        await self._notifications.unlisten(NOTIFY_CHANNEL, self._on_notify)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        if payload == self._schema:
+    def _on_notify(self, payload: str | None) -> None:
+        # None: the connection came back, and a notification may have been missed meanwhile
+        if payload is None or payload == self._schema:
             self._wake.set()
 
     async def _run(self) -> None:

@@ -20,7 +20,13 @@ from rampart.core.logs import correlation_id
 from rampart.core.metrics import Metrics
 from rampart.core.outbox import OutboxRelay
 from rampart.core.settings import Settings
-from rampart.core.store import Pool, apply_migrations, connect_pool, load_migrations
+from rampart.core.store import (
+    Notifications,
+    Pool,
+    apply_migrations,
+    connect_pool,
+    load_migrations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,8 @@ class Resources:
     bus: Bus
     keyring: Keyring
     metrics: Metrics
+    notifications: Notifications
+    """The process's one LISTEN connection, outside the pool."""
 
 
 S = TypeVar("S")
@@ -166,16 +174,20 @@ async def run_services(
         max_size=settings.db_pool_max,
     )
     bus = bus or make_bus(settings)
+    notifications = Notifications(settings.database_url.get_secret_value())
     services: dict[type[Any], Any] = {}
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(pool.close)
         await prepare_database(pool, specs)
+        await notifications.start()
+        stack.push_async_callback(notifications.close)
         await bus.start()
         stack.push_async_callback(bus.close)
-        resources = Resources(settings, pool, bus, keyring, metrics)
+        resources = Resources(settings, pool, bus, keyring, metrics, notifications)
         for spec in specs:
             relay = OutboxRelay(
                 pool=pool,
+                notifications=notifications,
                 bus=bus,
                 schema=spec.schema,
                 batch_size=settings.outbox_batch,

@@ -19,7 +19,7 @@ from fastapi import Depends
 from rampart.core.deps import Conn, service_state
 from rampart.core.registry_client import open_registry_client
 from rampart.core.runtime import Resources
-from rampart.core.store import Pool
+from rampart.core.store import Notifications, Pool
 from rampart.engine.clients import AssetDirectory, EventSource, HttpAssetDirectory, HttpEventSource
 from rampart.engine.config import EngineSettings
 from rampart.engine.playbooks import versions
@@ -39,6 +39,7 @@ class Engine:
 
     config: EngineSettings
     pool: Pool
+    notifications: Notifications
     processes: PlaybookProcesses
     events: EventSource
     assets: AssetDirectory
@@ -113,4 +114,6 @@ class EngineFactory:
                     await folder.sync()
                 except Exception:
                     log.exception("the first sync of the playbooks folder failed")
-            yield Engine(config, resources.pool, processes, events, assets, folder)
+            yield Engine(
+                config, resources.pool, resources.notifications, processes, events, assets, folder
+            )

@@ -1,6 +1,7 @@
 """PostgreSQL access: the asyncpg pool, typed handles, per-service schemas and migrations."""
 
 from rampart.core.store._migrations import Migration, apply_migrations, load_migrations
+from rampart.core.store._notifications import Notifications
 from rampart.core.store._pool import connect_pool, is_reachable
 from rampart.core.store._types import (
     Connection,
@@ -14,6 +15,7 @@ from rampart.core.store._types import (
 __all__ = [
     "Connection",
     "Migration",
+    "Notifications",
     "Pool",
     "PooledConnection",
     "Record",

@@ -132,12 +132,11 @@ async def running(engine: Engine) -> AsyncIterator[None]:
     """Fire due timers and retry trigger jobs while the engine runs (a ``ServiceSpec`` worker)."""
     interval_s, concurrency = engine.config.timer_interval_s, engine.config.processes
     wake = asyncio.Event()
-    listener = await engine.pool.acquire()
 
-    def on_notify(*_args: object) -> None:
+    def on_notify(_payload: str | None) -> None:
         wake.set()
 
-    await listener.add_listener(NOTIFY_CHANNEL, on_notify)
+    await engine.notifications.listen(NOTIFY_CHANNEL, on_notify)
 
     async def drain() -> None:
         async with engine.pool.acquire() as conn:
@@ -165,6 +164,4 @@ async def running(engine: Engine) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        with contextlib.suppress(Exception):
-            await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
-        await engine.pool.release(listener)
+        await engine.notifications.unlisten(NOTIFY_CHANNEL, on_notify)
