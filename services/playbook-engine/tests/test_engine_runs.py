@@ -95,15 +95,20 @@ async def test_a_matching_event_runs_the_playbook_to_completion(engine_stack: An
 async def test_a_result_delivered_twice_changes_nothing_the_second_time(
     engine_stack: Any,
 ) -> None:
-    async with engine_stack({"three_steps.py": THREE_STEPS}, noop_assets=("web-01",)) as stack:
+    """The dump's result comes again while the run waits for the owner of fw-1 to approve
+    its block: the same message (a redelivery) and the same result under a new message id."""
+    async with engine_stack(
+        {"three_steps.py": THREE_STEPS},
+        assets={"perimeter": ["fw-1"]},
+        noop_assets=("web-01", "fw-1"),
+    ) as stack:
         results = await stack.services.capture("action.completed")
         await stack.ingest_event(labels=["malware"])
-        [run] = await stack.finished_runs(1)
-        assert run["status"] == "completed"  # no firewalls: nothing else to wait for
+        [approval] = await stack.approvals(1)  # the dump's result arrived: the block waits
         [delivery] = results.deliveries
         answer = delivery.message_as(ActionCompleted)
-        assert answer.run_id == uuid.UUID(run["id"])
-        # the broker's message again (a redelivery) and its result under a new message id
+        [run] = await stack.runs()
+        assert (answer.run_id, answer.action) == (uuid.UUID(run["id"]), "get process dump")
         await stack.bus.publish([delivery.envelope])
         await stack.bus.publish([Envelope.wrap(answer, source="rampart/action-broker")])
 
@@ -112,12 +117,23 @@ async def test_a_result_delivered_twice_changes_nothing_the_second_time(
 
         await stack.eventually(all_three_handled)
         [run] = await stack.runs()
-        assert run["status"] == "completed"
+        assert run["status"] == "waiting"
         assert run["passes"] == 2  # the start, then the one result; the duplicates did nothing
         detail = await stack.run(run["id"])
-        assert [s["seq"] for s in detail["timeline"]] == [1, 2, 3, 4, 5]
+        assert [(s["seq"], s["status"]) for s in detail["timeline"]] == [
+            (1, "done"),
+            (2, "done"),
+            (3, "done"),
+            (4, "pending"),
+        ]
         assert detail["timeline"][1]["result"]["status"] == "success"
-        assert len(await stack.action_runs(playbook_run_id=run["id"])) == 1
+
+        await stack.decide(approval, "approve")
+        [run] = await stack.finished_runs(1)
+        assert run["status"] == "completed", run
+        assert run["passes"] == 3
+        assert run["result"] == {"dump": 4242, "blocked": ["fw-1"]}
+        assert len(await stack.action_runs(playbook_run_id=run["id"])) == 2
 
 
 @memory_only
