@@ -218,6 +218,17 @@ async def execute(*, state: BrokerState, run: Record) -> Outcome:
     return Outcome("success", result=result.model_dump(mode="json"))
 
 
+def summary_of(result: dict[str, Any]) -> dict[str, Any]:
+    """The result's top-level plain values (text, numbers, booleans): what a playbook reads
+    as ``outcome.summary`` (``verdict``, ``pid``, ``blocked``); lists and objects stay in
+    ``data`` only."""
+    return {
+        name: value
+        for name, value in result.items()
+        if value is None or isinstance(value, str | int | float | bool)
+    }
+
+
 def backoff(state: BrokerState, attempt: int) -> float:
     """Seconds before try ``attempt + 1``: doubling from ``backoff_s``, capped."""
     return float(min(state.settings.backoff_s * 2 ** (attempt - 1), state.settings.backoff_max_s))
@@ -256,6 +267,7 @@ async def finish(
                 run_id=run_id,
                 status="success",
                 message="",
+                summary=summary_of(outcome.result),
                 data=[outcome.result],
                 cause=cause,
                 from_statuses=("running",),
