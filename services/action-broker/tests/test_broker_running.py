@@ -55,6 +55,7 @@ async def test_a_result_carries_its_plain_values_as_the_summary(broker: Any) -> 
     expected = {"asset": asset["name"], "action": "lookup ip", "token_set": False}
     assert result.summary == expected
     assert result.data[0]["params"] == {"ip": "198.51.100.4"}
+    assert result.data[0]["verdict"] is None  # not set: in data, never in the summary
     assert (await broker.run(result.action_run_id))["summary"] == expected
 
 

@@ -220,12 +220,11 @@ async def execute(*, state: BrokerState, run: Record) -> Outcome:
 
 def summary_of(result: dict[str, Any]) -> dict[str, Any]:
     """The result's top-level plain values (text, numbers, booleans): what a playbook reads
-    as ``outcome.summary`` (``verdict``, ``pid``, ``blocked``); lists and objects stay in
-    ``data`` only."""
+    as ``outcome.summary`` (``verdict``, ``pid``, ``blocked``); lists, objects and unset
+    (null) values stay in ``data`` only, so ``summary.get("verdict", "unknown")`` reads a
+    verdict the connector did not give as unknown."""
     return {
-        name: value
-        for name, value in result.items()
-        if value is None or isinstance(value, str | int | float | bool)
+        name: value for name, value in result.items() if isinstance(value, str | int | float | bool)
     }
 
 
