@@ -3,12 +3,12 @@
 The engine runs through ``start_services`` (``tests/harness.py``) on a database of the test's
 own (``fresh_database``), served over HTTP like every other service under test.
 
-Tests of what actions do run the real action broker on ``noop`` assets
-(``engine_stack(..., noop_assets=(...))``): an action is held by its asset's approval gate and
-let go or denied through the approvals API. Tests whose playbooks branch on a product's verdict
-(``lookup ip`` finding an address malicious: a ``noop`` asset only echoes its parameters) use
-the test responder instead: it consumes ``action.requested`` from the bus and answers each with
-``action.completed`` as its policy says, as the broker would.
+Tests whose playbooks act run the real action broker, asset registry and approvals, on
+``noop`` assets made through the registry's API (``engine_stack(..., noop_assets=...)``): an
+action is held by its asset's approval gate and let go or denied through the approvals API,
+a lookup answers the ``verdict`` its asset is configured with. Without ``noop_assets`` (and
+not embedded) no broker runs, and nothing answers an action.
+
 Events come from ``FakeIngest``, which serves the engine the event contract (an event with
 artifacts) and announces each event on the bus as ingest does.
 """
@@ -26,66 +26,10 @@ import httpx
 import pytest
 
 from rampart.core.auth import Role
-from rampart.core.bus import Bus, Delivery
+from rampart.core.bus import Bus
 from rampart.core.envelope import Envelope
-from rampart.core.messages import ActionCompleted, ActionRequested, AssetResult, EventIngested
+from rampart.core.messages import ActionRequested, EventIngested
 from tests.harness import Captured, ServiceHarness, StartServices, eventually
-
-Policy = Callable[[ActionRequested], ActionCompleted | None]
-
-
-def success(request: ActionRequested) -> ActionCompleted:
-    """Every action succeeds on its asset (or on a tag's two assets)."""
-    assets = [request.target.asset] if request.target.asset else ["tag-a", "tag-b"]
-    return ActionCompleted(
-        request_key=request.request_key,
-        action=request.action,
-        status="success",
-        results=[
-            AssetResult(
-                asset=str(a),
-                status="success",
-                summary={"action": request.action, **request.params},
-                data=[{"asset": a}],
-            )
-            for a in assets
-        ],
-        event_id=request.event_id,
-        run_id=request.run_id,
-    )
-
-
-@dataclass
-class Responder:
-    """Answers ``action.requested`` on the bus, as the action broker would."""
-
-    bus: Bus
-    policy: Policy = success
-    requests: list[tuple[str, ActionRequested]] = field(default_factory=list)
-    held: list[ActionRequested] = field(default_factory=list)
-    queue: str = "test.responder"
-
-    async def on_request(self, delivery: Delivery) -> None:
-        request = delivery.message_as(ActionRequested)
-        self.requests.append((delivery.envelope.id, request))
-        answer = self.policy(request)
-        if answer is None:
-            self.held.append(request)
-            return
-        await self.answer(answer, cause=delivery.envelope)
-
-    async def answer(self, answer: ActionCompleted, cause: Envelope | None = None) -> Envelope:
-        envelope = Envelope.wrap(answer, source="test/responder", cause=cause)
-        await self.bus.publish([envelope])
-        return envelope
-
-    def keys(self) -> list[str]:
-        return [r.request_key for _, r in self.requests]
-
-    @staticmethod
-    def success(request: ActionRequested) -> ActionCompleted:
-        """The answer of an action that succeeded."""
-        return success(request)
 
 
 @dataclass
@@ -155,7 +99,6 @@ class EngineStack:
 
     services: ServiceHarness
     client: httpx.AsyncClient
-    responder: Responder
     captured: Captured
     ingest: FakeIngest
     assets: FakeAssets
@@ -307,7 +250,6 @@ def engine_stack(
     async def start(
         playbooks: dict[str, str] | None = None,
         *,
-        policy: Policy = success,
         assets: dict[str, list[str]] | None = None,
         processes: int = 2,
         folder: Path | None = None,
@@ -317,9 +259,9 @@ def engine_stack(
         """``folder`` replaces the test's own; ``embedded`` runs all five services in one app.
 
         Embedded, the engine reads events from the real ingest service of the app, over HTTP.
-        With ``noop_assets``, the real action broker answers the actions instead of the test
-        responder: it runs with the asset registry and approvals, and those ``noop`` assets are
-        made through the registry's API (events still come from ``FakeIngest``).
+        With ``noop_assets``, the real action broker runs the actions, with the asset registry
+        and approvals, on those ``noop`` assets made through the registry's API (events still
+        come from ``FakeIngest`` unless embedded).
         """
         from rampart.cli._services import all_specs, service_spec
         from rampart.engine.config import EngineSettings
@@ -351,20 +293,11 @@ def engine_stack(
         async with start_services(
             specs, database_url=fresh_database, bus_retry_delay_ms=20
         ) as services:
-            responder = Responder(services.bus, policy)
-            owner_id = None
-            if noop_assets:
-                owner_id = await make_noop_assets(services, noop_assets)
-            else:
-                await services.subscribe(
-                    responder.queue, ["action.requested"], responder.on_request
-                )
+            owner_id = await make_noop_assets(services, noop_assets) if noop_assets else None
             captured = await services.capture(
                 "event.change.requested", "playbook.#", "action.requested"
             )
             async with services.client(None) as client:
-                yield EngineStack(
-                    services, client, responder, captured, ingest, directory, folder, owner_id
-                )
+                yield EngineStack(services, client, captured, ingest, directory, folder, owner_id)
 
     return start
