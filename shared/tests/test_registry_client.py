@@ -91,6 +91,21 @@ async def test_a_registry_that_never_answers_is_unavailable_after_the_timeout(
     assert time.monotonic() - began < 5
 
 
+async def test_every_service_calls_the_registry_with_the_timeout_of_its_setting(
+    silent_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rampart.core.settings import Settings
+
+    monkeypatch.setenv("RAMPART_REGISTRY_TIMEOUT_S", "0.3")
+    settings = Settings(assets_url=f"http://127.0.0.1:{silent_port}")
+    assert settings.registry_timeout_s == 0.3
+    began = time.monotonic()
+    async with open_registry_client(settings) as client:
+        with pytest.raises(UnavailableError, match="ReadTimeout"):
+            await client.assets(tag="x")
+    assert time.monotonic() - began < 5
+
+
 def _answering(status: int) -> RegistryClient:
     transport = httpx.MockTransport(lambda _request: httpx.Response(status, text="nope"))
     return RegistryClient(httpx.AsyncClient(base_url="http://registry", transport=transport))

@@ -234,7 +234,10 @@ async def test_undo_of_an_action_without_one_and_resolve_of_a_known_run_are_refu
         headers=broker.auth(Role.ANALYST),
     )
     assert resolve.status_code == 409
-    assert "only an unknown run" in resolve.json()["detail"]
+    assert resolve.headers["content-type"] == PROBLEM
+    assert resolve.json()["detail"] == (
+        f"action run {run['id']} is success; only an unknown run can be resolved"
+    )
     assert (await broker.run(run["id"]))["status"] == "success"
 
 

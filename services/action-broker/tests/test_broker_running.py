@@ -43,6 +43,22 @@ async def test_ready_runs_go_to_the_connectors_own_topic(broker: Any) -> None:
     assert [(d.connector, d.asset) for d in dispatched] == [("noop", asset["name"])]
 
 
+async def test_a_result_carries_its_plain_values_as_the_summary(broker: Any) -> None:
+    """``summary`` is what a playbook branches on (``outcome.summary["verdict"]``): the
+    result's top-level text, numbers and booleans; nested values stay in ``data`` only."""
+    asset = await broker.asset("summed")
+    request = _lookup(asset)
+    await broker.publish(request)
+    done = await broker.message(ActionCompleted, request_key=request.request_key)
+    assert done.status == "success", done
+    [result] = done.results
+    expected = {"asset": asset["name"], "action": "lookup ip", "token_set": False}
+    assert result.summary == expected
+    assert result.data[0]["params"] == {"ip": "198.51.100.4"}
+    assert result.data[0]["verdict"] is None  # not set: in data, never in the summary
+    assert (await broker.run(result.action_run_id))["summary"] == expected
+
+
 async def test_a_failing_action_fails_once_with_the_connectors_reason(broker: Any) -> None:
     asset = await broker.asset("broken", config={"fail_with": "the product said no"})
     request = _lookup(asset)

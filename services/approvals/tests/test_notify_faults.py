@@ -10,18 +10,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 
 from rampart.approvals import service
 from rampart.approvals.notify import store
-from rampart.approvals.notify.contacts import Channel, Contact
+from rampart.approvals.notify.contacts import Channel, Contact, HttpContactBook
 from rampart.approvals.notify.links import LinkSigner
 from rampart.approvals.notify.notifier import Notifier
 from rampart.approvals.notify.render import Notice
 from rampart.approvals.notify.settings import NotifySettings
 from rampart.approvals.notify.worker import deliver_due
 from rampart.approvals.spec import build_spec
+from rampart.core.errors import PermanentError, TransientError, UnavailableError
 from rampart.core.messages import ApprovalEscalated
+from rampart.core.registry_client import RegistryClient
 from rampart.core.runtime import prepare_database
 from rampart.core.store import Pool, Record
 from services.approvals.tests._harness import Rampart, approval_request, eventually
@@ -246,3 +249,19 @@ async def test_two_replicas_deliver_each_notification_once(pool: Pool) -> None:
         list(mine),
     )
     assert {s["status"] for s in statuses} == {"delivered"}
+
+
+@pytest.mark.parametrize(
+    ("status", "raised"),
+    [(503, UnavailableError), (429, UnavailableError), (404, PermanentError)],
+)
+async def test_an_owners_contact_is_read_through_the_shared_registry_client(
+    status: int, raised: type[Exception]
+) -> None:
+    """The notifier reads contacts as every service reads the registry: a registry that
+    cannot answer now is transient (the delivery is tried again), no such owner is final."""
+    transport = httpx.MockTransport(lambda _request: httpx.Response(status, text="nope"))
+    async with httpx.AsyncClient(base_url="http://registry", transport=transport) as http:
+        with pytest.raises(raised):
+            await HttpContactBook(RegistryClient(http)).contact(uuid4())
+    assert issubclass(UnavailableError, TransientError)

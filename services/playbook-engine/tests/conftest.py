@@ -3,10 +3,12 @@
 The engine runs through ``start_services`` (``tests/harness.py``) on a database of the test's
 own (``fresh_database``), served over HTTP like every other service under test.
 
-Tests whose actions only need answering run the real action broker on ``noop`` assets
-(``engine_stack(..., noop_assets=(...))``). Tests that choose the answers (hold, deny, echo a
-summary) use the test responder instead: it consumes ``action.requested`` from the bus and
-answers each with ``action.completed`` as its policy says, as the broker would.
+Tests whose playbooks act run the real action broker, asset registry and approvals, on
+``noop`` assets made through the registry's API (``engine_stack(..., noop_assets=...)``): an
+action is held by its asset's approval gate and let go or denied through the approvals API,
+a lookup answers the ``verdict`` its asset is configured with. Without ``noop_assets`` (and
+not embedded) no broker runs, and nothing answers an action.
+
 Events come from ``FakeIngest``, which serves the engine the event contract (an event with
 artifacts) and announces each event on the bus as ingest does.
 """
@@ -24,66 +26,10 @@ import httpx
 import pytest
 
 from rampart.core.auth import Role
-from rampart.core.bus import Bus, Delivery
+from rampart.core.bus import Bus
 from rampart.core.envelope import Envelope
-from rampart.core.messages import ActionCompleted, ActionRequested, AssetResult, EventIngested
+from rampart.core.messages import ActionRequested, EventIngested
 from tests.harness import Captured, ServiceHarness, StartServices, eventually
-
-Policy = Callable[[ActionRequested], ActionCompleted | None]
-
-
-def success(request: ActionRequested) -> ActionCompleted:
-    """Every action succeeds on its asset (or on a tag's two assets)."""
-    assets = [request.target.asset] if request.target.asset else ["tag-a", "tag-b"]
-    return ActionCompleted(
-        request_key=request.request_key,
-        action=request.action,
-        status="success",
-        results=[
-            AssetResult(
-                asset=str(a),
-                status="success",
-                summary={"action": request.action, **request.params},
-                data=[{"asset": a}],
-            )
-            for a in assets
-        ],
-        event_id=request.event_id,
-        run_id=request.run_id,
-    )
-
-
-@dataclass
-class Responder:
-    """Answers ``action.requested`` on the bus, as the action broker would."""
-
-    bus: Bus
-    policy: Policy = success
-    requests: list[tuple[str, ActionRequested]] = field(default_factory=list)
-    held: list[ActionRequested] = field(default_factory=list)
-    queue: str = "test.responder"
-
-    async def on_request(self, delivery: Delivery) -> None:
-        request = delivery.message_as(ActionRequested)
-        self.requests.append((delivery.envelope.id, request))
-        answer = self.policy(request)
-        if answer is None:
-            self.held.append(request)
-            return
-        await self.answer(answer, cause=delivery.envelope)
-
-    async def answer(self, answer: ActionCompleted, cause: Envelope | None = None) -> Envelope:
-        envelope = Envelope.wrap(answer, source="test/responder", cause=cause)
-        await self.bus.publish([envelope])
-        return envelope
-
-    def keys(self) -> list[str]:
-        return [r.request_key for _, r in self.requests]
-
-    @staticmethod
-    def success(request: ActionRequested) -> ActionCompleted:
-        """The answer of an action that succeeded."""
-        return success(request)
 
 
 @dataclass
@@ -153,13 +99,54 @@ class EngineStack:
 
     services: ServiceHarness
     client: httpx.AsyncClient
-    responder: Responder
     captured: Captured
     ingest: FakeIngest
     assets: FakeAssets
     folder: Path
+    owner_id: str | None = None
+    _approver: dict[str, str] = field(default_factory=dict)
 
     eventually = staticmethod(eventually)
+
+    def requests(self) -> list[ActionRequested]:
+        """Every ``action.requested`` the engine published, in order."""
+        return list(self.captured.of(ActionRequested))
+
+    async def action_runs(self, **params: Any) -> list[dict[str, Any]]:
+        """The broker's action runs matching ``params``, newest first."""
+        response = await self.client.get(
+            "/api/v1/action-runs", params={"limit": 500, **params}, headers=self.headers()
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["items"])
+
+    async def approvals(self, count: int = 1) -> list[dict[str, Any]]:
+        """Wait until ``count`` approvals wait for the owner of the ``noop`` assets."""
+        if not self._approver:
+            made = await self.client.post(
+                f"/api/v1/owners/{self.owner_id}/approver-tokens", headers=self.headers()
+            )
+            assert made.status_code == 201, made.text
+            self._approver["Authorization"] = f"Bearer {made.json()['token']}"
+
+        async def waiting() -> list[dict[str, Any]] | None:
+            mine = await self.client.get(
+                "/api/v1/approvals", params={"mine": "true"}, headers=self._approver
+            )
+            assert mine.status_code == 200, mine.text
+            found: list[dict[str, Any]] = mine.json()
+            return found if len(found) >= count else None
+
+        return await eventually(waiting, what=f"{count} approvals waiting")
+
+    async def decide(self, approval: dict[str, Any], decision: str, comment: str = "") -> None:
+        """The owner approves (``approve``) or denies (``deny``) a waiting approval."""
+        decided = await self.client.post(
+            f"/api/v1/approvals/{approval['id']}/decision",
+            json={"decision": decision, "comment": comment},
+            headers=self._approver,
+        )
+        assert decided.status_code == 200, decided.text
 
     @property
     def bus(self) -> Bus:
@@ -218,12 +205,19 @@ class EngineStack:
 BROKER_SERVICES = ("action-broker", "asset-registry", "approvals")
 
 
-async def make_noop_assets(services: ServiceHarness, names: tuple[str, ...]) -> None:
-    """An owner and a ``noop`` asset per name, made through the asset registry's API."""
+NoopAssets = tuple[str, ...] | dict[str, dict[str, Any]]
+"""Names of ``noop`` assets, or names with fields of each (``approval_policy``, ``tags``)."""
+
+
+async def make_noop_assets(services: ServiceHarness, assets: NoopAssets) -> str:
+    """An owner and a ``noop`` asset per name, made through the asset registry's API; the
+    owner's id. An asset keeps the default policy unless given one: ``contain`` and
+    ``correct`` actions wait for the owner's approval."""
+    fields = assets if isinstance(assets, dict) else {name: {} for name in assets}
     async with services.client(Role.ADMIN) as client:
         owner = await client.post("/api/v1/owners", json={"name": "engine-tests"})
         assert owner.status_code == 201, owner.text
-        for name in names:
+        for name, extra in fields.items():
             asset = await client.post(
                 "/api/v1/assets",
                 json={
@@ -231,9 +225,11 @@ async def make_noop_assets(services: ServiceHarness, names: tuple[str, ...]) -> 
                     "connector": "noop",
                     "config": {},
                     "primary_owners": [owner.json()["id"]],
+                    **extra,
                 },
             )
             assert asset.status_code == 201, asset.text
+        return str(owner.json()["id"])
 
 
 StackFactory = Callable[..., contextlib.AbstractAsyncContextManager[EngineStack]]
@@ -255,19 +251,18 @@ def engine_stack(
     async def start(
         playbooks: dict[str, str] | None = None,
         *,
-        policy: Policy = success,
         assets: dict[str, list[str]] | None = None,
         processes: int = 2,
         folder: Path | None = None,
         embedded: bool = False,
-        noop_assets: tuple[str, ...] = (),
+        noop_assets: NoopAssets = (),
     ) -> AsyncIterator[EngineStack]:
         """``folder`` replaces the test's own; ``embedded`` runs all five services in one app.
 
         Embedded, the engine reads events from the real ingest service of the app, over HTTP.
-        With ``noop_assets``, the real action broker answers the actions instead of the test
-        responder: it runs with the asset registry and approvals, and those ``noop`` assets are
-        made through the registry's API (events still come from ``FakeIngest``).
+        With ``noop_assets``, the real action broker runs the actions, with the asset registry
+        and approvals, on those ``noop`` assets made through the registry's API (events still
+        come from ``FakeIngest`` unless embedded).
         """
         from rampart.cli._services import all_specs, service_spec
         from rampart.engine.config import EngineSettings
@@ -299,17 +294,11 @@ def engine_stack(
         async with start_services(
             specs, database_url=fresh_database, bus_retry_delay_ms=20
         ) as services:
-            responder = Responder(services.bus, policy)
-            if noop_assets:
-                await make_noop_assets(services, noop_assets)
-            else:
-                await services.subscribe(
-                    responder.queue, ["action.requested"], responder.on_request
-                )
+            owner_id = await make_noop_assets(services, noop_assets) if noop_assets else None
             captured = await services.capture(
                 "event.change.requested", "playbook.#", "action.requested"
             )
             async with services.client(None) as client:
-                yield EngineStack(services, client, responder, captured, ingest, directory, folder)
+                yield EngineStack(services, client, captured, ingest, directory, folder, owner_id)
 
     return start

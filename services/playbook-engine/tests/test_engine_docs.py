@@ -1,4 +1,8 @@
-"""Every example of ``docs/playbooks.md`` is uploaded through the API and run on an event."""
+"""Every example of ``docs/playbooks.md`` is uploaded through the API and run on an event.
+
+The action broker runs the actions on ``noop`` assets: the intel source answers every lookup
+``malicious``, the owner of web-01 denies its termination through the approvals API, the
+other actions run without waiting for approval."""
 
 from __future__ import annotations
 
@@ -7,12 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rampart.core.auth import Role
-from rampart.core.messages import (
-    ActionCompleted,
-    ActionRequested,
-    AssetResult,
-    EventChangeRequested,
-)
+from rampart.core.messages import EventChangeRequested
 from tests.harness import memory_only
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "playbooks.md"
@@ -29,29 +28,21 @@ def examples() -> dict[str, tuple[str, str]]:
     return {m[2]: (m[1], m[3]) for m in BLOCK.finditer(DOC.read_text())}
 
 
-def policy(request: ActionRequested) -> ActionCompleted:
-    """Lookups find addresses malicious, owners deny terminations, the rest succeeds."""
-    denied = request.action == "terminate process"
-    asset = request.target.asset or f"{request.target.tag}-1"
-    return ActionCompleted(
-        request_key=request.request_key,
-        action=request.action,
-        status="denied" if denied else "success",
-        results=[
-            AssetResult(
-                asset=asset,
-                status="denied" if denied else "success",
-                summary={"verdict": "malicious"} if request.action == "lookup ip" else {},
-            )
-        ],
-    )
+UNGATED: dict[str, Any] = {"approval_policy": {"kinds": []}}
+ASSETS: dict[str, dict[str, Any]] = {
+    "intel-1": {"tags": ["intel"], "config": {"verdict": "malicious"}},
+    "web-01": {},  # terminate process (a correct action) waits for its owner
+    "fw-1": UNGATED,
+    "fw-2": UNGATED,
+    "edr-1": {"tags": ["edr"], **UNGATED},
+}
 
 
 @memory_only
 async def test_the_documented_examples_upload_and_run(engine_stack: Any) -> None:
     found = examples()
     assert set(found) == {"first_look", "careful_terminate", "block_everywhere", "ask_first"}
-    async with engine_stack(policy=policy, assets={"perimeter": ["fw-1", "fw-2"]}) as stack:
+    async with engine_stack(noop_assets=ASSETS, assets={"perimeter": ["fw-1", "fw-2"]}) as stack:
         for name, (source, _label) in found.items():
             uploaded = await stack.client.post(
                 "/api/v1/playbooks", json={"source": source}, headers=stack.headers()
@@ -75,6 +66,9 @@ async def test_the_documented_examples_upload_and_run(engine_stack: Any) -> None
             headers=stack.headers(Role.ANALYST),
         )
         assert answered.status_code == 200, answered.text
+        [termination] = await stack.approvals(1)
+        assert (termination["action"], termination["asset"]) == ("terminate process", "web-01")
+        await stack.decide(termination, "deny", "that process serves customers")
 
         runs = {r["playbook"]: r for r in await stack.finished_runs(4)}
         assert all(r["status"] == "completed" for r in runs.values()), runs
@@ -82,8 +76,10 @@ async def test_the_documented_examples_upload_and_run(engine_stack: Any) -> None
         assert runs["careful_terminate"]["result"] == "denied"
         assert runs["block_everywhere"]["result"] == 4
         assert runs["ask_first"]["result"] == "yes"
-        isolate = [r for _, r in stack.responder.requests if r.action == "isolate host"]
+        isolate = [r for r in stack.requests() if r.action == "isolate host"]
         assert [r.params for r in isolate] == [{"host": "vip-laptop-01"}]
+        [isolated] = await stack.action_runs(action="isolate host")
+        assert (isolated["asset"], isolated["status"]) == ("edr-1", "success")
         changes = await stack.captured.wait_for(EventChangeRequested, 3)
         task = next(c.add_task for c in changes if c.add_task is not None)
         assert task.name == "Stop the process on web-01 by hand (denied)"

@@ -2,7 +2,8 @@
 
 All five services run in one app on the in-process bus: events are posted to the ingest
 service, which detects their artifacts' types, and the engine reads them back from it. The
-test responder answers the actions as the action broker would.
+action broker runs the actions on ``noop`` assets; the reputation source answers every lookup
+``malicious``, and the actions the playbooks take run without waiting for approval.
 """
 
 from __future__ import annotations
@@ -10,12 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rampart.core.messages import (
-    ActionCompleted,
-    ActionRequested,
-    AssetResult,
-    EventChangeRequested,
-)
+from rampart.core.messages import EventChangeRequested
 from tests.harness import memory_only
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "playbooks"
@@ -37,23 +33,22 @@ PHISHING = [
 BRUTE_FORCE = [{"cef": {"destinationUserName": "alice", "sourceAddress": "198.51.100.23"}}]
 
 
-def verdicts(request: ActionRequested) -> ActionCompleted:
-    """Lookups find everything malicious; every other action succeeds."""
-    summary: dict[str, Any] = (
-        {"verdict": "malicious"} if request.action.startswith("lookup") else {}
-    )
-    asset = request.target.asset or f"{request.target.tag}-1"
-    return ActionCompleted(
-        request_key=request.request_key,
-        action=request.action,
-        status="success",
-        results=[AssetResult(asset=asset, status="success", summary=summary)],
-    )
+UNGATED: dict[str, Any] = {"approval_policy": {"kinds": []}}
+ASSETS: dict[str, dict[str, Any]] = {
+    "web-01": UNGATED,
+    "fw-1": {"tags": ["perimeter"], **UNGATED},
+    "fw-2": {"tags": ["perimeter"], **UNGATED},
+    "reputation-1": {"tags": ["reputation"], "config": {"verdict": "malicious"}},
+    "mail-gateway-1": {"tags": ["mail-gateway"], **UNGATED},
+    "notify-1": {"tags": ["notify"], **UNGATED},
+    "directory-1": {"tags": ["directory"], **UNGATED},
+}
+"""The assets the three playbooks act on, by the names and tags they use."""
 
 
 def actions(stack: Any, run_id: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(action, target, params) requested by one run, in step order."""
-    mine = [r for _, r in stack.responder.requests if r.run_id and str(r.run_id) == run_id]
+    mine = [r for r in stack.requests() if r.run_id and str(r.run_id) == run_id]
     mine.sort(key=lambda r: int(r.request_key.rsplit(":", 1)[1]))
     return [(r.action, r.target.model_dump(exclude_none=True), r.params) for r in mine]
 
@@ -61,7 +56,7 @@ def actions(stack: Any, run_id: str) -> list[tuple[str, dict[str, Any], dict[str
 @memory_only
 async def test_the_three_examples_run_end_to_end_embedded(engine_stack: Any) -> None:
     async with engine_stack(
-        folder=EXAMPLES, embedded=True, policy=verdicts, assets={"perimeter": ["fw-1", "fw-2"]}
+        folder=EXAMPLES, embedded=True, noop_assets=ASSETS, assets={"perimeter": ["fw-1", "fw-2"]}
     ) as stack:
         listed = await stack.client.get("/api/v1/playbooks", headers=stack.headers())
         assert [p["name"] for p in listed.json()] == [
@@ -116,3 +111,8 @@ async def test_the_three_examples_run_end_to_end_embedded(engine_stack: Any) -> 
         ]
         assert {c.severity for c in changes if c.event_id == phishing} == {None, "high"}
         assert {c.status for c in changes if c.status} == {"open"}
+        ran = [
+            r for run in runs.values() for r in await stack.action_runs(playbook_run_id=run["id"])
+        ]
+        assert len(ran) == 11  # block ip on the perimeter tag runs on fw-1 and fw-2
+        assert {r["status"] for r in ran} == {"success"}, ran

@@ -187,21 +187,19 @@ async def handles_denial(ctx, event):
 async def test_a_denied_action_raises_action_failed_which_the_playbook_can_catch(
     engine_stack: Any,
 ) -> None:
-    from rampart.core.messages import ActionCompleted, AssetResult
-
-    def deny(request: ActionRequested) -> ActionCompleted:
-        return ActionCompleted(
-            request_key=request.request_key,
-            action=request.action,
-            status="denied",
-            results=[AssetResult(asset="web-01", status="denied", message="owner said no")],
-        )
-
-    async with engine_stack({"denied.py": DENIED}, policy=deny) as stack:
+    """``terminate process`` waits for the owner of web-01 (a ``contain`` action); the owner
+    denies it through the approvals API and the playbook catches the failure."""
+    async with engine_stack({"denied.py": DENIED}, noop_assets=("web-01",)) as stack:
         await stack.ingest_event(labels=["deny"])
+        [approval] = await stack.approvals(1)
+        assert (approval["action"], approval["params"]["pid"]) == ("terminate process", 1)
+        await stack.decide(approval, "deny", "that process is ours")
         [run] = await stack.finished_runs(1)
         assert run["status"] == "completed"
         assert run["result"] == "denied"
+        [action_run] = await stack.action_runs(playbook_run_id=run["id"])
+        assert action_run["status"] == "denied"
+        assert action_run["attempt_count"] == 0
 
 
 async def test_triggers_wait_for_ingest_instead_of_being_lost(engine_stack: Any) -> None:

@@ -1,4 +1,6 @@
-"""Runs end to end on the in-process bus: triggers, acts, parallel acts, history, timeline."""
+"""Runs end to end on the in-process bus: triggers, acts, parallel acts, history, timeline.
+
+The actions run through the real action broker on ``noop`` assets."""
 
 from __future__ import annotations
 
@@ -6,13 +8,16 @@ import uuid
 from typing import Any
 
 from rampart.core.auth import Role
+from rampart.core.envelope import Envelope
 from rampart.core.messages import (
     ActionCompleted,
-    ActionRequested,
     EventChangeRequested,
     PlaybookRunCompleted,
     PlaybookRunStarted,
 )
+
+UNGATED = {"approval_policy": {"kinds": []}}
+"""A ``noop`` asset whose actions never wait for its owner's approval."""
 
 THREE_STEPS = """
 import asyncio
@@ -29,13 +34,18 @@ async def three_steps(ctx: Context, event: Event) -> dict:
     )
     await ctx.add_note(f"blocked on {len(results)} firewalls")
     await ctx.set_status("open")
-    return {"dump": dump.one().summary["pid"], "blocked": [r.results[0].asset for r in results]}
+    return {
+        "dump": dump.one().data[0]["params"]["pid"],
+        "blocked": [r.results[0].asset for r in results],
+    }
 """
 
 
 async def test_a_matching_event_runs_the_playbook_to_completion(engine_stack: Any) -> None:
     async with engine_stack(
-        {"three_steps.py": THREE_STEPS}, assets={"perimeter": ["fw-1", "fw-2"]}
+        {"three_steps.py": THREE_STEPS},
+        assets={"perimeter": ["fw-1", "fw-2"]},
+        noop_assets={"web-01": {}, "fw-1": UNGATED, "fw-2": UNGATED},
     ) as stack:
         event_id = await stack.ingest_event(labels=["malware"])
         await stack.ingest_event(labels=["phishing"])  # no playbook for this one
@@ -44,13 +54,15 @@ async def test_a_matching_event_runs_the_playbook_to_completion(engine_stack: An
         assert run["event_id"] == str(event_id)
         assert run["result"] == {"dump": 4242, "blocked": ["fw-1", "fw-2"]}
 
-        # each action requested once, keyed by run and step
-        keys = sorted(stack.responder.keys())
+        # each action requested once, keyed by run and step, and run once by the broker
+        keys = sorted(r.request_key for r in stack.requests())
         assert keys == sorted(f"{run['id']}:{seq}" for seq in (2, 4, 5))
-        requests = {r.request_key: r for _, r in stack.responder.requests}
-        assert requests[f"{run['id']}:4"].target.asset == "fw-1"
-        assert requests[f"{run['id']}:5"].params == {"ip": "203.0.113.7"}
-        assert requests[f"{run['id']}:2"].requested_by.startswith("playbook:three_steps:")
+        ran = {r["request_key"]: r for r in await stack.action_runs(playbook_run_id=run["id"])}
+        assert sorted(ran) == keys
+        assert {r["status"] for r in ran.values()} == {"success"}
+        assert ran[f"{run['id']}:4"]["asset"] == "fw-1"
+        assert ran[f"{run['id']}:5"]["params"] == {"ip": "203.0.113.7"}
+        assert ran[f"{run['id']}:2"]["requested_by"].startswith("playbook:three_steps:")
         assert stack.assets.calls == [("perimeter", "block ip")]
 
         detail = await stack.run(run["id"])
@@ -80,35 +92,49 @@ async def test_a_matching_event_runs_the_playbook_to_completion(engine_stack: An
 async def test_a_result_delivered_twice_changes_nothing_the_second_time(
     engine_stack: Any,
 ) -> None:
-    held: list[ActionRequested] = []
-
-    def hold(request: ActionRequested) -> None:
-        held.append(request)
-
-    async with engine_stack({"three_steps.py": THREE_STEPS}, policy=hold) as stack:
+    """The dump's result comes again while the run waits for the owner of fw-1 to approve
+    its block: the same message (a redelivery) and the same result under a new message id."""
+    async with engine_stack(
+        {"three_steps.py": THREE_STEPS},
+        assets={"perimeter": ["fw-1"]},
+        noop_assets=("web-01", "fw-1"),
+    ) as stack:
+        results = await stack.services.capture("action.completed")
         await stack.ingest_event(labels=["malware"])
-        await stack.eventually(lambda: len(held) >= 1, what="1 held")
-        answer: ActionCompleted = stack.responder.success(held[0])
-        # the same message twice (a redelivery) and the same result under a new message id
-        envelope = await stack.responder.answer(answer)
-        await stack.bus.publish([envelope])
-        await stack.responder.answer(answer)
+        [approval] = await stack.approvals(1)  # the dump's result arrived: the block waits
+        [delivery] = results.deliveries
+        answer = delivery.message_as(ActionCompleted)
+        [run] = await stack.runs()
+        assert (answer.run_id, answer.action) == (uuid.UUID(run["id"]), "get process dump")
+        await stack.bus.publish([delivery.envelope])
+        await stack.bus.publish([Envelope.wrap(answer, source="rampart/action-broker")])
 
         async def all_three_handled() -> bool:
             return await stack.handled("engine.results") >= 3
 
         await stack.eventually(all_three_handled)
         [run] = await stack.runs()
-        assert run["status"] == "completed"  # no firewalls: nothing else to wait for
+        assert run["status"] == "waiting"
         assert run["passes"] == 2  # the start, then the one result; the duplicates did nothing
         detail = await stack.run(run["id"])
-        assert [s["seq"] for s in detail["timeline"]] == [1, 2, 3, 4, 5]
+        assert [(s["seq"], s["status"]) for s in detail["timeline"]] == [
+            (1, "done"),
+            (2, "done"),
+            (3, "done"),
+            (4, "pending"),
+        ]
         assert detail["timeline"][1]["result"]["status"] == "success"
-        assert len(held) == 1
+
+        await stack.decide(approval, "approve")
+        [run] = await stack.finished_runs(1)
+        assert run["status"] == "completed", run
+        assert run["passes"] == 3
+        assert run["result"] == {"dump": 4242, "blocked": ["fw-1"]}
+        assert len(await stack.action_runs(playbook_run_id=run["id"])) == 2
 
 
 async def test_runs_api_filters_and_reports_errors(engine_stack: Any) -> None:
-    async with engine_stack({"three_steps.py": THREE_STEPS}) as stack:
+    async with engine_stack({"three_steps.py": THREE_STEPS}, noop_assets=("web-01",)) as stack:
         event_id = await stack.ingest_event(labels=["malware"])
         await stack.finished_runs(1)
         by_event = await stack.runs(event_id=str(event_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rampart.core.auth import Role
-from rampart.core.messages import ActionRequested
 from tests.harness import memory_only
 
 V1 = """
@@ -60,8 +59,9 @@ async def test_upload_refuses_bad_code_with_the_error(engine_stack: Any) -> None
 async def test_versions_are_kept_and_a_run_stays_on_the_version_it_started_with(
     engine_stack: Any,
 ) -> None:
-    held: list[ActionRequested] = []
-    async with engine_stack(policy=held.append) as stack:
+    # the lookups wait for the owner of edr, so both runs are in flight at once
+    gated = {"edr": {"approval_policy": {"actions": ["lookup ip"]}}}
+    async with engine_stack(noop_assets=gated) as stack:
         admin = stack.headers(Role.ADMIN)
         first = await stack.client.post("/api/v1/playbooks", json={"source": V1}, headers=admin)
         assert first.status_code == 201, first.text
@@ -72,13 +72,12 @@ async def test_versions_are_kept_and_a_run_stays_on_the_version_it_started_with(
         assert same.json()["version"] == 1
 
         await stack.ingest_event(labels=["pin"])
-        await stack.eventually(lambda: len(held) >= 1, what="1 held")
+        await stack.approvals(1)
         second = await stack.client.post("/api/v1/playbooks", json={"source": V2}, headers=admin)
         assert second.json()["version"] == 2
         await stack.ingest_event(labels=["pin"])
-        await stack.eventually(lambda: len(held) >= 2, what="2 held")
-        for request in held:
-            await stack.responder.answer(stack.responder.success(request))
+        for approval in await stack.approvals(2):
+            await stack.decide(approval, "approve")
         runs = {r["version"]: r for r in await stack.finished_runs(2)}
         assert runs[1]["result"] == "v1"
         assert runs[2]["result"] == "v2"

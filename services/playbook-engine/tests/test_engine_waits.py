@@ -8,11 +8,13 @@ from typing import Any
 from rampart.core.auth import Role, create_token
 from rampart.core.envelope import Envelope
 from rampart.core.messages import (
-    ActionRequested,
     EventUpdated,
     PlaybookPromptRequested,
     PlaybookRunFailed,
 )
+
+UNGATED = {"approval_policy": {"kinds": []}}
+"""A ``noop`` asset whose actions never wait for its owner's approval."""
 
 ASKS = """
 from rampart.sdk import playbook
@@ -30,7 +32,7 @@ async def asks(ctx, event):
 
 
 async def test_a_prompt_waits_for_its_recipient_and_times_out_to_none(engine_stack: Any) -> None:
-    async with engine_stack({"asks.py": ASKS}) as stack:
+    async with engine_stack({"asks.py": ASKS}, noop_assets={"edr": UNGATED}) as stack:
         async with stack.pool.acquire() as conn:
             _, owner = await create_token(
                 conn=conn, name="owner", role=Role.APPROVER, subject="owner-42"
@@ -81,8 +83,11 @@ async def test_a_prompt_waits_for_its_recipient_and_times_out_to_none(engine_sta
         [run] = await stack.finished_runs(1)
         assert run["status"] == "completed", run
         assert run["result"] == {"answer": "yes", "late": None}
-        [(_, request)] = stack.responder.requests
+        [request] = stack.requests()
         assert request.action == "isolate host"
+        [action_run] = await stack.action_runs(playbook_run_id=run["id"])
+        assert (action_run["action"], action_run["status"]) == ("isolate host", "success")
+        assert action_run["params"] == {"host": "web-01"}
         expired = await stack.client.get(
             "/api/v1/prompts", params={"status": "expired"}, headers=stack.headers()
         )
@@ -151,10 +156,10 @@ async def waits(ctx, event):
 async def test_cancel_stops_a_waiting_run_and_a_late_result_changes_nothing(
     engine_stack: Any,
 ) -> None:
-    held: list[ActionRequested] = []
-    async with engine_stack({"waits.py": WAITS}, policy=held.append) as stack:
+    # suspend vm (a contain action) waits for the owner of hv-1 until the run is cancelled
+    async with engine_stack({"waits.py": WAITS}, noop_assets=("hv-1",)) as stack:
         await stack.ingest_event(labels=["slow"])
-        await stack.eventually(lambda: len(held) >= 1, what="1 held")
+        [approval] = await stack.approvals(1)
         [run] = await stack.runs()
         assert run["status"] == "waiting"
         cancel = await stack.client.post(
@@ -166,12 +171,14 @@ async def test_cancel_stops_a_waiting_run_and_a_late_result_changes_nothing(
             f"/api/v1/runs/{run['id']}/cancel", headers=stack.headers(Role.ANALYST)
         )
         assert twice.status_code == 409
-        await stack.responder.answer(stack.responder.success(held[0]))
+        await stack.decide(approval, "approve")  # the action runs after all, and its result ...
 
         async def handled() -> bool:
             return await stack.handled("engine.results") >= 1
 
-        await stack.eventually(handled)
+        await stack.eventually(handled)  # ... reaches the engine, which leaves the run alone
+        [action_run] = await stack.action_runs(playbook_run_id=run["id"])
+        assert action_run["status"] == "success"
         detail = await stack.run(run["id"])
         assert detail["status"] == "cancelled"
         assert detail["error"] == "cancelled by test-analyst"
@@ -192,7 +199,9 @@ async def enrich(ctx, event):
 
 
 async def test_an_analyst_runs_a_playbook_on_an_event_by_hand(engine_stack: Any) -> None:
-    async with engine_stack({"manual.py": MANUAL}) as stack:
+    async with engine_stack(
+        {"manual.py": MANUAL}, noop_assets={"intel-1": {"tags": ["intel"]}}
+    ) as stack:
         event_id = await stack.ingest_event(
             labels=["nothing-triggers"],
             artifacts=[{"cef": {"sourceAddress": "192.0.2.9", "destinationAddress": "10.0.0.1"}}],
@@ -206,7 +215,12 @@ async def test_an_analyst_runs_a_playbook_on_an_event_by_hand(engine_stack: Any)
         assert started.json()["requested_by"] == "analyst:test-analyst"
         [run] = await stack.finished_runs(1)
         assert run["result"] == ["192.0.2.9", "10.0.0.1"]
-        assert [r.target.tag for _, r in stack.responder.requests] == ["intel", "intel"]
+        assert [r.target.tag for r in stack.requests()] == ["intel", "intel"]
+        looked_up = await stack.action_runs(playbook_run_id=run["id"])
+        assert sorted((r["asset"], r["params"]["ip"]) for r in looked_up) == [
+            ("intel-1", "10.0.0.1"),
+            ("intel-1", "192.0.2.9"),
+        ]
 
         unknown = await stack.client.post(
             "/api/v1/runs", json={"playbook": "nope", "event_id": str(event_id)}, headers=analyst

@@ -8,9 +8,13 @@ reached, times out, is starting, overloaded or does not know our token yet; ``Pe
 when it refuses the question itself, which asking again cannot change.
 
 ```python
-async with open_registry_client(resources.settings, timeout_s=10) as registry:
+async with open_registry_client(resources.settings) as registry:
     assets = await registry.assets(tag="edge")
 ```
+
+Every service calls it with the same timeout, ``RAMPART_REGISTRY_TIMEOUT_S``, and the same
+retry policy: none in the client; an ``UnavailableError`` fails the message (delivered again
+after the bus's retry delay) or the request (503, for the caller to try again).
 """
 
 from __future__ import annotations
@@ -100,14 +104,17 @@ class RegistryClient:
 
 @contextlib.asynccontextmanager
 async def open_registry_client(
-    settings: Settings, *, timeout_s: float = 10.0, max_connections: int = 100
+    settings: Settings, *, timeout_s: float | None = None, max_connections: int = 100
 ) -> AsyncIterator[RegistryClient]:
     """A client of the registry at ``settings.service_url("asset-registry")``.
 
-    ``timeout_s`` bounds each phase of a call (connecting, waiting for a free connection of the
-    client's pool, writing, reading); connecting is given at most 5 s, so a registry that is
-    down is told apart from a slow one at once.
+    ``timeout_s`` (default ``settings.registry_timeout_s``) bounds each phase of a call
+    (connecting, waiting for a free connection of the client's pool, writing, reading);
+    connecting is given at most 5 s, so a registry that is down is told apart from a slow one
+    at once.
     """
+    if timeout_s is None:
+        timeout_s = settings.registry_timeout_s
     token = settings.service_token
     headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
     async with httpx.AsyncClient(

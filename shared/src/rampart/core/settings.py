@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     bus_delivery_limit: int = Field(default=5, ge=1)
     bus_retry_delay_ms: int = Field(default=200, ge=0)
     publish_timeout_s: float = Field(default=10.0, gt=0)
+    registry_timeout_s: float = Field(
+        default=10.0, gt=0, description="each call of any service to the asset registry's API"
+    )
     outbox_batch: int = Field(default=200, ge=1)
     inbox_retention_s: float = Field(
         default=7 * 24 * 3600,

@@ -2,15 +2,16 @@
 
 Each action answers with its parameters as data, after ``delay_seconds``. An asset can be
 told to fail (``fail_with``), to be unreachable (``unavailable``, a transient failure the
-runner retries) or to hang (``hang``), so tests, benchmarks and demos can drive every path
-of the action broker without a real product.
+runner retries) or to hang (``hang``), and to give every answer a ``verdict``, so tests,
+benchmarks and demos can drive every path of the action broker, and the playbooks that
+branch on a lookup's verdict, without a real product.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -31,6 +32,9 @@ WIDGET = """<table class="rampart-noop">
 </tbody></table>"""
 
 
+Verdict = Literal["malicious", "suspicious", "clean", "unknown"]
+
+
 class NoopConfig(AssetConfig):
     """How a ``noop`` asset behaves."""
 
@@ -42,6 +46,9 @@ class NoopConfig(AssetConfig):
         default=False, description="answer as an unreachable product would (transient)"
     )
     hang: bool = Field(default=False, description="never answer")
+    verdict: Verdict | None = Field(
+        default=None, description="what every answer says of its indicator, as a lookup would"
+    )
     token: SecretStr | None = Field(default=None, description="a secret, to exercise sealing")
 
 
@@ -54,6 +61,7 @@ class NoopResult(BaseModel):
     action: str
     params: dict[str, Any]
     token_set: bool = Field(description="whether the decrypted configuration held the secret")
+    verdict: Verdict | None = Field(default=None, description="the configured verdict, if any")
 
 
 class NoopConnector(Connector[NoopConfig]):
@@ -84,6 +92,7 @@ class NoopConnector(Connector[NoopConfig]):
             action=action_name,
             params=params.model_dump(mode="json"),
             token_set=config.token is not None and bool(config.token.get_secret_value()),
+            verdict=config.verdict,
         )
 
 

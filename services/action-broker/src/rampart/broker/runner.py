@@ -218,6 +218,16 @@ async def execute(*, state: BrokerState, run: Record) -> Outcome:
     return Outcome("success", result=result.model_dump(mode="json"))
 
 
+def summary_of(result: dict[str, Any]) -> dict[str, Any]:
+    """The result's top-level plain values (text, numbers, booleans): what a playbook reads
+    as ``outcome.summary`` (``verdict``, ``pid``, ``blocked``); lists, objects and unset
+    (null) values stay in ``data`` only, so ``summary.get("verdict", "unknown")`` reads a
+    verdict the connector did not give as unknown."""
+    return {
+        name: value for name, value in result.items() if isinstance(value, str | int | float | bool)
+    }
+
+
 def backoff(state: BrokerState, attempt: int) -> float:
     """Seconds before try ``attempt + 1``: doubling from ``backoff_s``, capped."""
     return float(min(state.settings.backoff_s * 2 ** (attempt - 1), state.settings.backoff_max_s))
@@ -256,6 +266,7 @@ async def finish(
                 run_id=run_id,
                 status="success",
                 message="",
+                summary=summary_of(outcome.result),
                 data=[outcome.result],
                 cause=cause,
                 from_statuses=("running",),

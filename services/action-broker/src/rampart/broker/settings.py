@@ -20,7 +20,6 @@ class BrokerSettings(BaseSettings):
     redispatch_after_s: float = Field(
         default=30.0, gt=0, description="re-send a queued run no runner took by then"
     )
-    registry_timeout_s: float = Field(default=10.0, gt=0)
     runner_name: str | None = Field(default=None, description="defaults to host:pid")
 
     @property

@@ -45,9 +45,7 @@ class BrokerState:
 async def broker_state(resources: Resources) -> AsyncIterator[BrokerState]:
     """Load the connectors and open the client to the asset registry."""
     settings = BrokerSettings()
-    async with open_registry_client(
-        resources.settings, timeout_s=settings.registry_timeout_s
-    ) as registry:
+    async with open_registry_client(resources.settings) as registry:
         vault = Vault(resources.pool)
         await vault.prepare()
         yield BrokerState(

@@ -39,7 +39,7 @@ def state_factory(
 
     @contextlib.asynccontextmanager
     async def approvals_state(resources: Resources) -> AsyncIterator[ApprovalsState]:
-        async with open_registry_client(resources.settings, timeout_s=10.0) as registry:
+        async with open_registry_client(resources.settings) as registry:
             owners = HttpOwnerDirectory(registry)
             gauges = ReportGauges(resources.metrics)
             async with open_notifier(resources, notify) as notifier:

@@ -35,4 +35,4 @@ class EngineSettings(BaseSettings):
     predicate_timeout_s: float = Field(default=5.0, gt=0, description="budget of one predicate")
     inspect_timeout_s: float = Field(default=10.0, gt=0, description="budget to import a source")
     lock_timeout_s: float = Field(default=60.0, gt=0, description="wait for another replica's run")
-    http_timeout_s: float = Field(default=10.0, gt=0, description="calls to other services")
+    http_timeout_s: float = Field(default=10.0, gt=0, description="calls to ingest")

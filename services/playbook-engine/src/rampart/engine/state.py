@@ -95,9 +95,7 @@ class EngineFactory:
             if self.assets:
                 assets: AssetDirectory = self.assets(resources)
             else:
-                registry = await stack.enter_async_context(
-                    open_registry_client(settings, timeout_s=config.http_timeout_s)
-                )
+                registry = await stack.enter_async_context(open_registry_client(settings))
                 assets = HttpAssetDirectory(registry)
             processes = PlaybookProcesses(size=config.processes)
             await processes.start()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
-import httpx
-
-from rampart.core.errors import PermanentError, TransientError
+from rampart.core.errors import PermanentError
+from rampart.core.registry_client import RegistryClient
 
 Channel = Literal["email", "slack", "teams", "webhook"]
 ORDER: tuple[Channel, ...] = ("email", "slack", "teams", "webhook")
@@ -45,23 +44,19 @@ class ContactBook(Protocol):
 
 
 class HttpContactBook:
-    """Owners' contacts over the asset registry's HTTP API, with the service token."""
+    """Owners' contacts over the asset registry's HTTP API, through the shared registry client.
 
-    def __init__(self, client: httpx.AsyncClient, *, token: str | None) -> None:
-        self._client = client
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+    ``UnavailableError`` (a ``TransientError``) while the registry cannot answer.
+    """
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self._registry = registry
 
     async def contact(self, owner_id: UUID) -> Contact:
-        """The owner's contact; ``TransientError`` while the registry cannot answer."""
-        try:
-            response = await self._client.get(f"/api/v1/owners/{owner_id}", headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise TransientError(f"the asset registry is unreachable: {exc}") from exc
-        if response.status_code == 404:
+        """The owner's contact; ``PermanentError`` if there is no such owner."""
+        owner = await self._registry.owner(owner_id)
+        if owner is None:
             raise PermanentError(f"{owner_id} is not an owner")
-        if response.status_code != 200:
-            raise TransientError(f"the asset registry answered {response.status_code}")
-        owner: dict[str, Any] = response.json()
         return Contact(
             name=str(owner.get("name") or owner_id),
             email=owner.get("email"),

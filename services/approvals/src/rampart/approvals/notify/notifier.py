@@ -15,6 +15,7 @@ from rampart.approvals.notify.links import LinkClaims, LinkSigner, derive_key
 from rampart.approvals.notify.render import Notice, Renderable
 from rampart.approvals.notify.settings import NotifySettings
 from rampart.approvals.notify.sla_notice import SlaNotice
+from rampart.core.registry_client import open_registry_client
 from rampart.core.runtime import Resources
 from rampart.core.store import Record
 
@@ -102,17 +103,14 @@ async def open_notifier(
     secret = settings.link_secret or platform.master_key
     if secret is None:
         raise RuntimeError("decision links need RAMPART_APPROVALS_LINK_SECRET or a master key")
-    token = platform.service_token.get_secret_value() if platform.service_token else None
     async with (
-        httpx.AsyncClient(
-            base_url=platform.service_url("asset-registry"), timeout=settings.send_timeout_s
-        ) as registry,
+        open_registry_client(platform) as registry,
         httpx.AsyncClient(timeout=settings.send_timeout_s, follow_redirects=False) as http,
     ):
         yield Notifier(
             settings=settings,
             signer=LinkSigner(derive_key(secret.get_secret_value())),
-            contacts=HttpContactBook(registry, token=token),
+            contacts=HttpContactBook(registry),
             senders=Senders(settings, http),
             public_url=(settings.public_url or platform.public_url).rstrip("/"),
         )
