@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
+
 from rampart.approvals.notify import store
 from rampart.core.auth import Role
 from rampart.core.messages import EventIngested, EventUpdated, SlaNotified
@@ -131,8 +133,9 @@ async def test_a_breach_falls_back_from_a_refusing_teams_to_the_signed_webhook(
     assert [r.accepted for r in chat.got("teams", teams)] == [False]
 
 
+@pytest.mark.parametrize("named_by", ["id", "name"])
 async def test_an_event_owned_through_ingests_api_emails_its_owner_warning_and_breach(
-    notify_env: Mailbox, rampart: Rampart
+    notify_env: Mailbox, rampart: Rampart, named_by: str
 ) -> None:
     name = _name("frank")
     address = f"{name}@soc.example"
@@ -153,14 +156,20 @@ async def test_an_event_owned_through_ingests_api_emails_its_owner_warning_and_b
             return list(found.json())
 
         [timer] = await eventually(clock)
-        taken = await analyst.patch(f"/api/v1/events/{event_id}", json={"owner": str(frank.id)})
+        # an analyst names the owner as the registry knows them: by id or by name
+        given = str(frank.id) if named_by == "id" else name
+        taken = await analyst.patch(f"/api/v1/events/{event_id}", json={"owner": given})
         assert taken.status_code == 200, taken.text
 
         async def owner() -> list[str | None]:
             found = await rampart.services.pool.fetchrow(
-                f"SELECT owner FROM {store.SCHEMA}.sla_timers WHERE subject_id = $1", event_id
+                f"SELECT owner, owner_id FROM {store.SCHEMA}.sla_timers WHERE subject_id = $1",
+                event_id,
             )
-            return [] if found is None else [found["owner"]]
+            if found is None or found["owner"] != given:
+                return []
+            # a name is looked up in the registry apart from the clock: wait for it
+            return [str(found["owner_id"] or found["owner"])]
 
         await eventually(lambda: _is(owner, str(frank.id)))
         # ingest gives a high event an hour: past four fifths of it, its owner is warned

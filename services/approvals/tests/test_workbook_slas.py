@@ -1,15 +1,15 @@
 """A workbook's phases on the SLA clock, end to end: ingest announces each phase it starts and
 completes, the approvals service runs a clock for each, warns and breaches the ones left
-undone, tells their owner by e-mail (a real SMTP server, aiosmtpd), and ingest marks the
-breached phase. Every service runs, on the in-process bus and on RabbitMQ; the approvals
-service's clock is moved by hand.
+undone, tells their owner (named as the registry knows them) by e-mail (a real SMTP server,
+aiosmtpd), and ingest marks the breached phase. Every service runs, on the in-process bus and
+on RabbitMQ; the approvals service's clock is moved by hand.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 
@@ -45,7 +45,7 @@ async def test_a_workbooks_phases_are_timed_warned_breached_and_their_owner_told
         event_id = str(made.json()["id"])
         applied = await analyst.post(
             f"/api/v1/events/{event_id}/workbook",
-            json={"template": "nist-800-61", "owner": str(erin.id)},
+            json={"template": "nist-800-61", "owner": name},
         )
         assert applied.status_code == 201, applied.text
         phases = {p["name"]: p for p in applied.json()}
@@ -60,6 +60,16 @@ async def test_a_workbooks_phases_are_timed_warned_breached_and_their_owner_told
             clock = clocks[phase["id"]]
             assert clock["status"] == "pending"
             assert _time(clock["due_at"]) == _time(phase["due_at"])
+
+        # the phases' owner is named as the registry knows them; the name is looked up apart
+        async def owner_found() -> bool:
+            found = await rampart.services.pool.fetchval(
+                "SELECT owner_id FROM approvals.sla_timers WHERE subject_id = $1",
+                UUID(containment["id"]),
+            )
+            return bool(found == erin.id)
+
+        await eventually(owner_found)
 
         # the first phase is done when its tasks are: ingest says so, and its clock stops
         for task in detection["tasks"]:
