@@ -9,7 +9,10 @@ moment a replica escalated it (the escalation's own history row). Then it measur
 per second through the HTTP API beside a raw ``/healthz`` request rate from the same client,
 and notifications per second: ``--notifications`` due notifications delivered by one replica
 (with the asset registry it reads contacts from) to an SMTP server in this process
-(aiosmtpd), from their commit to the last message the server accepted. Each figure is the
+(aiosmtpd), from their commit to the last message the server accepted, beside a raw SMTP
+send rate to the same server in the same pass: the very mails the service sent, sent again
+by plain ``smtplib`` from a process of their own, one connection per mail as the service
+does, on as many threads as the service's sender pool. Each figure, and each ratio, is the
 median of ``--repeat`` passes, with min and max. Nothing asserts on time.
 """
 
@@ -17,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
+import smtplib
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -312,26 +318,58 @@ async def _decision_pass(
     return decisions, raw
 
 
+Mail = tuple[str, list[str], bytes]
+"""One mail as the SMTP server took it: envelope sender, recipients, content."""
+
+
 class _Mailbox:
-    """An SMTP server's handler that counts what it accepts and says when it has ``expected``."""
+    """An SMTP server's handler that keeps what it accepts and says when it has ``expected``."""
 
     def __init__(self) -> None:
-        self.count = 0
+        self.mails: list[Mail] = []
         self.expected = 0
         self.done = asyncio.Event()
         self.loop = asyncio.get_running_loop()
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.count += 1
-        if self.count >= self.expected:
+    def expect(self, count: int) -> None:
+        """Forget what came before and wait for ``count`` mails."""
+        self.mails, self.expected = [], count
+        self.done.clear()
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
+        if len(self.mails) >= self.expected:
             self.loop.call_soon_threadsafe(self.done.set)
         return "250 Message accepted for delivery"
 
 
+def _raw_smtp_sends(host: str, port: int, mails: list[Mail]) -> float:
+    """Send ``mails`` with plain ``smtplib``, one connection each, on as many threads as
+    ``asyncio.to_thread`` has (the service's sender pool); the seconds it took."""
+
+    def send(mail: Mail) -> None:
+        with smtplib.SMTP(host, port, timeout=10) as smtp:
+            smtp.sendmail(mail[0], mail[1], mail[2])
+
+    with ThreadPoolExecutor() as threads:
+        began = time.perf_counter()
+        list(threads.map(send, mails))
+        return time.perf_counter() - began
+
+
+def _ready() -> None:
+    """Nothing: run once so the raw sender's process is up before it is timed."""
+
+
 async def _notification_pass(
-    settings: argparse.Namespace, env: dict[str, str], database_url: str, logs: Path
-) -> float:
-    """Notifications/s: due notifications, one replica, mail to an SMTP server in this process."""
+    settings: argparse.Namespace,
+    env: dict[str, str],
+    database_url: str,
+    logs: Path,
+    raw_sender: ProcessPoolExecutor,
+) -> tuple[float, float]:
+    """Notifications/s (due notifications, one replica, mail to an SMTP server in this process)
+    and the raw SMTP sends/s of the same mails to the same server."""
     from aiosmtpd.controller import Controller
 
     box = _Mailbox()
@@ -376,7 +414,7 @@ async def _notification_pass(
                      at, now, now)
                     for i, (approval_id, at) in enumerate(due.items())
                 ]  # fmt: skip
-                box.expected = count
+                box.expect(count)
                 async with pool.acquire() as conn:
                     began = time.perf_counter()
                     await conn.copy_records_to_table(
@@ -385,12 +423,20 @@ async def _notification_pass(
                                  "reason", "link_expires_at", "next_attempt_at", "created_at"],
                     )  # fmt: skip
                 await asyncio.wait_for(box.done.wait(), 600)
-                rate: float = count / (time.perf_counter() - began)
+                rate = count / (time.perf_counter() - began)
+        # the service is gone: the raw sends have the machine the service had
+        sent = box.mails
+        box.expect(len(sent))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(raw_sender, _ready)
+        took = await loop.run_in_executor(raw_sender, _raw_smtp_sends, "127.0.0.1", smtp_port, sent)
+        await asyncio.wait_for(box.done.wait(), 60)
+        raw = len(sent) / took
         await _empty(pool)
     finally:
         await pool.close()
         controller.stop()
-    return rate
+    return rate, raw
 
 
 def _spread(values: list[float]) -> str:
@@ -438,11 +484,21 @@ async def main(argv: Sequence[str] | None = None) -> None:
             decisions, raw = await _decision_pass(settings, env, database_url, logs)
             decision_rates.append(decisions)
             raw_rates.append(raw)
-        notification_rates = []
-        for _ in range(settings.repeat):
-            rate = await _notification_pass(settings, env, database_url, logs)
-            notification_rates.append(rate)
-            print(f"  notifications: {rate:.1f}/s", flush=True)
+        notification_rates, smtp_rates = [], []
+        # spawned, not forked: this process runs threads (the SMTP server's among them)
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as raw_sender:
+            for _ in range(settings.repeat):
+                rate, raw_smtp = await _notification_pass(
+                    settings, env, database_url, logs, raw_sender
+                )
+                notification_rates.append(rate)
+                smtp_rates.append(raw_smtp)
+                print(
+                    f"  notifications: {rate:.1f}/s; raw SMTP sends: {raw_smtp:.1f}/s "
+                    f"(ratio {rate / raw_smtp:.3f})",
+                    flush=True,
+                )
     labels = {1: "one-replica", 2: "two-replicas"}
     for replicas in counts:
         print(f"escalation delay p99, {replicas} replica(s) (s): {_spread(p99s[replicas])}")
@@ -451,8 +507,10 @@ async def main(argv: Sequence[str] | None = None) -> None:
     print(f"decisions ÷ raw requests: {_spread(ratios)}")
     print(
         f"notifications/s to a local SMTP server ({settings.notifications:,} per pass): "
-        f"{_spread(notification_rates)}"
+        f"{_spread(notification_rates)}; raw SMTP sends/s: {_spread(smtp_rates)}"
     )
+    mail_ratios = [n / r for n, r in zip(notification_rates, smtp_rates, strict=True)]
+    print(f"notifications ÷ raw SMTP sends: {_spread(mail_ratios)}")
     for replicas in counts:
         label = labels.get(replicas, f"{replicas}-replicas")
         value = statistics.median(p99s[replicas])

@@ -267,6 +267,9 @@ async def test_dead_letters_and_asyncapi(
     assert doc["asyncapi"].startswith("3.")
     names = {m["name"] for m in doc["components"]["messages"].values()}
     assert names == set(message_types())
+    # the workbook's phases are announced like its tasks, and listed for other tools to bind
+    workbook = {"rampart.phase.started.v1", "rampart.phase.completed.v1"}
+    assert workbook | {"rampart.task.created.v1", "rampart.task.completed.v1"} <= names
 
 
 async def test_readiness_fails_when_the_bus_is_down(harness: ServiceHarness) -> None:

@@ -49,6 +49,8 @@ async def test_it_reads_assets_owners_and_sealed_configs_from_the_real_registry(
             assert "s3cret" not in str(sealed)
             assert (await client.owner(uuid.UUID(owner["id"])) or {})["kind"] == "person"
             assert await client.owner(uuid.uuid4()) is None
+            assert (await client.owner_named("rc-owner") or {})["id"] == owner["id"]
+            assert await client.owner_named("rc-own") is None
 
 
 async def test_a_registry_nobody_listens_for_is_unavailable_at_once() -> None:

@@ -204,6 +204,9 @@ class _People:
     async def people(self, owner_id: UUID) -> list[UUID]:
         return [owner_id]
 
+    async def named(self, name: str) -> UUID | None:
+        return None
+
 
 async def test_two_replicas_deliver_each_notification_once(pool: Pool) -> None:
     await prepare_database(pool, [build_spec()])

@@ -11,7 +11,10 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
+
 from rampart.approvals.notify import store
+from rampart.core.auth import Role
 from rampart.core.messages import EventIngested, EventUpdated, SlaNotified
 from services.approvals.tests._harness import Rampart, eventually
 from services.approvals.tests._notify_fakes import (
@@ -128,3 +131,71 @@ async def test_a_breach_falls_back_from_a_refusing_teams_to_the_signed_webhook(
     assert (data["subject_kind"], data["event_id"]) == ("event", str(event_id))
     assert data["summary"] == "SLA breached: Event malware on web-01"
     assert [r.accepted for r in chat.got("teams", teams)] == [False]
+
+
+@pytest.mark.parametrize("named_by", ["id", "name"])
+async def test_an_event_owned_through_ingests_api_emails_its_owner_warning_and_breach(
+    notify_env: Mailbox, rampart: Rampart, named_by: str
+) -> None:
+    name = _name("frank")
+    address = f"{name}@soc.example"
+    frank = await contact_owner(rampart, name, email=address)
+    async with rampart.services.client(Role.ANALYST) as analyst:
+        made = await analyst.post(
+            "/api/v1/events",
+            json={"name": "beacon from lab-07", "source": "api-test", "severity": "high"},
+        )
+        assert made.status_code == 202, made.text
+        event_id = UUID(made.json()["id"])
+
+        async def clock() -> list[Any]:
+            found = await rampart.admin.get(
+                "/api/v1/slas", params={"subject_id": str(event_id), "subject_kind": "event"}
+            )
+            assert found.status_code == 200, found.text
+            return list(found.json())
+
+        [timer] = await eventually(clock)
+        # an analyst names the owner as the registry knows them: by id or by name
+        given = str(frank.id) if named_by == "id" else name
+        taken = await analyst.patch(f"/api/v1/events/{event_id}", json={"owner": given})
+        assert taken.status_code == 200, taken.text
+
+        async def owner() -> list[str | None]:
+            found = await rampart.services.pool.fetchrow(
+                f"SELECT owner, owner_id FROM {store.SCHEMA}.sla_timers WHERE subject_id = $1",
+                event_id,
+            )
+            if found is None or found["owner"] != given:
+                return []
+            # a name is looked up in the registry apart from the clock: wait for it
+            return [str(found["owner_id"] or found["owner"])]
+
+        await eventually(lambda: _is(owner, str(frank.id)))
+        # ingest gives a high event an hour: past four fifths of it, its owner is warned
+        rampart.clock.advance(timedelta(minutes=50))
+        [warning] = await eventually(lambda: notify_env.to(address))
+        assert warning.message["Subject"].startswith("SLA warning, ")
+        assert warning.message["Subject"].endswith("left: Event beacon from lab-07")
+        assert f"Event id: {event_id}" in warning.text
+
+        rampart.clock.advance(timedelta(minutes=15))
+        mails = await eventually(
+            lambda: len(notify_env.to(address)) == 2 and notify_env.to(address)
+        )
+        assert mails[1].message["Subject"] == "SLA breached: Event beacon from lab-07"
+        told = await eventually(
+            lambda: len(_told(rampart, event_id)) == 2 and _told(rampart, event_id)
+        )
+        assert [(m.reason, m.channel, m.delivered, m.recipient) for m in told] == [
+            ("warning", "email", True, str(frank.id)),
+            ("breach", "email", True, str(frank.id)),
+        ]
+        assert told[0].timer_id == UUID(timer["id"])
+
+        async def marked() -> Any:
+            detail = await analyst.get(f"/api/v1/events/{event_id}")
+            assert detail.status_code == 200, detail.text
+            return detail.json()["sla_breached_at"]
+
+        await eventually(marked)

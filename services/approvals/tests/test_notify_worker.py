@@ -50,6 +50,9 @@ class _People:
     async def people(self, owner_id: UUID) -> list[UUID]:
         return [owner_id]
 
+    async def named(self, name: str) -> UUID | None:
+        return None
+
 
 def _notifier(senders: _Recorder) -> Notifier:
     return Notifier(

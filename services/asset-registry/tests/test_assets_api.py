@@ -119,6 +119,28 @@ async def test_apps_catalog_shows_products_outputs_and_secret_fields(registry: A
     assert (await registry.client.get("/api/v1/apps/nope", headers=analyst)).status_code == 404
 
 
+@memory_only
+async def test_an_owner_is_found_by_its_name(registry: Any) -> None:
+    service = registry.services.headers(Role.SERVICE)
+    carol = await _owner(registry, "carol", email="carol@example.com")
+    team = await _owner(registry, "carol's team", kind="group", members=[carol["id"]])
+    await _owner(registry, "carola")
+
+    async def named(name: str) -> list[str]:
+        found = await registry.client.get("/api/v1/owners", params={"name": name}, headers=service)
+        assert found.status_code == 200, found.text
+        return [o["id"] for o in found.json()]
+
+    assert await named("carol") == [carol["id"]]
+    assert await named("carol's team") == [team["id"]]
+    assert await named("Carol") == []
+    _problem(
+        await registry.client.get("/api/v1/owners", params={"name": ""}, headers=service),
+        422,
+        "query.name",
+    )
+
+
 async def test_owners_people_groups_and_approver_tokens(registry: Any) -> None:
     pool = registry.services.pool
     admin = registry.services.headers(Role.ADMIN)

@@ -92,6 +92,13 @@ class RegistryClient:
         """One owner, a person or a group with its members; None if there is none."""
         return await self._one(f"/api/v1/owners/{owner_id}")
 
+    async def owner_named(self, name: str) -> dict[str, Any] | None:
+        """The owner of that name (names are unique), a person or a group; None if there is none."""
+        response = await self._get("/api/v1/owners", {"name": name})
+        body = response.json() if response is not None else []
+        found = [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []
+        return found[0] if found else None
+
     async def _one(self, path: str) -> dict[str, Any] | None:
         response = await self._get(path)
         if response is None:

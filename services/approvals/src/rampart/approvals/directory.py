@@ -1,4 +1,5 @@
-"""Who an assignee is: owners and group members, read from the asset registry's API."""
+"""Who an assignee or an SLA's owner is: owners and group members, read from the asset
+registry's API."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ class OwnerDirectory(Protocol):
 
     async def people(self, owner_id: UUID) -> list[UUID]:
         """The owner itself if it is a person, else the group's members."""
+        ...
+
+    async def named(self, name: str) -> UUID | None:
+        """The id of the owner (person or group) of that name; None if no owner has it."""
         ...
 
 
@@ -35,3 +40,8 @@ class HttpOwnerDirectory:
         if owner["kind"] == "person":
             return [UUID(owner["id"])]
         return [UUID(m) for m in owner["members"]]
+
+    async def named(self, name: str) -> UUID | None:
+        """The id of the owner (person or group) of that name; None if no owner has it."""
+        owner = await self._registry.owner_named(name)
+        return None if owner is None else UUID(owner["id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from rampart.approvals import reports, service, timers
+from rampart.approvals import reports, service, sla_owners, timers
 from rampart.approvals.clock import timer_loop
 from rampart.approvals.notify import page as notify_page
 from rampart.approvals.notify import worker as notify_worker
@@ -32,6 +32,7 @@ def build_spec(
         queues=(timers.sla_queue, service.requests),
         workers=(
             timer_loop,
+            sla_owners.owner_loop,
             partial(reports.report_gauges, interval_s=report_interval_s),
             notify_worker.delivery_loop,
         ),

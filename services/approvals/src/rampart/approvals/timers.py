@@ -166,9 +166,12 @@ async def stop_timer(
 async def set_owner(
     *, conn: Conn, subject_kind: SubjectKind, subject_id: UUID, owner: str | None
 ) -> None:
-    """Note who owns a subject now: they hear of its clock's warning and breach."""
+    """Note who owns a subject now: they hear of its clock's warning and breach (the owner
+    loop looks a new owner up in the registry)."""
     await conn.execute(
-        f"UPDATE {SCHEMA}.sla_timers SET owner = $3 WHERE subject_kind = $1 AND subject_id = $2",
+        f"UPDATE {SCHEMA}.sla_timers SET owner = $3, owner_id = CASE "
+        "WHEN owner IS NOT DISTINCT FROM $3 THEN owner_id END "
+        "WHERE subject_kind = $1 AND subject_id = $2",
         subject_kind,
         subject_id,
         owner,

@@ -32,9 +32,16 @@ async def get(*, conn: Conn, owner_id: UUID) -> OwnerPublic | None:
     return OwnerPublic(**dict(row)) if row else None
 
 
-async def list_all(*, conn: Conn, kind: str | None = None) -> list[OwnerPublic]:
-    """Every owner by name, optionally only people or only groups."""
-    rows = await conn.fetch(_SELECT + "WHERE $1::text IS NULL OR o.kind = $1 ORDER BY o.name", kind)
+async def list_all(
+    *, conn: Conn, kind: str | None = None, name: str | None = None
+) -> list[OwnerPublic]:
+    """Every owner by name, optionally only people or only groups, or only the one named."""
+    rows = await conn.fetch(
+        _SELECT + "WHERE ($1::text IS NULL OR o.kind = $1) AND ($2::text IS NULL OR o.name = $2) "
+        "ORDER BY o.name",
+        kind,
+        name,
+    )
     return [OwnerPublic(**dict(r)) for r in rows]
 
 

@@ -39,10 +39,13 @@ def _no_asset(asset_id: UUID) -> NotFoundError:
 
 @owner_router.get("/owners", summary="List owners")
 async def list_owners(
-    conn: Conn, _who: Reader, kind: Literal["person", "group"] | None = None
+    conn: Conn,
+    _who: Reader,
+    kind: Literal["person", "group"] | None = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> list[OwnerPublic]:
-    """Every owner by name, optionally only people or only groups."""
-    return await owners.list_all(conn=conn, kind=kind)
+    """Every owner by name, optionally only people or only groups, or only the one named."""
+    return await owners.list_all(conn=conn, kind=kind, name=name)
 
 
 @owner_router.post("/owners", status_code=201, summary="Add an owner")

@@ -66,13 +66,14 @@ async def announce_timer(
     """Write the notification of a timer's warning or breach to its owner, in the transaction
     that warns or breaches it; once per firing (its due time), however often announced.
 
-    The owner is reached when it names an owner of the asset registry (its id); an owner
-    kept as free text (a team's name) has no channels to look up, so nothing is written.
+    The owner is reached when it names an owner of the asset registry: its id, or its name
+    (looked up by ``sla_owners.owner_loop``); free text that names no owner has no channels
+    to look up, so nothing is written.
     """
     timer = await conn.fetchrow(
-        f"SELECT owner, due_at FROM {SCHEMA}.sla_timers WHERE id = $1", timer_id
+        f"SELECT owner, owner_id, due_at FROM {SCHEMA}.sla_timers WHERE id = $1", timer_id
     )
-    owner_id = None if timer is None else owner_ref(timer["owner"])
+    owner_id = None if timer is None else timer["owner_id"] or owner_ref(timer["owner"])
     if timer is None or owner_id is None:
         return 0
     inserted = await conn.fetchval(
