@@ -70,6 +70,8 @@ async def start_cluster(
             **{
                 setting: f"http://127.0.0.1:{ports[name]}" for name, setting in URL_SETTINGS.items()
             },
+            # decision links open at the approvals service, which serves their page
+            "RAMPART_APPROVALS_PUBLIC_URL": f"http://127.0.0.1:{ports['approvals']}",
             **(settings or {}),
         }
     )
