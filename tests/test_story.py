@@ -51,6 +51,7 @@ from rampart.cli._namespace_host import (
     NamespacesRefused,
     missing_packages,
     process_alive,
+    run,
     start_host,
     stop_host,
 )
@@ -379,6 +380,11 @@ def _nft_ruleset(web: Malware) -> str:
     return web.host.in_namespace("nft", "list", "ruleset").stdout
 
 
+def _namespace_pids(web: Malware) -> set[int]:
+    listed = run("ip", "netns", "pids", web.host.namespace)
+    return {int(word) for word in listed.stdout.split()}
+
+
 async def _the_story_until_the_secondary_is_asked(
     story: Story, *, secondary_minutes: float
 ) -> dict[str, Any]:
@@ -417,6 +423,7 @@ async def _the_story_until_the_secondary_is_asked(
     alice_link = to_alice.link()
     assert alice_link.startswith(story.cluster.url("approvals") + "/api/v1/approve/")
     assert process_alive(story.web.pid), "nothing is terminated before an owner approves"
+    assert story.web.pid in _namespace_pids(story.web)
 
     # her stage's SLA passes: the approval moves to bob (e-mail) and the on-call channel
     async def escalated() -> list[dict[str, Any]]:
@@ -497,6 +504,7 @@ async def test_the_secondary_owner_approves_and_the_process_is_gone(story: Story
         "failed": [],
     }, finished["result"]
     assert not process_alive(story.web.pid), "demo-malware still runs on web-01"
+    assert story.web.pid not in _namespace_pids(story.web)
     pid = story.web.pid
     assert [(t["kind"], t["summary"], t["status"]) for t in finished["timeline"][:5]] == [
         ("act", f"act('get process dump', asset='web-01', pid={pid})", "done"),
@@ -514,6 +522,8 @@ async def test_the_secondary_owner_approves_and_the_process_is_gone(story: Story
     assert all(r["status"] == "success" for r in runs.values()), runs
     assert story.owners["bob"] in (runs["terminate process"]["decided_by"] or "")
     for action_run in runs.values():
+        detail = await story.get("action-broker", f"/action-runs/{action_run['id']}")
+        assert detail["data"], detail
         widget = await story.api.get(
             story.at("action-broker", f"/action-runs/{action_run['id']}/widget")
         )
@@ -531,12 +541,16 @@ async def test_the_secondary_owner_approves_and_the_process_is_gone(story: Story
     types = await _check_the_bus(story, event_id)
     for step in (
         "rampart.event.ingested.v1",
+        "rampart.playbook.run.started.v1",
         "rampart.action.requested.v1",
+        "rampart.action.dispatched.v1",
+        "rampart.action.started.v1",
         "rampart.approval.requested.v1",
         "rampart.approval.escalated.v1",
         "rampart.approval.notified.v1",
         "rampart.approval.decided.v1",
         "rampart.action.completed.v1",
+        "rampart.playbook.run.completed.v1",
     ):
         assert step in types, f"{step} not heard; heard {sorted(set(types))}"
     [decided] = story.heard.of("rampart.approval.decided.v1")
@@ -559,6 +573,7 @@ async def test_a_denial_or_an_expiry_leaves_the_process_running(story: Story, en
     assert finished["result"]["terminated"] == [], finished["result"]
     assert finished["result"]["blocked"] == [REMOTE], finished["result"]
     assert process_alive(story.web.pid), "the process was terminated without an approval"
+    assert story.web.pid in _namespace_pids(story.web)
 
     approval = await story.get("approvals", f"/approvals/{so_far['approval']['id']}")
     assert approval["status"] == ending, approval
