@@ -94,9 +94,13 @@ class RampartProcess:
         return code
 
     def stop(self) -> None:
-        """Stop the process if it still runs; either way, close its log."""
+        """Stop the process if it still runs (SIGKILL if SIGTERM has not ended it within a
+        minute, so none outlives the test); either way, close its log."""
         if self.process is not None and self.process.poll() is None:
-            self.signal(signal.SIGTERM)
+            try:
+                self.signal(signal.SIGTERM)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
         self._close_log()
 
     def _close_log(self) -> None:

@@ -2,55 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from rampart.cli._services import SERVICES
-from rampart.core.crypto import Keyring
-from tests._bus import delete_namespace
+from tests._cluster import Cluster, start_cluster
 from tests._eventually import eventually
-from tests._processes import RampartProcess, cli_token, free_port, process_env, wait_ready
+from tests._processes import RampartProcess, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq]
-
-QUEUES = ["ingest.sla", "ingest.changes", "approvals.sla", "engine.triggers", "broker.requests"]
 
 
 @pytest.fixture
 async def cluster(
     fresh_database: str, amqp_url: str, namespace: str, tmp_path: Path
-) -> AsyncIterator[dict[str, Any]]:
-    env = process_env(
-        {
-            "RAMPART_MODE": "distributed",
-            "RAMPART_DATABASE_URL": fresh_database,
-            "RAMPART_AMQP_URL": amqp_url,
-            "RAMPART_MASTER_KEY": Keyring.generate_key_text(),
-            "RAMPART_BUS_NAMESPACE": namespace,
-            "RAMPART_BUS_RETRY_DELAY_MS": "50",
-        }
-    )
-    procs = {}
-    for name in SERVICES:
-        port = free_port()
-        procs[name] = RampartProcess(
-            ["serve", name, "--port", str(port)], env, tmp_path / f"{name}.log", port
-        )
-        procs[name].start()
-    try:
-        await asyncio.gather(*(wait_ready(p.url, proc=p) for p in procs.values()))
-        token = cli_token(env, name="smoke")
-        yield {"procs": procs, "token": token, "env": env, "tmp": tmp_path}
-    finally:
-        for proc in procs.values():
-            proc.stop()
-        await delete_namespace(amqp_url, namespace, QUEUES)
+) -> AsyncIterator[Cluster]:
+    async with start_cluster(
+        database_url=fresh_database, amqp_url=amqp_url, namespace=namespace, tmp=tmp_path
+    ) as running:
+        yield running
 
 
 async def _timers(client: httpx.AsyncClient, url: str) -> set[str]:
@@ -60,10 +33,10 @@ async def _timers(client: httpx.AsyncClient, url: str) -> set[str]:
 
 
 async def test_outbox_message_reaches_other_services_and_survives_a_consumer_restart(
-    cluster: dict[str, Any],
+    cluster: Cluster,
 ) -> None:
-    procs = cluster["procs"]
-    headers = {"Authorization": f"Bearer {cluster['token']}"}
+    procs = cluster.procs
+    headers = {"Authorization": f"Bearer {cluster.token}"}
     ingest, approvals, engine = procs["ingest"], procs["approvals"], procs["playbook-engine"]
     async with httpx.AsyncClient(headers=headers, timeout=10) as client:
         first = await client.post(f"{ingest.url}/api/v1/events", json={"name": "smoke"})
@@ -84,7 +57,7 @@ async def test_outbox_message_reaches_other_services_and_survives_a_consumer_res
             posted = await client.post(f"{ingest.url}/api/v1/events", json={"name": f"down {i}"})
             while_down.append(posted.json()["id"])
         restarted = RampartProcess(
-            approvals.args, cluster["env"], cluster["tmp"] / "approvals-2.log", approvals.port
+            approvals.args, cluster.env, cluster.tmp / "approvals-2.log", approvals.port
         )
         procs["approvals"] = restarted
         restarted.start()

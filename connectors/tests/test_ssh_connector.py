@@ -85,6 +85,37 @@ def test_connector_declaration_matches_the_catalog() -> None:
     }
 
 
+def test_the_containment_actions_have_widgets_that_escape_the_hosts_words() -> None:
+    from rampart.core.widgets import render_widget
+
+    bindings = SshConnector.bindings()
+    digest = "ab" * 32
+    dump = {
+        "host": "web-01",
+        "pid": 4242,
+        "name": "<b>evil</b>",
+        "file": {"sha256": digest, "size": 8192},
+    }
+    shown = render_widget(bindings["get process dump"].widget or "", dump)
+    assert "4242" in shown
+    assert digest in shown
+    assert "8192 bytes" in shown
+    assert "&lt;b&gt;evil&lt;/b&gt;" in shown
+    assert "<b>" not in shown
+    stopped = {"host": "web-01", "processes": [{"pid": 4242, "name": "x", "outcome": "killed"}]}
+    shown = render_widget(bindings["terminate process"].widget or "", stopped)
+    assert "4242" in shown
+    assert "killed" in shown
+    block = {"host": "web-01", "ip": "198.51.100.66", "blocked": True, "changed": True}
+    block |= {"table": "inet rampart", "set": "blocked_v4", "covered_by": None}
+    shown = render_widget(bindings["block ip"].widget or "", block)
+    assert "198.51.100.66" in shown
+    assert "blocked_v4" in shown
+    assert "not blocked" not in shown
+    block |= {"blocked": False}
+    assert "not blocked" in render_widget(bindings["unblock ip"].widget or "", block)
+
+
 async def test_connectivity_logs_in_with_the_pinned_host_key(ssh_host: Any) -> None:
     result = await _connector(ssh_host).run("test connectivity", {}, _ctx())
     assert result.model_dump()["user"] == "root"

@@ -133,3 +133,27 @@ async def test_a_handler_in_flight_when_the_connection_drops_finishes_its_work(
     finally:
         await bus.close()
         await delete_namespace(amqp_url, namespace, ["test.inflight"])
+
+
+async def test_start_fails_in_time_when_the_broker_never_answers_the_handshake() -> None:
+    """A node that takes the TCP connection and says nothing (a wedged one) fails start()."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # keep it open, answer nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bus = RabbitBus(f"amqp://guest:guest@127.0.0.1:{port}/", connect_timeout_s=0.5)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    try:
+        with pytest.raises((TimeoutError, asyncio.TimeoutError)):
+            await asyncio.wait_for(bus.start(), timeout=20)
+        assert loop.time() - began < 10
+        assert accepted, "the bus reached the listener"
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()

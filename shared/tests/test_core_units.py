@@ -231,6 +231,11 @@ def test_asyncapi_document_lists_every_type_with_its_schema() -> None:
     channel = doc["channels"]["action_requested"]
     assert channel["address"] == "action.requested"
     assert channel["bindings"]["amqp"]["exchange"]["name"] == "rampart"
+    # a dispatch is published to its connector's own routing key, and the document says so
+    dispatched = doc["channels"]["action_dispatched"]
+    assert dispatched["address"] == "action.dispatched.{connector}"
+    assert set(dispatched["parameters"]) == {"connector"}
+    assert "'action.dispatched.*'" in doc["operations"]["receive_action_dispatched"]["summary"]
     text = json.dumps(doc)
     for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', text)):
         node = doc

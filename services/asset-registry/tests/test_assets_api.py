@@ -363,6 +363,23 @@ async def test_assets_crud_search_and_messages(registry: Any, ssh_keys: dict[str
     assert registry.captured.of("asset.deleted")[0].name == "web-01"
 
 
+async def test_an_approval_stage_may_be_seconds_long(
+    registry: Any, ssh_keys: dict[str, str]
+) -> None:
+    admin = registry.services.headers(Role.ADMIN)
+    owner = await _owner(registry, "drill")
+    policy = {"actions": ["terminate process"], "sla_minutes": {"primary": 0.1, "secondary": 1.5}}
+    body = _ssh_asset("drill-01", owner["id"], ssh_keys, approval_policy=policy)
+    made = await registry.client.post("/api/v1/assets", json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    shown = await registry.client.get(f"/api/v1/assets/{made.json()['id']}", headers=admin)
+    assert shown.json()["approval_policy"]["sla_minutes"] == {
+        "primary": 0.1,
+        "secondary": 1.5,
+        "executive": 60,
+    }
+
+
 async def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(
     registry: Any, ssh_keys: dict[str, str]
 ) -> None:
@@ -382,6 +399,13 @@ async def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(
         )
 
     await refused({**good, "name": "x1", "connector": "frobnicator"}, 422, "body.connector")
+    # a stage may be a fraction of a minute, but not under a second
+    under_a_second = {"sla_minutes": {"primary": 0.01}}
+    await refused(
+        {**good, "name": "x1b", "approval_policy": under_a_second},
+        422,
+        "body.approval_policy.sla_minutes.primary",
+    )
     await refused(
         {**good, "name": "x2", "config": {**good["config"], "port": 70000}}, 422, "body.config.port"
     )

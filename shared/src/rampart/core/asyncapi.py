@@ -51,7 +51,7 @@ def asyncapi_document(*, version: str = "0.1.0", exchange: str = "rampart") -> d
             },
         }
         channel_id = key.replace(".", "_")
-        channels[channel_id] = {
+        channel: dict[str, Any] = {
             "address": key,
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
             "bindings": {
@@ -61,10 +61,20 @@ def asyncapi_document(*, version: str = "0.1.0", exchange: str = "rampart") -> d
                 }
             },
         }
+        binding = key
+        topic = model.routing_topic
+        if topic is not None:
+            # published to <key>.<the field's value>: one routing key per value
+            channel["address"] = f"{key}.{{{topic}}}"
+            channel["parameters"] = {
+                topic: {"description": f"the message's {topic!r}, as published"}
+            }
+            binding = f"{key}.*"
+        channels[channel_id] = channel
         operations[f"receive_{channel_id}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{channel_id}"},
-            "summary": f"Bind a queue to '{exchange}' with routing key '{key}' to receive it.",
+            "summary": f"Bind a queue to '{exchange}' with routing key '{binding}' to receive it.",
         }
     return {
         "asyncapi": "3.0.0",

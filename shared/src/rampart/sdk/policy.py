@@ -6,7 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rampart.sdk.catalog import CATALOG, ActionKind, action_spec
 
-__all__ = ["ApprovalPolicy", "StageSla"]
+__all__ = ["MIN_STAGE_MINUTES", "ApprovalPolicy", "StageSla"]
+
+MIN_STAGE_MINUTES = 1 / 60
+"""The shortest an approval stage may be: one second."""
 
 
 def _known_actions(names: list[str]) -> list[str]:
@@ -17,13 +20,17 @@ def _known_actions(names: list[str]) -> list[str]:
 
 
 class StageSla(BaseModel):
-    """Minutes each approval stage has before it escalates (or, at the last stage, expires)."""
+    """Minutes each approval stage has before it escalates (or, at the last stage, expires).
+
+    A fraction of a minute is allowed, down to one second (``0.1`` is six seconds): a drill or a
+    test can let a stage pass while it watches.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    primary: int = Field(default=30, ge=1, le=10_080)
-    secondary: int = Field(default=30, ge=1, le=10_080)
-    executive: int = Field(default=60, ge=1, le=10_080)
+    primary: float = Field(default=30, ge=MIN_STAGE_MINUTES, le=10_080)
+    secondary: float = Field(default=30, ge=MIN_STAGE_MINUTES, le=10_080)
+    executive: float = Field(default=60, ge=MIN_STAGE_MINUTES, le=10_080)
 
 
 class ApprovalPolicy(BaseModel):

@@ -47,6 +47,22 @@ on {{ result.host }} after {{ result.duration_s }} s</p>
 FILE_COPY = """<p class="rampart-file"><code>{{ result.path }}</code> from {{ result.host }}:
 {{ result.size }} bytes, SHA-256 <code>{{ result.sha256 }}</code></p>"""
 
+PROCESS_DUMP = """<p class="rampart-dump">core dump of process {{ result.pid }}
+(<code>{{ result.name }}</code>) on {{ result.host }}: {{ result.file.size }} bytes in the vault,
+SHA-256 <code>{{ result.file.sha256 }}</code></p>"""
+
+TERMINATED = """<table class="rampart-terminated">
+<caption>{{ result.processes | length }} process(es) on {{ result.host }}</caption>
+<thead><tr><th>PID</th><th>Name</th><th>Outcome</th></tr></thead><tbody>
+{% for p in result.processes %}<tr><td>{{ p.pid }}</td><td>{{ p.name or "" }}</td>
+<td>{{ p.outcome }}</td></tr>{% endfor %}</tbody></table>"""
+
+IP_BLOCK = """<p class="rampart-block"><code>{{ result.ip }}</code> on {{ result.host }}:
+{% if result.blocked %}blocked{% else %}not blocked{% endif %}
+{%- if result.covered_by %} (inside the blocked network {{ result.covered_by }}){% endif %},
+set <code>{{ result.table }} {{ result.set }}</code>
+{%- if not result.changed %}, unchanged{% endif %}</p>"""
+
 _PROBE = (
     "id -un; id -u; uname -sr; "
     "for t in gcore nft flock; do command -v $t >/dev/null && echo $t=1 || echo $t=0; done"
@@ -97,7 +113,7 @@ class SshConnector(Connector[SshConfig]):
             found = [p for p in found if p.name == params.name]
         return ProcessList(host=session.target, count=len(found), processes=found)
 
-    @action("terminate process")
+    @action("terminate process", widget=TERMINATED)
     async def terminate_process(
         self, ctx: ActionContext, params: TerminateProcessParams
     ) -> TerminateResult:
@@ -122,7 +138,7 @@ class SshConnector(Connector[SshConfig]):
             host=session.target, processes=processes.outcomes_of(outcomes, names)
         )
 
-    @action("get process dump")
+    @action("get process dump", widget=PROCESS_DUMP)
     async def get_process_dump(self, ctx: ActionContext, params: ProcessParams) -> ProcessDump:
         """A core dump of the process (gcore), kept in the vault."""
         if ctx.vault is None:
@@ -132,13 +148,13 @@ class SshConnector(Connector[SshConfig]):
                 session, pid=params.pid, dump_dir=self.config.dump_dir, vault=ctx.vault
             )
 
-    @action("block ip")
+    @action("block ip", widget=IP_BLOCK)
     async def block_ip(self, ctx: ActionContext, params: IpParams) -> IpBlock:
         """Drop traffic from and to the address, in Rampart's own nftables table."""
         async with open_session(self.config, ctx.ssh) as session:
             return await firewall.block(session, params.ip)
 
-    @action("unblock ip")
+    @action("unblock ip", widget=IP_BLOCK)
     async def unblock_ip(self, ctx: ActionContext, params: IpParams) -> IpBlock:
         """Take the address out of Rampart's block set."""
         async with open_session(self.config, ctx.ssh) as session:

@@ -318,7 +318,11 @@ async def decide(
         if not later:
             await dispatch(conn=conn, state=state, run=row, cause=cause)
         return
-    reason = f"{decision.decision} by {who}" + (f": {decision.comment}" if decision.comment else "")
+    if decision.decision == "expired":
+        reason = "the approval expired: no owner decided before the last stage's SLA passed"
+    else:
+        reason = f"{decision.decision} by {who}"
+    reason += f": {decision.comment}" if decision.comment else ""
     await conn.execute(
         f"UPDATE {SCHEMA}.action_runs SET decision_comment = $2 WHERE id = $1",
         row["id"],

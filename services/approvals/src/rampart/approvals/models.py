@@ -17,7 +17,7 @@ class StagePublic(BaseModel):
     """One stage of an approval: who decides, and how long they have."""
 
     stage: ApprovalStage
-    sla_minutes: int
+    sla_minutes: float
     assignees: list[UUID]
 
 

@@ -323,7 +323,7 @@ async def breached(
         await _finish(conn=conn, row=row, status="expired", by=None, comment="", now=at)
         return
     plan = stages[following]
-    timer = await _stage_plan(conn=conn, minutes=int(plan["sla_minutes"]), now=at)
+    timer = await _stage_plan(conn=conn, minutes=float(plan["sla_minutes"]), now=at)
     due_at = timer.due_at
     await conn.execute(
         f"UPDATE {SCHEMA}.approvals SET stage_index = $2, stage = $3, due_at = $4 WHERE id = $1",
@@ -407,7 +407,7 @@ async def _finish(
     )
 
 
-async def _stage_plan(*, conn: Conn, minutes: int, now: datetime) -> policies.TimerPlan:
+async def _stage_plan(*, conn: Conn, minutes: float, now: datetime) -> policies.TimerPlan:
     plan = await policies.plan(
         conn=conn,
         subject_kind="approval",

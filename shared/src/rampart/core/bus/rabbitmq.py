@@ -88,8 +88,12 @@ class RabbitBus(Bus):
         publish_timeout_s: float = 10.0,
         shutdown_grace_s: float = 30.0,
         connection_name: str = "rampart",
+        connect_timeout_s: float = 30.0,
     ) -> None:
         self.topology = topology
+        # a broker that takes the TCP connection but never answers the handshake (a wedged
+        # node) fails start() after this long, instead of holding the service's start forever
+        self._connect_timeout_s = connect_timeout_s
         self._url = url
         self._connection_name = connection_name
         self._delivery_limit = delivery_limit
@@ -136,10 +140,14 @@ class RabbitBus(Bus):
         self._draining = False
         # the name shows in the broker's connection list, so operators can tell replicas apart
         self._connection = await aio_pika.connect_robust(
-            self._url, client_properties={"connection_name": self._connection_name}
+            self._url,
+            timeout=self._connect_timeout_s,
+            client_properties={"connection_name": self._connection_name},
         )
         self._consumer_connection = await aio_pika.connect_robust(
-            self._url, client_properties={"connection_name": f"{self._connection_name}/consume"}
+            self._url,
+            timeout=self._connect_timeout_s,
+            client_properties={"connection_name": f"{self._connection_name}/consume"},
         )
         # on_return_raises: a mandatory publish (dead-lettering, replay) that no queue takes
         # must fail instead of being dropped

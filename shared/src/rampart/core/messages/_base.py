@@ -23,6 +23,8 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     message_type: ClassVar[str]
+    routing_topic: ClassVar[str | None] = None
+    """A field whose value is published after the routing key (``action.dispatched.ssh``)."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -50,6 +50,7 @@ class ActionDispatched(Message):
     """
 
     message_type: ClassVar[str] = "rampart.action.dispatched.v1"
+    routing_topic: ClassVar[str | None] = "connector"
 
     action_run_id: UUID
     request_key: str

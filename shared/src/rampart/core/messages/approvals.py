@@ -20,7 +20,7 @@ class ApprovalStagePlan(BaseModel):
 
     stage: ApprovalStage
     assignees: list[str] = Field(min_length=1)
-    sla_minutes: int = Field(gt=0)
+    sla_minutes: float = Field(gt=0, description="the stage's length; a fraction is allowed")
 
 
 class ApprovalRequested(Message):
