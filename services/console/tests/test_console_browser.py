@@ -36,7 +36,10 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 AXE_VERSION = "4.10.2"
 # dist.integrity of https://registry.npmjs.org/axe-core/4.10.2
-AXE_INTEGRITY = "sha512-RE3mdQ7P3FRSe7eqCWoeQ/Z9QXrtniSjp1wUjt5nRC3WIpz5rSCve6o3fsZ2aCpJtrZjSZgjwXAoTO5k4tEI0w=="
+AXE_INTEGRITY = (
+    "sha512-RE3mdQ7P3FRSe7eqCWoeQ/Z9QXrtniSjp1wUjt5nRC3WIpz5rSCve6o3fsZ2aCpJtrZjSZgjwXAoTO5k4tEI0w"
+    "=="
+)
 AXE_TARBALL = f"https://registry.npmjs.org/axe-core/-/axe-core-{AXE_VERSION}.tgz"
 AXE_CACHE = ARTIFACTS.parent / "cache" / f"axe-core-{AXE_VERSION}.tgz"
 AXE_BLOCKING = ("serious", "critical")
