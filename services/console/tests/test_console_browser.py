@@ -392,3 +392,80 @@ async def test_the_approver_decides_from_an_emailed_link_in_the_browser(
     answer = await again.goto(link)
     assert answer is not None
     assert answer.status >= 400  # single use: the link is spent
+
+
+PLAYBOOK = '''
+from rampart.sdk.playbook import Context, Event, playbook
+
+
+@playbook(labels=["tour-{suffix}"])
+async def tour_{suffix}(ctx: Context, event: Event) -> None:
+    """Note that the event was seen."""
+    await ctx.add_note("seen")
+'''
+
+
+async def test_the_admin_pages_render_accessibly_in_the_browser(
+    console: ServiceHarness, browser: Any, axe_source: str, bus_kind: str
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        owner = (await admin.post("/api/v1/owners", json={"name": f"tour-{suffix}"})).json()
+        made = await admin.post(
+            "/api/v1/assets",
+            json={
+                "name": f"tour-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        assert made.status_code == 201, made.text
+        source = await admin.post(
+            "/api/v1/sources", json={"name": f"tour-{suffix}", "kind": "splunk"}
+        )
+        assert source.status_code == 201, source.text
+        webhook = source.json()["webhook_path"]
+
+    page = await _new_page(browser, axe_source)
+    await _sign_in(page, console.url, console.tokens[Role.ADMIN])
+
+    await page.goto(f"{console.url}/assets")
+    await page.get_by_text(f"tour-{suffix}").first.wait_for()
+    await _accessible(page, "assets and owners")
+
+    await page.goto(f"{console.url}/playbooks")
+    await _accessible(page, "playbooks")
+    await page.get_by_label("Source").fill("def not_a_playbook(:\n")
+    await page.get_by_role("button", name="Upload").click()
+    await page.locator(".problem").wait_for()  # the API's refusal, beside the form
+    await _accessible(page, "playbooks with a refused upload")
+    await page.get_by_label("Source").fill(PLAYBOOK.replace("{suffix}", suffix))
+    await page.get_by_role("button", name="Upload").click()
+    await page.wait_for_url(f"{console.url}/playbooks?show=tour_{suffix}")
+    await page.get_by_role("button", name=f"Deactivate tour_{suffix}").click()
+    await page.get_by_role("button", name=f"Activate tour_{suffix}").wait_for()
+    await _accessible(page, "playbooks after an upload")
+    await _screenshot(page, "playbooks", bus_kind)
+
+    await page.goto(f"{console.url}/sources")
+    assert webhook in await page.locator("article.source", has_text=f"tour-{suffix}").inner_text()
+    await _accessible(page, "sources")
+
+    await page.goto(f"{console.url}/dead-letters")
+    await _accessible(page, "dead letters")
+    await page.get_by_label("Queue").fill("ingest.events")
+    await page.get_by_role("button", name="Show").click()
+    await page.wait_for_url(f"{console.url}/dead-letters?queue=ingest.events")
+    await _accessible(page, "dead letters of a queue")
+
+    await page.goto(f"{console.url}/reports/sla")
+    await page.get_by_role("img", name="SLA compliance by severity").wait_for()
+    await _accessible(page, "SLA report")
+    await _screenshot(page, "sla-report", bus_kind)
+    await page.get_by_label("From (ISO 8601)").fill("yesterday-ish")
+    await page.get_by_role("button", name="Show").click()
+    await page.locator(".problem").wait_for()  # the API's refusal, beside the range's fields
+    assert "since" in await page.locator(".problem").inner_text()
+    assert await page.get_by_label("From (ISO 8601)").input_value() == "yesterday-ish"
+    await _accessible(page, "SLA report with a refused range")
