@@ -454,10 +454,15 @@ async def test_the_admin_pages_render_accessibly_in_the_browser(
 
     await page.goto(f"{console.url}/dead-letters")
     await _accessible(page, "dead letters")
-    await page.get_by_label("Queue").fill("ingest.events")
+    await page.get_by_label("Queue").fill("broker.requests")
     await page.get_by_role("button", name="Show").click()
-    await page.wait_for_url(f"{console.url}/dead-letters?queue=ingest.events")
+    await page.wait_for_url(f"{console.url}/dead-letters?queue=broker.requests")
     await _accessible(page, "dead letters of a queue")
+    await page.get_by_role("button", name="Replay broker.requests").click()
+    notice = page.get_by_role("status")
+    await notice.wait_for()
+    assert "replayed" in await notice.inner_text()
+    await _accessible(page, "dead letters replayed")
 
     await page.goto(f"{console.url}/reports/sla")
     await page.get_by_role("img", name="SLA compliance by severity").wait_for()
