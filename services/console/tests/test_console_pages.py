@@ -280,3 +280,52 @@ async def test_the_queue_filters_searches_and_pages_with_a_cursor(console: Servi
         bogus = await browser.get("/events", params={"severity": "apocalyptic"})
         assert 400 <= bogus.status_code < 500
         assert "severity" in bogus.text
+
+
+BY_HAND = '''
+from rampart.sdk.playbook import Context, Event, playbook
+
+
+@playbook(labels=["never-on-its-own-SUFFIX"])
+async def by_hand_SUFFIX(ctx: Context, event: Event) -> None:
+    """Leave a note, when run by hand."""
+    await ctx.add_note("ran by hand SUFFIX")
+'''
+
+
+async def test_notes_and_a_playbook_run_by_hand_from_the_event_page(
+    console: ServiceHarness,
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        uploaded = await admin.post(
+            "/api/v1/playbooks", json={"source": BY_HAND.replace("SUFFIX", suffix)}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    async with console.client(Role.ANALYST) as api:
+        made = await api.post("/api/v1/events", json={"name": f"by hand {suffix}", "source": "c"})
+    event_id = made.json()["id"]
+    async with _signed_in(console) as browser:
+        page = await browser.get(f"/events/{event_id}")
+        csrf = _csrf(page.text)
+        noted = await browser.post(
+            f"/events/{event_id}/notes", data={"csrf": csrf, "text": f"seen from {suffix}"}
+        )
+        assert noted.status_code == 303
+        assert f"seen from {suffix}" in (await browser.get(f"/events/{event_id}")).text
+
+        unknown = await browser.post(
+            f"/events/{event_id}/playbooks", data={"csrf": csrf, "playbook": f"none_{suffix}"}
+        )
+        assert 400 <= unknown.status_code < 500
+        assert 'class="problem"' in unknown.text
+        ran = await browser.post(
+            f"/events/{event_id}/playbooks", data={"csrf": csrf, "playbook": f"by_hand_{suffix}"}
+        )
+        assert ran.status_code == 303, ran.text[:2000]
+
+        async def noted_by_the_run() -> bool:
+            shown = await browser.get(f"/events/{event_id}")
+            return f"ran by hand {suffix}" in shown.text
+
+        await console.eventually(noted_by_the_run, timeout=60)
