@@ -329,6 +329,10 @@ async def test_the_approver_decides_from_the_inbox_in_the_browser(
         return run["status"] == "success"
 
     await console.eventually(ran)
+    await page.goto(f"{console.url}/approvals")
+    history = page.locator("section[aria-labelledby=decided-h] tr", has_text=f"fw-{suffix}")
+    await history.wait_for()  # the decided one moves to the history
+    assert "approved" in await history.inner_text()
     await _accessible(page, "approvals inbox after a decision")
     await _screenshot(page, "inbox-decided", bus_kind)
 
