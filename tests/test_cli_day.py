@@ -294,3 +294,53 @@ def test_shell_completion_names_the_days_commands() -> None:
     )
     assert complete("rampart sources r") == ["rotate"]
     assert set(complete("rampart approvals ")) == {"ls", "approve", "deny"}
+
+
+async def test_an_approver_denies_from_the_terminal(running: ServiceHarness) -> None:
+    common = ("--url", running.url, "--token", running.tokens[Role.ADMIN])
+    suffix = uuid.uuid4().hex[:6]
+    async with running.client(Role.ADMIN) as client:
+        owner = (await client.post("/api/v1/owners", json={"name": f"cli-deny-{suffix}"})).json()
+        approver = (await client.post(f"/api/v1/owners/{owner['id']}/approver-tokens")).json()
+        made = await client.post(
+            "/api/v1/assets",
+            json={
+                "name": f"deny-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        assert made.status_code == 201, made.text
+    gated = as_json(
+        await rampart(
+            "actions",
+            "run",
+            "block ip",
+            "ip=203.0.113.7",
+            "--asset",
+            f"deny-{suffix}",
+            "--json",
+            *common,
+        )
+    )
+    run_id = gated["runs"][0]["id"]
+    as_owner = ("--url", running.url, "--token", approver["token"])
+
+    async def waiting() -> dict[str, Any] | None:
+        mine = as_json(await rampart("approvals", "ls", "--json", *as_owner))
+        return next((a for a in mine if a["action_run_id"] == run_id), None)
+
+    approval = await running.eventually(waiting)
+    denied = as_json(
+        await rampart(
+            "approvals", "deny", approval["id"], "--comment", "not that host", "--json", *as_owner
+        )
+    )
+    assert (denied["id"], denied["status"]) == (approval["id"], "denied")
+    history = as_json(
+        await rampart("approvals", "ls", "--all", "--status", "denied", "--json", *common)
+    )
+    assert approval["id"] in {a["id"] for a in history}
+    run = as_json(await rampart("actions", "show", run_id, "--json", *common))
+    assert run["status"] != "success"
