@@ -242,3 +242,105 @@ async def test_assets_actions_and_an_approval_from_the_terminal(
     twice = await rampart("approvals", "deny", approval["id"], *as_owner)
     assert twice.exit_code == 1
     assert "409" in twice.stderr
+
+
+async def test_sources_from_the_terminal(running: ServiceHarness) -> None:
+    common = ("--url", running.url, "--token", running.tokens[Role.ADMIN])
+    name = f"cli-src-{uuid.uuid4().hex[:6]}"
+    added = as_json(
+        await rampart(
+            "sources", "add", name, "--kind", "splunk", "--label", "cli", "--json", *common
+        )
+    )
+    assert (added["name"], added["default_labels"]) == (name, ["cli"])
+    shown = await rampart("sources", "add", f"{name}-b", "--kind", "splunk", *common)
+    assert shown.exit_code == 0, shown.output
+    assert f"{running.url}{added['webhook_path'].replace(name, name + '-b')}" in shown.stderr
+    assert len(shown.stdout.strip()) >= 16  # the secret alone on stdout, for a script to keep
+    twice = await rampart("sources", "add", name, "--kind", "splunk", *common)
+    assert twice.exit_code == 1
+    assert "409" in twice.stderr
+    wrong_kind = await rampart("sources", "add", f"{name}-c", "--kind", "no-such-siem", *common)
+    assert wrong_kind.exit_code == 1
+    assert "kind" in wrong_kind.stderr
+
+    listed = as_json(await rampart("sources", "ls", "--json", *common))
+    assert name in {s["name"] for s in listed}
+    table = await rampart("sources", "ls", *common)
+    assert table.exit_code == 0
+    assert name in table.stdout
+
+    rotated = as_json(await rampart("sources", "rotate", name, "--json", *common))
+    assert rotated["secret"] != added["secret"]
+    assert rotated["previous_expire_at"]
+    unknown = await rampart("sources", "rotate", f"{name}-none", *common)
+    assert unknown.exit_code == 1
+    assert "404" in unknown.stderr
+
+
+def test_shell_completion_names_the_days_commands() -> None:
+    def complete(words: str) -> list[str]:
+        env = {
+            "_RAMPART_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        }
+        result = CliRunner().invoke(app, [], env=env, prog_name="rampart")
+        assert result.exit_code == 0, result.output
+        return result.stdout.split()
+
+    assert {"events", "approvals", "playbooks", "actions", "assets", "sources"} <= set(
+        complete("rampart ")
+    )
+    assert complete("rampart sources r") == ["rotate"]
+    assert set(complete("rampart approvals ")) == {"ls", "approve", "deny"}
+
+
+async def test_an_approver_denies_from_the_terminal(running: ServiceHarness) -> None:
+    common = ("--url", running.url, "--token", running.tokens[Role.ADMIN])
+    suffix = uuid.uuid4().hex[:6]
+    async with running.client(Role.ADMIN) as client:
+        owner = (await client.post("/api/v1/owners", json={"name": f"cli-deny-{suffix}"})).json()
+        approver = (await client.post(f"/api/v1/owners/{owner['id']}/approver-tokens")).json()
+        made = await client.post(
+            "/api/v1/assets",
+            json={
+                "name": f"deny-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        assert made.status_code == 201, made.text
+    gated = as_json(
+        await rampart(
+            "actions",
+            "run",
+            "block ip",
+            "ip=203.0.113.7",
+            "--asset",
+            f"deny-{suffix}",
+            "--json",
+            *common,
+        )
+    )
+    run_id = gated["runs"][0]["id"]
+    as_owner = ("--url", running.url, "--token", approver["token"])
+
+    async def waiting() -> dict[str, Any] | None:
+        mine = as_json(await rampart("approvals", "ls", "--json", *as_owner))
+        return next((a for a in mine if a["action_run_id"] == run_id), None)
+
+    approval = await running.eventually(waiting)
+    denied = as_json(
+        await rampart(
+            "approvals", "deny", approval["id"], "--comment", "not that host", "--json", *as_owner
+        )
+    )
+    assert (denied["id"], denied["status"]) == (approval["id"], "denied")
+    history = as_json(
+        await rampart("approvals", "ls", "--all", "--status", "denied", "--json", *common)
+    )
+    assert approval["id"] in {a["id"] for a in history}
+    run = as_json(await rampart("actions", "show", run_id, "--json", *common))
+    assert run["status"] != "success"

@@ -4,18 +4,25 @@ The analyst's path (sign in, triage an event from the queue, run an action, clos
 approver's path (sign in with an owner's approver token, approve from the inbox), each leaving
 screenshots in ``test-artifacts/console/``; and an accessibility check of the pages on the way:
 every form control has a label, the skip link comes first on the keyboard, and text and buttons
-keep a contrast ratio of at least 4.5:1 (WCAG 2.1, 1.4.3).
+keep a contrast ratio of at least 4.5:1 (WCAG 2.1, 1.4.3); and axe-core, fetched from the npm
+registry at a pinned version and checked against its published integrity, finds nothing serious
+or critical on any page either path visits.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
 import shutil
+import tarfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rampart.core.auth import Role
@@ -26,6 +33,16 @@ __all__ = ["notify_env", "smtp"]  # fixtures
 
 CHROMIUM = os.environ.get("RAMPART_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+AXE_VERSION = "4.10.2"
+# dist.integrity of https://registry.npmjs.org/axe-core/4.10.2
+AXE_INTEGRITY = (
+    "sha512-RE3mdQ7P3FRSe7eqCWoeQ/Z9QXrtniSjp1wUjt5nRC3WIpz5rSCve6o3fsZ2aCpJtrZjSZgjwXAoTO5k4tEI0w"
+    "=="
+)
+AXE_TARBALL = f"https://registry.npmjs.org/axe-core/-/axe-core-{AXE_VERSION}.tgz"
+AXE_CACHE = ARTIFACTS.parent / "cache" / f"axe-core-{AXE_VERSION}.tgz"
+AXE_BLOCKING = ("serious", "critical")
 PACING = {
     "RAMPART_BROKER_RECONCILE_INTERVAL_S": "0.1",
     "RAMPART_BROKER_BACKOFF_S": "0.05",
@@ -101,9 +118,78 @@ async def browser() -> AsyncIterator[Any]:
             await launched.close()
 
 
+def _integrity_of(tarball: bytes) -> str:
+    algorithm, _, _ = AXE_INTEGRITY.partition("-")
+    digest = hashlib.new(algorithm, tarball).digest()
+    return f"{algorithm}-{base64.b64encode(digest).decode()}"
+
+
+def _axe_tarball() -> bytes:
+    """The pinned axe-core tarball: from the cache when it is intact, else from the registry."""
+    if AXE_CACHE.is_file():
+        cached = AXE_CACHE.read_bytes()
+        if _integrity_of(cached) == AXE_INTEGRITY:
+            return cached
+    fetched = httpx.get(AXE_TARBALL, timeout=60, follow_redirects=True)
+    fetched.raise_for_status()
+    tarball = fetched.content
+    found = _integrity_of(tarball)
+    assert found == AXE_INTEGRITY, f"{AXE_TARBALL}: integrity {found}, expected {AXE_INTEGRITY}"
+    AXE_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    AXE_CACHE.write_bytes(tarball)
+    return tarball
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """``axe.min.js`` of the pinned axe-core, to inject into each page."""
+    try:
+        tarball = _axe_tarball()
+    except httpx.HTTPError as exc:
+        reason = f"axe-core could not be fetched from {AXE_TARBALL}: {exc}"
+        if IN_CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
+        member = archive.extractfile("package/axe.min.js")
+        assert member is not None, f"{AXE_TARBALL} has no package/axe.min.js"
+        return member.read().decode()
+
+
+# Runs in the page after axe.min.js: each serious or critical violation, one line per element.
+AXE_RUN = """
+async (blocking) => {
+  const results = await axe.run(document, { resultTypes: ["violations"] });
+  const found = [];
+  for (const v of results.violations) {
+    if (!blocking.includes(v.impact)) { continue; }
+    for (const node of v.nodes) {
+      const where = node.target.join(" ");
+      found.push(`${v.impact} ${v.id} (${v.help}): ${where} ${node.failureSummary}`);
+    }
+  }
+  return found;
+}
+"""
+
+
+async def _new_page(browser: Any, axe: str) -> Any:
+    """A page into whose every document axe-core is injected before the page's own scripts.
+
+    An init script rather than ``add_script_tag``: the console's Content-Security-Policy refuses
+    inline scripts, and the browser keeps enforcing it here rather than being told to bypass it.
+    """
+    page = await browser.new_page()
+    await page.add_init_script(script=axe)
+    return page
+
+
 async def _accessible(page: Any, where: str) -> None:
     problems = await page.evaluate(A11Y_CHECK)
     assert problems == [], f"{where}: {problems}"
+    assert await page.evaluate("typeof axe") == "object", f"{where}: axe-core is not loaded"
+    violations = await page.evaluate(AXE_RUN, list(AXE_BLOCKING))
+    assert violations == [], f"{where}: axe-core found\n" + "\n".join(violations)
 
 
 async def _sign_in(page: Any, url: str, token: str) -> None:
@@ -125,7 +211,7 @@ async def _screenshot(page: Any, name: str, bus_kind: str) -> None:
 
 
 async def test_the_analyst_triages_acts_and_closes_in_the_browser(
-    console: ServiceHarness, browser: Any, bus_kind: str
+    console: ServiceHarness, browser: Any, axe_source: str, bus_kind: str
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     async with console.client(Role.ADMIN) as admin:
@@ -148,12 +234,13 @@ async def test_the_analyst_triages_acts_and_closes_in_the_browser(
             )
         ).json()
 
-    page = await browser.new_page()
-    wrong = await browser.new_page()
+    page = await _new_page(browser, axe_source)
+    wrong = await _new_page(browser, axe_source)
     await wrong.goto(f"{console.url}/login")
     await wrong.get_by_label("API token").fill("rpt_not_a_token")
     await wrong.get_by_role("button", name="Sign in").click()
     await wrong.get_by_text("That token was not accepted").wait_for()
+    await _accessible(wrong, "sign-in refused")
 
     await _sign_in(page, console.url, console.tokens[Role.ANALYST])
     link = page.get_by_role("link", name=f"beacon {suffix}")
@@ -170,6 +257,7 @@ async def test_the_analyst_triages_acts_and_closes_in_the_browser(
     await page.get_by_role("button", name="Run action").click()
     await page.locator(".field-error").first.wait_for()
     assert "params.ip" in await page.locator(".field-error").first.inner_text()
+    await _accessible(page, "event page with a refused action")
 
     await page.get_by_label("Parameters (JSON)").fill('{"ip": "203.0.113.5"}')
     await page.get_by_role("button", name="Run action").click()
@@ -182,6 +270,7 @@ async def test_the_analyst_triages_acts_and_closes_in_the_browser(
     await console.eventually(succeeded)
     frame = page.locator("iframe.widget").first
     assert await frame.get_attribute("sandbox") == ""
+    await _accessible(page, "event page with an action's result")
     await _screenshot(page, "event-acted", bus_kind)
 
     await page.get_by_label("Resolution").fill("contained: no callback seen")
@@ -189,13 +278,14 @@ async def test_the_analyst_triages_acts_and_closes_in_the_browser(
     await page.wait_for_url(f"{console.url}/events/{event['id']}")
     status = await page.locator("#event-status").inner_text()
     assert status.startswith("closed")
+    await _accessible(page, "closed event page")
     async with console.client(Role.ANALYST) as analyst:
         stored = (await analyst.get(f"/api/v1/events/{event['id']}")).json()
     assert stored["resolution"] == "contained: no callback seen"
 
 
 async def test_the_approver_decides_from_the_inbox_in_the_browser(
-    console: ServiceHarness, browser: Any, bus_kind: str
+    console: ServiceHarness, browser: Any, axe_source: str, bus_kind: str
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     async with console.client(Role.ADMIN) as admin:
@@ -220,7 +310,7 @@ async def test_the_approver_decides_from_the_inbox_in_the_browser(
         )
         run_id = requested.json()["runs"][0]["id"]
 
-    page = await browser.new_page()
+    page = await _new_page(browser, axe_source)
     await _sign_in(page, console.url, approver["token"])
     await page.goto(f"{console.url}/approvals")
     card = page.locator("article.approval", has_text=f"block ip on fw-{suffix}")
@@ -239,11 +329,16 @@ async def test_the_approver_decides_from_the_inbox_in_the_browser(
         return run["status"] == "success"
 
     await console.eventually(ran)
+    await page.goto(f"{console.url}/approvals")
+    history = page.locator("section[aria-labelledby=decided-h] tr", has_text=f"fw-{suffix}")
+    await history.wait_for()  # the decided one moves to the history
+    assert "approved" in await history.inner_text()
+    await _accessible(page, "approvals inbox after a decision")
     await _screenshot(page, "inbox-decided", bus_kind)
 
 
 async def test_the_approver_decides_from_an_emailed_link_in_the_browser(
-    notify_env: Mailbox, console: ServiceHarness, browser: Any, bus_kind: str
+    notify_env: Mailbox, console: ServiceHarness, browser: Any, axe_source: str, bus_kind: str
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     address = f"owner-{suffix}@soc.example"
@@ -275,17 +370,20 @@ async def test_the_approver_decides_from_an_emailed_link_in_the_browser(
 
     mails = await console.eventually(lambda: notify_env.to(address) or None)
     link = mails[0].link()
-    page = await browser.new_page()  # no Rampart sign-in: the link is the credential
+    page = await _new_page(browser, axe_source)  # no Rampart sign-in: the link is the credential
     await page.goto(link)
     assert "block ip" in await page.locator("h1").inner_text()
     assert "192.0.2.99" in await page.content()
+    await _accessible(page, "e-mailed approval page")
     await page.get_by_label("Approve").check()
     await page.get_by_label("Comment").fill("approved from my phone")
     await page.get_by_role("button", name="Review my decision").click()
     await page.get_by_role("button", name="Confirm: approve").wait_for()
+    await _accessible(page, "e-mailed approval's confirmation")
     await _screenshot(page, "link-confirm", bus_kind)
     await page.get_by_role("button", name="Confirm: approve").click()
     await page.get_by_text("Your decision was recorded: approve").wait_for()
+    await _accessible(page, "e-mailed approval recorded")
 
     async def ran() -> dict[str, Any] | None:
         async with console.client(Role.ADMIN) as admin:
@@ -298,3 +396,85 @@ async def test_the_approver_decides_from_an_emailed_link_in_the_browser(
     answer = await again.goto(link)
     assert answer is not None
     assert answer.status >= 400  # single use: the link is spent
+
+
+PLAYBOOK = '''
+from rampart.sdk.playbook import Context, Event, playbook
+
+
+@playbook(labels=["tour-{suffix}"])
+async def tour_{suffix}(ctx: Context, event: Event) -> None:
+    """Note that the event was seen."""
+    await ctx.add_note("seen")
+'''
+
+
+async def test_the_admin_pages_render_accessibly_in_the_browser(
+    console: ServiceHarness, browser: Any, axe_source: str, bus_kind: str
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        owner = (await admin.post("/api/v1/owners", json={"name": f"tour-{suffix}"})).json()
+        made = await admin.post(
+            "/api/v1/assets",
+            json={
+                "name": f"tour-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        assert made.status_code == 201, made.text
+        source = await admin.post(
+            "/api/v1/sources", json={"name": f"tour-{suffix}", "kind": "splunk"}
+        )
+        assert source.status_code == 201, source.text
+        webhook = source.json()["webhook_path"]
+
+    page = await _new_page(browser, axe_source)
+    await _sign_in(page, console.url, console.tokens[Role.ADMIN])
+
+    await page.goto(f"{console.url}/assets")
+    await page.get_by_text(f"tour-{suffix}").first.wait_for()
+    await _accessible(page, "assets and owners")
+
+    await page.goto(f"{console.url}/playbooks")
+    await _accessible(page, "playbooks")
+    await page.get_by_label("Source").fill("def not_a_playbook(:\n")
+    await page.get_by_role("button", name="Upload").click()
+    await page.locator(".problem").wait_for()  # the API's refusal, beside the form
+    await _accessible(page, "playbooks with a refused upload")
+    await page.get_by_label("Source").fill(PLAYBOOK.replace("{suffix}", suffix))
+    await page.get_by_role("button", name="Upload").click()
+    await page.wait_for_url(f"{console.url}/playbooks?show=tour_{suffix}")
+    await page.get_by_role("button", name=f"Deactivate tour_{suffix}").click()
+    await page.get_by_role("button", name=f"Activate tour_{suffix}").wait_for()
+    await _accessible(page, "playbooks after an upload")
+    await _screenshot(page, "playbooks", bus_kind)
+
+    await page.goto(f"{console.url}/sources")
+    assert webhook in await page.locator("article.source", has_text=f"tour-{suffix}").inner_text()
+    await _accessible(page, "sources")
+
+    await page.goto(f"{console.url}/dead-letters")
+    await _accessible(page, "dead letters")
+    await page.get_by_label("Queue").fill("broker.requests")
+    await page.get_by_role("button", name="Show").click()
+    await page.wait_for_url(f"{console.url}/dead-letters?queue=broker.requests")
+    await _accessible(page, "dead letters of a queue")
+    await page.get_by_role("button", name="Replay broker.requests").click()
+    notice = page.get_by_role("status")
+    await notice.wait_for()
+    assert "replayed" in await notice.inner_text()
+    await _accessible(page, "dead letters replayed")
+
+    await page.goto(f"{console.url}/reports/sla")
+    await page.get_by_role("img", name="SLA compliance by severity").wait_for()
+    await _accessible(page, "SLA report")
+    await _screenshot(page, "sla-report", bus_kind)
+    await page.get_by_label("From (ISO 8601)").fill("yesterday-ish")
+    await page.get_by_role("button", name="Show").click()
+    await page.locator(".problem").wait_for()  # the API's refusal, beside the range's fields
+    assert "since" in await page.locator(".problem").inner_text()
+    assert await page.get_by_label("From (ISO 8601)").input_value() == "yesterday-ish"
+    await _accessible(page, "SLA report with a refused range")

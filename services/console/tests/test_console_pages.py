@@ -235,3 +235,97 @@ async def test_the_event_page_shows_each_run_as_a_timeline_of_its_steps(
     assert len(steps) >= 2, detail["timeline"]
     assert "waited" in timeline[1]
     assert "198.51.100.7" in timeline[1]  # the action's result, shown with its step
+
+
+async def test_the_queue_filters_searches_and_pages_with_a_cursor(console: ServiceHarness) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ANALYST) as api:
+        for n in range(51):  # one more than a page
+            severity = "critical" if n == 7 else "low"
+            made = await api.post(
+                "/api/v1/events",
+                json={"name": f"q{suffix} {n:02d}", "source": f"q-{suffix}", "severity": severity},
+            )
+            assert made.status_code == 202, made.text
+        # recorded under the posting token: api:<token id>:<source>
+        source = (await api.get(made.headers["location"])).json()["source"]
+
+    def names(html: str) -> list[str]:
+        return re.findall(rf">(q{suffix} \d\d)</a>", html)
+
+    async with _signed_in(console) as browser:
+
+        async def all_ingested() -> bool:
+            async with console.client(Role.ANALYST) as api:
+                page = await api.get("/api/v1/events", params={"source": source, "limit": 100})
+            return len(page.json()["items"]) == 51
+
+        await console.eventually(all_ingested)
+        first = await browser.get("/events", params={"source": source})
+        assert first.status_code == 200
+        older = re.search(r'<a href="([^"]+)" rel="next">Older events</a>', first.text)
+        assert older, "no link to the next page"
+        second = await browser.get(older.group(1).replace("&amp;", "&"))
+        assert second.status_code == 200
+        assert 'rel="next"' not in second.text
+        seen = names(first.text) + names(second.text)
+        assert len(seen) == 51
+        assert sorted(seen) == [f"q{suffix} {n:02d}" for n in range(51)]
+
+        critical = await browser.get("/events", params={"source": source, "severity": "critical"})
+        assert names(critical.text) == [f"q{suffix} 07"]
+        found = await browser.get("/events", params={"q": f"q{suffix} 42"})
+        assert names(found.text) == [f"q{suffix} 42"]
+
+        bogus = await browser.get("/events", params={"severity": "apocalyptic"})
+        assert 400 <= bogus.status_code < 500
+        assert "severity" in bogus.text
+
+
+BY_HAND = '''
+from rampart.sdk.playbook import Context, Event, playbook
+
+
+@playbook(labels=["never-on-its-own-SUFFIX"])
+async def by_hand_SUFFIX(ctx: Context, event: Event) -> None:
+    """Leave a note, when run by hand."""
+    await ctx.add_note("ran by hand SUFFIX")
+'''
+
+
+async def test_notes_and_a_playbook_run_by_hand_from_the_event_page(
+    console: ServiceHarness,
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        uploaded = await admin.post(
+            "/api/v1/playbooks", json={"source": BY_HAND.replace("SUFFIX", suffix)}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    async with console.client(Role.ANALYST) as api:
+        made = await api.post("/api/v1/events", json={"name": f"by hand {suffix}", "source": "c"})
+    event_id = made.json()["id"]
+    async with _signed_in(console) as browser:
+        page = await browser.get(f"/events/{event_id}")
+        csrf = _csrf(page.text)
+        noted = await browser.post(
+            f"/events/{event_id}/notes", data={"csrf": csrf, "text": f"seen from {suffix}"}
+        )
+        assert noted.status_code == 303
+        assert f"seen from {suffix}" in (await browser.get(f"/events/{event_id}")).text
+
+        unknown = await browser.post(
+            f"/events/{event_id}/playbooks", data={"csrf": csrf, "playbook": f"none_{suffix}"}
+        )
+        assert 400 <= unknown.status_code < 500
+        assert 'class="problem"' in unknown.text
+        ran = await browser.post(
+            f"/events/{event_id}/playbooks", data={"csrf": csrf, "playbook": f"by_hand_{suffix}"}
+        )
+        assert ran.status_code == 303, ran.text[:2000]
+
+        async def noted_by_the_run() -> bool:
+            shown = await browser.get(f"/events/{event_id}")
+            return f"ran by hand {suffix}" in shown.text
+
+        await console.eventually(noted_by_the_run, timeout=60)

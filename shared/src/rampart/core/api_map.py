@@ -7,7 +7,7 @@ at the one public URL, so the map only matters when the services are apart.
 
 from __future__ import annotations
 
-__all__ = ["API_OWNERS", "service_of"]
+__all__ = ["API_OWNERS", "QUEUE_OWNERS", "service_of"]
 
 API_OWNERS: dict[str, str] = {
     "ingest": "ingest",
@@ -30,10 +30,22 @@ API_OWNERS: dict[str, str] = {
     "actions": "asset-registry",
 }
 
+# dead letters are listed and replayed by the service that consumes the queue, which its
+# name's first part says (``broker.requests``, ``connector.noop``)
+QUEUE_OWNERS: dict[str, str] = {
+    "ingest": "ingest",
+    "engine": "playbook-engine",
+    "broker": "action-broker",
+    "connector": "action-broker",
+    "approvals": "approvals",
+}
+
 
 def service_of(path: str) -> str | None:
     """The service whose route ``path`` (``/api/v1/<segment>/...``) is, if it is one's own."""
     parts = path.split("?", 1)[0].strip("/").split("/")
     if len(parts) < 3 or parts[:2] != ["api", "v1"]:
         return None
+    if parts[2] == "dead-letters" and len(parts) > 3:
+        return QUEUE_OWNERS.get(parts[3].partition(".")[0])
     return API_OWNERS.get(parts[2])

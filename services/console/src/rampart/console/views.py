@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -35,6 +35,8 @@ from rampart.core.crypto import Keyring
 from rampart.core.deps import service_state
 
 __all__ = ["router"]
+
+SLA_REPORT_DAYS = timedelta(days=30)
 
 
 class ConsoleRoute(APIRoute):
@@ -649,6 +651,19 @@ async def replay(queue: str, request: Request, state: State, session: SessionDep
 @router.get("/reports/sla")
 async def sla_report(request: Request, state: State, session: SessionDep) -> Response:
     """SLA compliance and time to resolve, by severity, as a chart."""
-    params = {k: v for k, v in request.query_params.items() if k in ("since", "until")}
-    report = await Api(state, session.token).get("/api/v1/reports/sla", **params)
-    return _render(request, "sla_report.html", session, report=report)
+    params = {k: v for k, v in request.query_params.items() if k in ("since", "until") and v}
+    # the API asks for the range's start; the page opens on the last 30 days
+    params.setdefault("since", (datetime.now(UTC) - SLA_REPORT_DAYS).isoformat(timespec="seconds"))
+    try:
+        report = await Api(state, session.token).get("/api/v1/reports/sla", **params)
+    except ApiProblem as problem:
+        return _render(
+            request,
+            "sla_report.html",
+            session,
+            status=problem.status if problem.status < 500 else 502,
+            report=None,
+            problem=problem,
+            range=params,
+        )
+    return _render(request, "sla_report.html", session, report=report, range=params)
