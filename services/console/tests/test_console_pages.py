@@ -6,6 +6,7 @@ only through their public APIs, with the signed-in person's token.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -329,3 +330,58 @@ async def test_notes_and_a_playbook_run_by_hand_from_the_event_page(
             return f"ran by hand {suffix}" in shown.text
 
         await console.eventually(noted_by_the_run, timeout=60)
+
+
+GENERIC = {"mapping": {"name": "title", "severity": "level"}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "auth"),
+    [("splunk", "hmac"), ("splunk", "bearer"), ("splunk", "url-token"), ("generic", "hmac")],
+)
+async def test_each_sources_copy_paste_example_is_accepted_by_ingest(
+    console: ServiceHarness, kind: str, auth: str
+) -> None:
+    """The sources page's example, run as shown with the source's secret in SOURCE_SECRET,
+    sends an event the real ingest accepts (and stores)."""
+    import asyncio
+    import html
+    import os
+
+    name = f"paste-{auth}-{uuid.uuid4().hex[:6]}"
+    async with console.client(Role.ADMIN) as admin:
+        fields = {
+            "name": name,
+            "kind": kind,
+            "auth": auth,
+            **(GENERIC if kind == "generic" else {}),
+        }
+        made = await admin.post("/api/v1/sources", json=fields)
+        assert made.status_code == 201, made.text
+        secret = made.json()["secret"]
+    async with _signed_in(console, Role.ADMIN) as browser:
+        page = await browser.get("/sources")
+    assert page.status_code == 200
+    article = re.search(rf"<h2>{re.escape(name)} .*?</article>", page.text, re.DOTALL)
+    assert article, page.text[:3000]
+    [example] = re.findall(r"<pre><code>(.*?)</code></pre>", article[0], re.DOTALL)
+    # the services answer from this process's event loop: the shell must not block it
+    shell = await asyncio.create_subprocess_exec(
+        "bash",
+        "-euo",
+        "pipefail",
+        "-c",
+        html.unescape(example) + " -w '\\n%{http_code}'",
+        env={**os.environ, "SOURCE_SECRET": secret},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(shell.communicate(), 30)
+    assert shell.returncode == 0, err.decode()
+    body, _, status = out.decode().rpartition("\n")
+    assert status == "202", out.decode()
+    async with console.client(Role.ADMIN) as admin:
+        [event] = json.loads(body)["events"]
+        stored = await admin.get(f"/api/v1/events/{event['id']}")
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["name"] == "test alert"

@@ -596,9 +596,24 @@ async def sources(request: Request, state: State, session: SessionDep) -> Respon
     """Event sources with their webhook URLs and a copy-paste example."""
     api = Api(state, session.token)
     ingest = state.settings.service_url("ingest")
-    return _render(
-        request, "sources.html", session, sources=await api.get("/api/v1/sources"), base=ingest
-    )
+    found = await api.get("/api/v1/sources")
+    bodies = {s["name"]: json.dumps(_example_body(s)) for s in found}
+    return _render(request, "sources.html", session, sources=found, base=ingest, bodies=bodies)
+
+
+def _example_body(source: dict[str, Any]) -> dict[str, Any]:
+    """A test alert shaped as the source's kind sends one (its mapping, for a generic one)."""
+    if source.get("kind") == "generic":
+        mapping = source.get("mapping") or {}
+        body: dict[str, Any] = {}
+        for field, value in (("name", "test alert"), ("severity", "high")):
+            path = mapping.get(field)
+            if isinstance(path, str) and path.replace("_", "").isalnum():
+                body[path] = value
+        return body
+    if source.get("kind") == "splunk":
+        return {"search_name": "test alert", "result": {"severity": "high"}}
+    return {"name": "test alert", "severity": "high"}
 
 
 @router.get("/dead-letters")

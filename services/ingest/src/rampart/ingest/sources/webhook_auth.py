@@ -37,7 +37,9 @@ def check_url_token(token: str | None, secrets: tuple[LiveSecret, ...]) -> None:
     """Accept ``?token=<secret>`` matching any live secret of a ``url-token`` source."""
     if not token:
         raise Unauthorized("the webhook URL's token is required")
-    _check_secret(token, secrets)
+    # a secret pasted into a URL unencoded has each '+' of its base64 read back as a space;
+    # base64 holds no spaces, so they can only be those
+    _check_secret(token.replace(" ", "+"), secrets)
 
 
 def _check_secret(presented: str, secrets: tuple[LiveSecret, ...]) -> None:
