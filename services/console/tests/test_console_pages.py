@@ -337,7 +337,16 @@ GENERIC = {"mapping": {"name": "title", "severity": "level"}}
 
 @pytest.mark.parametrize(
     ("kind", "auth"),
-    [("splunk", "hmac"), ("splunk", "bearer"), ("splunk", "url-token"), ("generic", "hmac")],
+    [
+        ("splunk", "hmac"),
+        ("splunk", "bearer"),
+        ("splunk", "url-token"),
+        ("generic", "hmac"),
+        ("sentinel", "hmac"),
+        ("elastic", "bearer"),
+        ("arcsight", "hmac"),
+        ("qradar", "bearer"),
+    ],
 )
 async def test_each_sources_copy_paste_example_is_accepted_by_ingest(
     console: ServiceHarness, kind: str, auth: str

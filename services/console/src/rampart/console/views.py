@@ -611,9 +611,20 @@ def _example_body(source: dict[str, Any]) -> dict[str, Any]:
             if isinstance(path, str) and path.replace("_", "").isalnum():
                 body[path] = value
         return body
-    if source.get("kind") == "splunk":
-        return {"search_name": "test alert", "result": {"severity": "high"}}
-    return {"name": "test alert", "severity": "high"}
+    return _EXAMPLES.get(str(source.get("kind")), _EXAMPLES["splunk"])
+
+
+_EXAMPLES: dict[str, Any] = {
+    "splunk": {"search_name": "test alert", "result": {"severity": "high"}},
+    "sentinel": {
+        "type": "Microsoft.SecurityInsights/incidents",
+        "name": "rampart-test-1",
+        "properties": {"title": "test alert", "severity": "High"},
+    },
+    "elastic": {"kibana.alert.rule.name": "test alert", "kibana.alert.severity": "high"},
+    "arcsight": ["CEF:0|Rampart|Console|1.0|100|test alert|8|src=203.0.113.7"],
+    "qradar": {"description": "test alert", "severity": 8, "id": 1},
+}
 
 
 @router.get("/dead-letters")
