@@ -601,7 +601,7 @@ async def sources(request: Request, state: State, session: SessionDep) -> Respon
     return _render(request, "sources.html", session, sources=found, base=ingest, bodies=bodies)
 
 
-def _example_body(source: dict[str, Any]) -> dict[str, Any]:
+def _example_body(source: dict[str, Any]) -> Any:
     """A test alert shaped as the source's kind sends one (its mapping, for a generic one)."""
     if source.get("kind") == "generic":
         mapping = source.get("mapping") or {}
