@@ -326,11 +326,19 @@ def _poison(monkeypatch: Any, playbook: str, *, only_results: bool) -> None:
 SLEEPER = """
 from rampart.sdk import playbook
 
-@playbook(labels=["timers"], priority=PRIORITY)
-async def NAME(ctx, event):
-    await ctx.sleep(SECONDS)
+@playbook(labels=["timers"], priority={priority})
+async def {name}(ctx, event):
+    await ctx.sleep({seconds})
     return "woke"
 """
+
+
+def _sleepers(poisoned_s: float, healthy_s: float) -> dict[str, str]:
+    """A ``poisoned`` playbook started first, then a ``healthy`` one; each sleeps, then ends."""
+    return {
+        "poisoned.py": SLEEPER.format(name="poisoned", priority=1, seconds=poisoned_s),
+        "healthy.py": SLEEPER.format(name="healthy", priority=2, seconds=healthy_s),
+    }
 
 
 async def test_a_timer_that_keeps_failing_holds_up_no_other_and_fails_its_run(
@@ -339,15 +347,7 @@ async def test_a_timer_that_keeps_failing_holds_up_no_other_and_fails_its_run(
     """One wake-up loop (one process): the poisoned timer is due first, and the healthy one
     behind it still fires; the poisoned one is tried again later, then fails its run."""
     _poison(monkeypatch, "poisoned", only_results=True)
-    sources = {
-        "poisoned.py": SLEEPER.replace("NAME", "poisoned")
-        .replace("PRIORITY", "1")
-        .replace("SECONDS", "0.1"),
-        "healthy.py": SLEEPER.replace("NAME", "healthy")
-        .replace("PRIORITY", "2")
-        .replace("SECONDS", "0.5"),
-    }
-    async with engine_stack(sources, processes=1) as stack:
+    async with engine_stack(_sleepers(0.1, 0.5), processes=1) as stack:
         await stack.ingest_event(labels=["timers"])
         runs = {r["playbook"]: r for r in await stack.finished_runs(2, timeout=60)}
         assert runs["healthy"]["status"] == "completed", runs["healthy"]
@@ -365,15 +365,7 @@ async def test_the_playbooks_of_one_event_begin_independently(
     """A run whose first pass the engine cannot carry out does not stop the event's other
     runs from starting: it is retried on its own, then fails with the reason."""
     _poison(monkeypatch, "poisoned", only_results=False)
-    sources = {
-        "poisoned.py": SLEEPER.replace("NAME", "poisoned")
-        .replace("PRIORITY", "1")
-        .replace("SECONDS", "0"),
-        "healthy.py": SLEEPER.replace("NAME", "healthy")
-        .replace("PRIORITY", "2")
-        .replace("SECONDS", "0"),
-    }
-    async with engine_stack(sources) as stack:
+    async with engine_stack(_sleepers(0, 0)) as stack:
         await stack.ingest_event(labels=["timers"])
         runs = {r["playbook"]: r for r in await stack.finished_runs(2, timeout=60)}
         assert runs["healthy"]["status"] == "completed", runs["healthy"]
