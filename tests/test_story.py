@@ -580,9 +580,16 @@ async def test_a_denial_or_an_expiry_leaves_the_process_running(story: Story, en
     runs = await story.action_runs(event_id)
     terminate = runs["terminate process"]
     assert terminate["status"] != "success", terminate
-    # the run records why: the event's note names the process and the approval's end
-    event = await story.get("ingest", f"/events/{event_id}")
-    notes = [n["text"] for n in event["notes"]]
+    # the run records why: the event's note names the process and the approval's end. Its
+    # notes reach ingest over the bus, possibly after the run ended: wait for both of them.
+    summary = f"contained: terminated nothing; blocked {REMOTE} on 1 firewall(s)"
+
+    async def both_notes() -> list[str] | None:
+        event = await story.get("ingest", f"/events/{event_id}")
+        texts = [str(n["text"]) for n in event["notes"]]
+        return texts if summary in texts else None
+
+    notes = await eventually(both_notes, timeout=30, what="the run's closing note")
     [why] = [
         n for n in notes if n.startswith(f"process {story.web.pid} on web-01 was not terminated")
     ]
@@ -597,7 +604,7 @@ async def test_a_denial_or_an_expiry_leaves_the_process_running(story: Story, en
     [step] = [t for t in finished["timeline"] if t["summary"].startswith("act('terminate")]
     assert step["status"] == "done", step
     assert terminate["message"] in json.dumps(step["result"]), step
-    assert f"contained: terminated nothing; blocked {REMOTE} on 1 firewall(s)" in notes, notes
+    assert summary in notes, notes
 
     types = await _check_the_bus(story, event_id)
     [decided] = story.heard.of("rampart.approval.decided.v1")
