@@ -18,7 +18,7 @@ import aio_pika
 import pytest
 from aio_pika.exceptions import ChannelPreconditionFailed
 
-from rampart.core.bus import Bus, DeadLetter, Delivery, Handler, Topology
+from rampart.core.bus import Bus, DeadLetter, Delivery, Handler, Outgoing, Topology, Unpublishable
 from rampart.core.bus.memory import MemoryBus
 from rampart.core.bus.rabbitmq import RabbitBus
 from rampart.core.envelope import Envelope
@@ -113,6 +113,34 @@ class BusContract:
             "exact": ["task.created"],
         }
         assert {d.queue for d in seen["star"]} == {"star"}
+
+    async def test_a_batch_holding_an_unpublishable_message_sends_nothing_and_names_it(
+        self, bus: Bus
+    ) -> None:
+        seen: list[Delivery] = []
+        await bus.subscribe("all", ["#"], recorder(seen))
+        bus.max_message_bytes = 4096
+        big = EventIngested(event_id=uuid4(), source="test", name="x" * 5000, severity="low")
+        batch = [
+            Outgoing.of(ingested()),
+            Outgoing.of(ingested()),
+            Outgoing.of(Envelope.wrap(big, source="test")),
+            Outgoing.of(ingested()),
+        ]
+        long_key = batch[1]
+        batch[1] = Outgoing(long_key.message_id, long_key.type, "event." + "k" * 250, long_key.body)
+
+        with pytest.raises(Unpublishable) as refused:
+            await bus.publish_encoded(batch)
+
+        assert sorted(refused.value.refused) == [1, 2]
+        assert "routing key of 256 bytes" in refused.value.refused[1]
+        assert "over the bus's 4,096-byte limit" in refused.value.refused[2]
+        # nothing of the refused batch went out: the marker behind it is the only delivery
+        marker = ingested()
+        await bus.publish([marker])
+        await eventually(lambda: len(seen) >= 1)
+        assert [d.envelope.id for d in seen] == [marker.id]
 
     @pytest.mark.parametrize(
         "error",

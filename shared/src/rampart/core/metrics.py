@@ -37,6 +37,12 @@ class Metrics:
             ["schema"],
             registry=self.registry,
         )
+        self.refused = Counter(
+            "rampart_outbox_refused_total",
+            "Outbox messages the bus refused on their own data, set aside in outbox_refused",
+            ["schema"],
+            registry=self.registry,
+        )
 
 
 class MetricsMiddleware:

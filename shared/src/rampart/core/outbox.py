@@ -4,7 +4,10 @@
 ``OutboxRelay`` claims committed rows with ``FOR UPDATE SKIP LOCKED``, publishes them with
 confirms and deletes them in the same transaction, so a relay that dies mid-batch leaves its
 rows for the next one: a message is published if and only if its transaction committed,
-possibly more than once, which the consumers' inbox absorbs.
+possibly more than once, which the consumers' inbox absorbs. A row the bus refuses on its own
+data (``Unpublishable``: a routing key or a body over the broker's limits) moves to
+``outbox_refused`` with the reason in that same transaction, and the rest of its batch is
+published: one message that can never go out does not hold up the ones behind it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from rampart.core.bus import Bus, Outgoing
+from rampart.core.bus import Bus, Outgoing, Unpublishable
 from rampart.core.envelope import Envelope
 from rampart.core.messages import Message
 from rampart.core.store import Connection, Notifications, Pool
@@ -106,6 +110,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 1.0,
         on_published: Callable[[int], object] | None = None,
+        on_refused: Callable[[int], object] | None = None,
     ) -> None:
         self._pool = pool
         self._notifications = notifications
@@ -116,6 +121,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._on_published = on_published
+        self._on_refused = on_refused
         self._stopping = False
         self._stop_grace_s = 10.0
         self.published = 0
@@ -174,19 +180,58 @@ class OutboxRelay:
                 f"DELETE FROM {self._schema}.outbox WHERE seq IN ("
                 f"SELECT seq FROM {self._schema}.outbox ORDER BY seq "
                 "LIMIT $1 FOR UPDATE SKIP LOCKED) "
-                "RETURNING seq, message_id, message_type, routing_key, body",
+                "RETURNING seq, message_id, message_type, routing_key, body, created_at",
                 self._batch_size,
             )
             if not rows:
                 return 0
             rows.sort(key=lambda r: r["seq"])
-            await self._bus.publish_encoded(
-                [
-                    Outgoing(r["message_id"], r["message_type"], r["routing_key"], r["body"])
-                    for r in rows
-                ]
-            )
-        self.published += len(rows)
+            outgoing = [
+                Outgoing(r["message_id"], r["message_type"], r["routing_key"], r["body"])
+                for r in rows
+            ]
+            try:
+                await self._bus.publish_encoded(outgoing)
+            except Unpublishable as exc:
+                await self._set_aside(conn, rows, exc.refused)
+                outgoing = [o for i, o in enumerate(outgoing) if i not in exc.refused]
+                if outgoing:
+                    await self._bus.publish_encoded(outgoing)
+        self.published += len(outgoing)
         if self._on_published is not None:
-            self._on_published(len(rows))
+            self._on_published(len(outgoing))
         return len(rows)
+
+    async def _set_aside(
+        self, conn: Connection, rows: Sequence[Any], refused: dict[int, str]
+    ) -> None:
+        """Keep the refused rows, with why, in the transaction that deleted them."""
+        await conn.executemany(
+            f"INSERT INTO {self._schema}.outbox_refused "
+            "(seq, message_id, message_type, routing_key, body, reason, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (
+                    rows[i]["seq"],
+                    rows[i]["message_id"],
+                    rows[i]["message_type"],
+                    rows[i]["routing_key"],
+                    rows[i]["body"],
+                    reason,
+                    rows[i]["created_at"],
+                )
+                for i, reason in refused.items()
+            ],
+        )
+        for i, reason in refused.items():
+            log.error(
+                "outbox message refused by the bus; set aside in outbox_refused",
+                extra={
+                    "schema": self._schema,
+                    "message_id": rows[i]["message_id"],
+                    "message_type": rows[i]["message_type"],
+                    "reason": reason,
+                },
+            )
+        if self._on_refused is not None:
+            self._on_refused(len(refused))

@@ -192,6 +192,7 @@ async def run_services(
                 schema=spec.schema,
                 batch_size=settings.outbox_batch,
                 on_published=metrics.relayed.labels(spec.schema).inc,
+                on_refused=metrics.refused.labels(spec.schema).inc,
             )
             await relay.start()
             stack.push_async_callback(relay.stop)

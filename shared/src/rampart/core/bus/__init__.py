@@ -11,6 +11,7 @@ from rampart.core.bus._base import (
     Handler,
     Outgoing,
     Topology,
+    Unpublishable,
     topic_matches,
 )
 from rampart.core.bus.memory import MemoryBus
@@ -23,5 +24,6 @@ __all__ = [
     "MemoryBus",
     "Outgoing",
     "Topology",
+    "Unpublishable",
     "topic_matches",
 ]

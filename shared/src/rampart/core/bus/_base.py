@@ -43,6 +43,41 @@ class Delivery:
 
 Handler = Callable[[Delivery], Awaitable[None]]
 
+# AMQP 0-9-1 carries a routing key as a short string: at most 255 bytes
+MAX_ROUTING_KEY_BYTES = 255
+# RabbitMQ 4's default ``max_message_size``; 3.x allowed 128 MiB, and a smaller node-wide
+# setting is met by giving the bus the same limit
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class Unpublishable(PermanentError):
+    """Messages no broker would ever take as they are; nothing of the batch was published.
+
+    ``refused`` maps each refused message's index in the batch to the reason, so the caller
+    can set those aside and publish the rest.
+    """
+
+    def __init__(self, refused: dict[int, str]) -> None:
+        self.refused = refused
+        first = next(iter(refused.values()))
+        super().__init__(f"{len(refused)} message(s) can not be published: {first}")
+
+
+def refusals(messages: Sequence[Outgoing], *, max_message_bytes: int) -> dict[int, str]:
+    """Why each message that can never be published would be refused, by its index."""
+    refused: dict[int, str] = {}
+    for i, m in enumerate(messages):
+        key_bytes = len(m.routing_key.encode())
+        if key_bytes > MAX_ROUTING_KEY_BYTES:
+            refused[i] = (
+                f"routing key of {key_bytes} bytes is over the {MAX_ROUTING_KEY_BYTES}-byte limit"
+            )
+        elif len(m.body) > max_message_bytes:
+            refused[i] = (
+                f"body of {len(m.body):,} bytes is over the bus's {max_message_bytes:,}-byte limit"
+            )
+    return refused
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
@@ -232,6 +267,14 @@ class Bus(abc.ABC):
     """
 
     topology: Topology
+    # a message over this size is refused before anything is sent (``Unpublishable``)
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+
+    def refuse_unpublishable(self, messages: Sequence[Outgoing]) -> None:
+        """Raise ``Unpublishable`` if any message could never be published; send nothing."""
+        refused = refusals(messages, max_message_bytes=self.max_message_bytes)
+        if refused:
+            raise Unpublishable(refused)
 
     @abc.abstractmethod
     async def start(self) -> None:
@@ -251,7 +294,11 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
-        """Publish envelopes serialised already (as the outbox stores them); confirmed, as above."""
+        """Publish envelopes serialised already (as the outbox stores them); confirmed, as above.
+
+        A batch holding a message that could never be published raises ``Unpublishable``
+        and sends none of it.
+        """
 
     @abc.abstractmethod
     async def subscribe(

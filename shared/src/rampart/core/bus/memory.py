@@ -105,6 +105,7 @@ class MemoryBus(Bus):
     async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
         """Route each message to every queue bound to its routing key."""
         self._require_running()
+        self.refuse_unpublishable(messages)
         for m in messages:
             self._route(m.routing_key, _Item(m.body, m.message_id, m.type))
 

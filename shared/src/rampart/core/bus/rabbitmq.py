@@ -208,6 +208,7 @@ class RabbitBus(Bus):
 
     async def publish_encoded(self, messages: Sequence[Outgoing]) -> None:
         """Publish all at once; raises ``TransientError`` unless every one is confirmed."""
+        self.refuse_unpublishable(messages)
         exchange = self._require(self._exchange).name
         try:
             channel = await self._require(self._channel).get_underlay_channel()
