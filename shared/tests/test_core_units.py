@@ -284,3 +284,11 @@ def test_a_url_token_never_reaches_a_log_line() -> None:
             assert secret[:20] not in line, line
             assert "[redacted]" in line
     assert "x=1" in JsonFormatter().format(access), "only the secret is cut out"
+
+
+def test_the_bus_takes_the_brokers_message_size_limit_from_the_settings() -> None:
+    from rampart.core.runtime import make_bus
+
+    bus = make_bus(Settings(bus_max_message_bytes=65_536))
+    assert bus.max_message_bytes == 65_536
+    assert make_bus(Settings()).max_message_bytes == 16 * 1024 * 1024

@@ -104,10 +104,11 @@ class LifespanState(TypedDict):
 def make_bus(settings: Settings) -> Bus:
     """RabbitMQ when ``RAMPART_AMQP_URL`` is set, otherwise the in-process bus."""
     topology = Topology(settings.bus_namespace)
+    bus: Bus
     if settings.amqp_url is not None:
         from rampart.core.bus.rabbitmq import RabbitBus
 
-        return RabbitBus(
+        bus = RabbitBus(
             settings.amqp_url.get_secret_value(),
             topology=topology,
             delivery_limit=settings.bus_delivery_limit,
@@ -115,14 +116,17 @@ def make_bus(settings: Settings) -> Bus:
             prefetch=settings.bus_prefetch,
             publish_timeout_s=settings.publish_timeout_s,
         )
-    from rampart.core.bus.memory import MemoryBus
+    else:
+        from rampart.core.bus.memory import MemoryBus
 
-    return MemoryBus(
-        topology=topology,
-        delivery_limit=settings.bus_delivery_limit,
-        retry_delay_ms=settings.bus_retry_delay_ms,
-        prefetch=settings.bus_prefetch,
-    )
+        bus = MemoryBus(
+            topology=topology,
+            delivery_limit=settings.bus_delivery_limit,
+            retry_delay_ms=settings.bus_retry_delay_ms,
+            prefetch=settings.bus_prefetch,
+        )
+    bus.max_message_bytes = settings.bus_max_message_bytes
+    return bus
 
 
 def _observed(handler: Handler, queue: str, metrics: Metrics) -> Handler:

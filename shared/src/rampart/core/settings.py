@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     bus_prefetch: int = Field(default=32, ge=1)
     bus_delivery_limit: int = Field(default=5, ge=1)
     bus_retry_delay_ms: int = Field(default=200, ge=0)
+    bus_max_message_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=64 * 1024,
+        description="the broker's max_message_size; a bigger message is set aside, not sent",
+    )
     publish_timeout_s: float = Field(default=10.0, gt=0)
     registry_timeout_s: float = Field(
         default=10.0, gt=0, description="each call of any service to the asset registry's API"
