@@ -13,7 +13,8 @@ stage's SLA (six seconds, from web-01's approval policy) passes and the approval
 secondary owners, bob by e-mail and the on-call channel on Slack. Then, in turn:
 
 * bob approves through the e-mailed link as a browser would: the process is gone from the
-  host, 198.51.100.66 is in the host's nftables, the run completed;
+  host, 198.51.100.66 is in the host's nftables and a connection from web-01 to it (which got
+  through before) no longer does, the run completed;
 * bob denies: the process keeps running, and the event's note and the run say why;
 * nobody answers, the secondary stage passes too and the approval expires: the same.
 
@@ -24,14 +25,15 @@ AsyncAPI document that ``GET /api/v1/asyncapi.json`` serves.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
 import hmac
 import json
-import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -46,20 +48,13 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from rampart.cli._namespace_host import (
-    NamespaceHost,
-    NamespacesRefused,
-    missing_packages,
-    process_alive,
-    run,
-    start_host,
-    stop_host,
-)
+from rampart.cli._namespace_host import NamespaceHost, process_alive, run
 from rampart.core.store import connect_pool
 from rampart.core.vault import Vault
 from services.approvals.tests._notify_fakes import Chat, Mailbox, chat, smtp
 from tests._cluster import Cluster, start_cluster
 from tests._eventually import eventually
+from tests._hosts import namespace_host
 from tests._tutorial_doc import Page, normalise
 
 __all__ = ["chat", "smtp"]
@@ -67,17 +62,10 @@ __all__ = ["chat", "smtp"]
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq, pytest.mark.timeout(240)]
 
 REPO = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-REMOTE = "198.51.100.66"  # TEST-NET-2: the alert names it, nothing is ever sent to it
+REMOTE = "198.51.100.66"  # TEST-NET-2: the alert names it; only the test listens there
 STAGE_S = 6
 """The primary stage's SLA: short enough to watch it pass."""
 PLAYBOOK = "contain_malware_linux"
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true and {reason}: CI must run the story", pytrace=False)
-    pytest.skip(reason)
 
 
 @dataclass
@@ -90,49 +78,54 @@ class Malware:
 
 @pytest.fixture
 def web_01(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Malware]:
-    """sshd in a fresh network namespace, with ``demo-malware`` running in it."""
-    missing = missing_packages()
-    if missing:
-        _unavailable(f"missing system packages: {', '.join(missing)}")
-    if os.geteuid() != 0:
-        _unavailable("the story's host needs root (sshd, ip netns, nftables)")
-    tag = uuid.uuid4().hex[:6]
-    namespace, outer, inner = f"rmps-{tag}", f"rmsa{tag}", f"rmsb{tag}"
+    """sshd in a fresh network namespace, ``demo-malware`` running in it, a route to REMOTE."""
     work = tmp_path_factory.mktemp("web-01")
-    (work / "dumps").mkdir()
+    with (
+        namespace_host(work, label="s", needed_by="the story") as host,
+        _demo_malware(host, work) as pid,
+    ):
+        # REMOTE answers on the host's end of web-01's link, so a block has traffic to drop;
+        # the address goes with the link when the host is torn down
+        run("ip", "addr", "add", f"{REMOTE}/32", "dev", host.outer)
+        host.in_namespace("ip", "route", "add", f"{REMOTE}/32", "via", host.management_address)
+        yield Malware(host, pid)
+
+
+@contextlib.contextmanager
+def _demo_malware(host: NamespaceHost, work: Path) -> Iterator[int]:
+    """``demo-malware`` running in ``host``'s namespace, as ``rampart demo host`` starts it."""
+    malware = work / "demo-malware"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", malware)
+    # kept as our child, to be reaped at the end
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", host.namespace, str(malware), "infinity"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        host = start_host(
-            namespace=namespace,
-            outer=outer,
-            inner=inner,
-            workdir=work,
-            port=20000 + int(tag, 16) % 20000,
-            dump_dir=work / "dumps",
-        )
-    except NamespacesRefused as exc:
-        _unavailable(str(exc))
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        malware = work / "demo-malware"
-        shutil.copy(shutil.which("sleep") or "/bin/sleep", malware)
-        # as ``rampart demo host`` starts it, but kept as our child, to be reaped at the end
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", namespace, str(malware), "infinity"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
         deadline = time.monotonic() + 10
         while Path(f"/proc/{process.pid}/comm").read_text().strip() != "demo-malware":
             assert time.monotonic() < deadline, "demo-malware did not start"
             time.sleep(0.02)
-        yield Malware(host, process.pid)
+        yield process.pid
     finally:
-        stop_host(namespace=namespace, outer=outer)
-        if process is not None:
-            process.kill()
-            process.wait(timeout=30)
+        process.kill()
+        process.wait(timeout=30)
+
+
+async def _web_01_reaches_remote(web: Malware) -> bool:
+    """Whether a TCP connection from web-01 to REMOTE is answered (the test listens there)."""
+    with socket.create_server((REMOTE, 0)) as listener:
+        port = listener.getsockname()[1]
+        connect = await asyncio.create_subprocess_exec(
+            *("ip", "netns", "exec", web.host.namespace, "timeout", "5", "bash", "-c"),
+            f"exec 3<>/dev/tcp/{REMOTE}/{port}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        return await connect.wait() == 0
 
 
 @dataclass
@@ -490,6 +483,7 @@ async def test_the_secondary_owner_approves_and_the_process_is_gone(story: Story
     began = time.monotonic()
     so_far = await _the_story_until_the_secondary_is_asked(story, secondary_minutes=5)
     event_id, run = so_far["event_id"], so_far["run"]
+    assert await _web_01_reaches_remote(story.web), "web-01 cannot reach REMOTE before the block"
 
     # bob approves through his e-mail's link: the page, then its confirmation
     shown = await _decide_in_browser(so_far["to_bob"].link(), "Approve")
@@ -515,6 +509,7 @@ async def test_the_secondary_owner_approves_and_the_process_is_gone(story: Story
     ], finished["timeline"]
     ruleset = _nft_ruleset(story.web)
     assert REMOTE in ruleset, ruleset
+    assert not await _web_01_reaches_remote(story.web), "traffic to the blocked IP still flows"
 
     # every action's result and widget through the broker's API
     runs = await story.action_runs(event_id)

@@ -15,7 +15,6 @@ sshd, ip or root the tests skip with the reason; with ``CI=true`` they fail inst
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -23,52 +22,19 @@ from typing import Any
 
 import pytest
 
-from rampart.cli._namespace_host import (
-    NamespaceHost,
-    NamespacesRefused,
-    missing_packages,
-    start_host,
-    stop_host,
-)
+from rampart.cli._namespace_host import NamespaceHost
 from rampart.core.auth import Role
+from tests._hosts import namespace_host
 from tests.harness import StartServices, eventually
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true and {reason}: CI must run the SSH connector tests", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def ssh_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespaceHost]:
     """sshd on a free port in a fresh network namespace, as root, with throwaway keys."""
-    missing = missing_packages()
-    if missing:
-        _unavailable(f"missing system packages: {', '.join(missing)}")
-    if os.geteuid() != 0:
-        _unavailable("the SSH connector tests need root (sshd, ip netns, nftables)")
-    tag = uuid.uuid4().hex[:6]
-    namespace, outer, inner = f"rmpt-{tag}", f"rmpa{tag}", f"rmpb{tag}"
-    work = tmp_path_factory.mktemp("sshd")
-    (work / "dumps").mkdir()
-    try:
-        host = start_host(
-            namespace=namespace,
-            outer=outer,
-            inner=inner,
-            workdir=work,
-            port=20000 + int(tag, 16) % 20000,
-            dump_dir=work / "dumps",
-        )
-    except NamespacesRefused as exc:
-        _unavailable(str(exc))
-    try:
+    with namespace_host(
+        tmp_path_factory.mktemp("sshd"), label="t", needed_by="the SSH connector tests"
+    ) as host:
         yield host
-    finally:
-        stop_host(namespace=namespace, outer=outer)
 
 
 PlaybookRun = Callable[..., Awaitable[dict[str, Any]]]
