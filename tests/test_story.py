@@ -39,6 +39,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -369,6 +370,10 @@ async def _decide_in_browser(link: str, choice: str) -> str:
         return Page(done.text).text
 
 
+def _at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
 def _nft_ruleset(web: Malware) -> str:
     return web.host.in_namespace("nft", "list", "ruleset").stdout
 
@@ -531,6 +536,10 @@ async def test_the_secondary_owner_approves_and_the_process_is_gone(story: Story
         f"contained: terminated web-01:{story.web.pid}; blocked {REMOTE} on 1 firewall(s)" in notes
     )
     assert event["status"] == "open", event["status"]
+    # contained well inside the event's SLA, by the stored times: no breach recorded
+    contained = next(n for n in event["notes"] if n["text"].startswith("contained:"))
+    assert _at(contained["created_at"]) < _at(event["due_at"]), (contained, event["due_at"])
+    assert event["sla_breached_at"] is None, event["sla_breached_at"]
 
     # step 3: the outside subscriber saw every step, each as the AsyncAPI document says
     types = await _check_the_bus(story, event_id)
