@@ -107,6 +107,7 @@ ACCESS: Final[Mapping[tuple[str, str], Access]] = {
     ("GET", "/api/v1/action-runs"): READER,
     ("GET", "/api/v1/action-runs/{run_id}"): READER,
     ("GET", "/api/v1/action-runs/{run_id}/widget"): READER,
+    ("GET", "/api/v1/vault/{sha256}"): ANALYST,
     ("POST", "/api/v1/action-runs/{run_id}/cancel"): ANALYST,
     ("POST", "/api/v1/action-runs/{run_id}/undo"): ANALYST,
     ("POST", "/api/v1/action-runs/{run_id}/resolve"): ANALYST,

@@ -50,8 +50,6 @@ import jsonschema_rs
 import pytest
 
 from rampart.cli._namespace_host import NamespaceHost, process_alive, run
-from rampart.core.store import connect_pool
-from rampart.core.vault import Vault
 from services.approvals.tests._notify_fakes import Chat, Mailbox, chat, smtp
 from tests._cluster import Cluster, start_cluster
 from tests._eventually import eventually
@@ -402,11 +400,12 @@ async def _the_story_until_the_secondary_is_asked(
     detail = await story.get("action-broker", f"/action-runs/{dump['id']}")
     [found] = detail["data"]
     assert (found["pid"], found["name"]) == (story.web.pid, "demo-malware"), found
-    pool = await connect_pool(story.cluster.env["RAMPART_DATABASE_URL"], min_size=1, max_size=2)
-    try:
-        stored = await Vault(pool).read_bytes(found["file"]["sha256"])
-    finally:
-        await pool.close()
+    # downloaded as the analyst would, through the broker's API
+    download = await story.api.get(story.at("action-broker", f"/vault/{found['file']['sha256']}"))
+    assert download.status_code == 200, download.text[:300]
+    assert download.headers["content-disposition"].startswith("attachment;"), download.headers
+    stored = download.content
+    assert len(stored) == found["file"]["size"]
     assert hashlib.sha256(stored).hexdigest() == found["file"]["sha256"]
     assert stored[:4] == b"\x7fELF"
     assert int.from_bytes(stored[16:18], "little") == 4  # a core file

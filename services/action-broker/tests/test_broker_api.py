@@ -280,3 +280,33 @@ async def test_an_assets_connectivity_is_tested_through_a_runner(broker: Any) ->
     )
     assert missing.status_code == 404
     assert missing.headers["content-type"] == PROBLEM
+
+
+async def test_a_vault_file_downloads_as_an_attachment_to_analysts_only(broker: Any) -> None:
+    import hashlib
+
+    from rampart.core.vault import Vault
+
+    data = b"\x7fELF core " + bytes(range(256)) * 5000  # over a megabyte: several chunks
+    ref = await Vault(broker.services.pool).put(data, name="core 1234 <web>.dump")
+    url = f"/api/v1/vault/{ref.sha256}"
+
+    got = await broker.client.get(url, headers=broker.auth(Role.ANALYST))
+    assert got.status_code == 200, got.text
+    assert got.content == data
+    assert hashlib.sha256(got.content).hexdigest() == ref.sha256
+    assert got.headers["content-type"] == "application/octet-stream"
+    assert got.headers["content-disposition"] == (
+        "attachment; filename*=UTF-8''core%201234%20%3Cweb%3E.dump"
+    )
+    assert got.headers["x-content-type-options"] == "nosniff"
+
+    reader = await broker.client.get(url, headers=broker.auth(Role.SERVICE))
+    assert reader.status_code == 403
+    unknown = await broker.client.get(f"/api/v1/vault/{'0' * 64}", headers=broker.auth())
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == PROBLEM
+    assert "no file with SHA-256" in unknown.json()["detail"]
+    malformed = await broker.client.get("/api/v1/vault/not-a-digest", headers=broker.auth())
+    assert malformed.status_code == 422
+    assert malformed.headers["content-type"] == PROBLEM

@@ -18,6 +18,7 @@ API_OWNERS: dict[str, str] = {
     "prompts": "playbook-engine",
     "engine": "playbook-engine",
     "action-runs": "action-broker",
+    "vault": "action-broker",
     "approvals": "approvals",
     "approve": "approvals",
     "slas": "approvals",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from rampart.broker import requests, runs
 from rampart.broker.models import (
@@ -139,6 +140,34 @@ async def get_widget(run_id: UUID, conn: Conn, _who: Reader, broker: Broker) -> 
         headers={
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
             "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get(
+    "/vault/{sha256}",
+    summary="Download a file an action put in the vault (a process dump, a copied file)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def get_vault_file(
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="the file's SHA-256")],
+    _who: Analyst,
+    broker: Broker,
+) -> StreamingResponse:
+    """The file as an attachment, never shown inline: its bytes came from the product."""
+    ref = await broker.vault.stat(sha256)
+    if ref is None:
+        raise NotFoundError(f"no file with SHA-256 {sha256} in the vault")
+    name = ref.name or sha256
+    return StreamingResponse(
+        broker.vault.read(sha256),
+        media_type="application/octet-stream",
+        headers={
+            "Content-Length": str(ref.size),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "X-Rampart-Content-Type": ref.content_type,
         },
     )
 
