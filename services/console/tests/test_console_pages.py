@@ -6,6 +6,7 @@ only through their public APIs, with the signed-in person's token.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -176,6 +177,55 @@ async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
     assert frames, "the action's widget is shown"
     assert all(re.search(r"\ssandbox[\s>]", f) for f in frames)
     assert "<script>alert(1)</script>" not in page.text
+
+
+async def test_a_file_an_action_kept_downloads_from_the_event_page(console: ServiceHarness) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with console.client(Role.ADMIN) as admin:
+        owner = (await admin.post("/api/v1/owners", json={"name": f"f-{suffix}"})).json()
+        await admin.post(
+            "/api/v1/assets",
+            json={
+                "name": f"f-{suffix}",
+                "connector": "noop",
+                "config": {},
+                "primary_owners": [owner["id"]],
+            },
+        )
+        event = (
+            await admin.post("/api/v1/events", json={"name": "a file", "source": "console"})
+        ).json()
+        ran = await admin.post(
+            "/api/v1/action-runs",
+            json={
+                "action": "get file",
+                "target": {"asset": f"f-{suffix}"},
+                "params": {"path": "/etc/hosts"},
+                "event_id": event["id"],
+            },
+        )
+        assert ran.status_code == 202, ran.text
+        run_id = ran.json()["runs"][0]["id"]
+
+        async def done() -> bool:
+            run = (await admin.get(f"/api/v1/action-runs/{run_id}")).json()
+            return run["status"] == "success"
+
+        await console.eventually(done)
+    async with _signed_in(console) as browser:
+        page = await browser.get(f"/events/{event['id']}")
+        assert page.status_code == 200
+        kept = r'<a href="(/vault/[0-9a-f]{64})" download>get-file\.json</a>'
+        [link] = re.findall(kept, page.text)
+        file = await browser.get(link)
+        unknown = await browser.get(f"/vault/{'0' * 64}")
+    assert file.status_code == 200, file.text
+    assert file.headers["content-disposition"] == "attachment; filename*=UTF-8''get-file.json"
+    assert file.headers["x-content-type-options"] == "nosniff"
+    assert json.loads(file.content)["params"]["path"] == "/etc/hosts"
+    assert link == f"/vault/{hashlib.sha256(file.content).hexdigest()}"
+    assert unknown.status_code == 404
+    assert "no file with SHA-256" in unknown.text
 
 
 TIMELINE = """

@@ -1,6 +1,8 @@
 """The ``noop`` connector: implements every action of the catalog and touches nothing.
 
-Each action answers with its parameters as data, after ``delay_seconds``. An asset can be
+Each action answers with its parameters as data, after ``delay_seconds``; the actions that
+keep a file (``get file``, ``get process dump``) also put those parameters in the vault as a
+JSON file and answer its reference, as a real product's would. An asset can be
 told to fail (``fail_with``), to be unreachable (``unavailable``, a transient failure the
 runner retries) or to hang (``hang``), and to give every answer a ``verdict``, so tests,
 benchmarks and demos can drive every path of the action broker, and the playbooks that
@@ -10,6 +12,7 @@ branch on a lookup's verdict, without a real product.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -22,6 +25,7 @@ from rampart.sdk.connector import (
     AssetConfig,
     Connector,
     TargetUnavailable,
+    VaultRef,
     action,
 )
 
@@ -33,6 +37,8 @@ WIDGET = """<table class="rampart-noop">
 
 
 Verdict = Literal["malicious", "suspicious", "clean", "unknown"]
+# the catalog's actions that keep a file: here, a JSON file of what was asked
+_KEEPS_A_FILE = frozenset({"get file", "get process dump"})
 
 
 class NoopConfig(AssetConfig):
@@ -62,6 +68,11 @@ class NoopResult(BaseModel):
     params: dict[str, Any]
     token_set: bool = Field(description="whether the decrypted configuration held the secret")
     verdict: Verdict | None = Field(default=None, description="the configured verdict, if any")
+    file: VaultRef | None = Field(
+        default=None,
+        description="for the actions that keep a file (get file, get process dump): its "
+        "parameters as JSON, stored in the vault",
+    )
 
 
 class NoopConnector(Connector[NoopConfig]):
@@ -87,10 +98,19 @@ class NoopConnector(Connector[NoopConfig]):
             raise TargetUnavailable(f"{ctx.asset}: the test product is unavailable")
         if config.fail_with is not None:
             raise ActionError(config.fail_with)
+        echoed = params.model_dump(mode="json")
+        file = None
+        if action_name in _KEEPS_A_FILE and ctx.vault is not None:
+            file = await ctx.vault.put(
+                json.dumps({"asset": ctx.asset, "action": action_name, "params": echoed}).encode(),
+                name=f"{action_name.replace(' ', '-')}.json",
+                content_type="application/json",
+            )
         return NoopResult(
             asset=ctx.asset,
             action=action_name,
-            params=params.model_dump(mode="json"),
+            params=echoed,
+            file=file,
             token_set=config.token is not None and bool(config.token.get_secret_value()),
             verdict=config.verdict,
         )

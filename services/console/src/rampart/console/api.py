@@ -78,6 +78,31 @@ class Api:
             return response.json()
         return response.text
 
+    async def download(self, path: str) -> httpx.Response:
+        """A 2xx answer opened as a stream (the caller closes it); errors as :meth:`request`."""
+        http = self._state.http
+        try:
+            response = await http.send(
+                http.build_request("GET", self._url(path), headers=self._headers), stream=True
+            )
+        except httpx.HTTPError as exc:
+            raise ApiProblem(
+                503, {"title": "Service unavailable", "detail": f"{path}: {exc!r}"}
+            ) from None
+        if response.status_code < 400:
+            return response
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        if response.status_code == 401:
+            raise SignedOut()
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"title": response.reason_phrase, "detail": response.text[:300]}
+        raise ApiProblem(response.status_code, problem if isinstance(problem, dict) else {})
+
     async def get(self, path: str, **params: Any) -> Any:
         """``GET`` with the parameters that are set."""
         clean = {k: v for k, v in params.items() if v not in (None, "")}

@@ -8,6 +8,7 @@ again with the API's problem details beside the fields it names.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -15,9 +16,10 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.background import BackgroundTask
 
 from rampart.console.api import Api, ApiProblem, SignedOut
 from rampart.console.session import (
@@ -76,6 +78,7 @@ def _keyring(request: Request) -> Keyring:
 
 router = APIRouter(tags=["console"], default_response_class=HTMLResponse, route_class=ConsoleRoute)
 State = Annotated[ConsoleState, Depends(service_state(ConsoleState))]
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 _env = Environment(
     loader=PackageLoader("rampart.console", "templates"),
@@ -332,6 +335,7 @@ async def _event_context(api: Api, event_id: str) -> dict[str, Any]:
     action_page = await api.get("/api/v1/action-runs", event_id=event_id, limit=100)
     actions = action_page["items"] if isinstance(action_page, dict) else action_page
     widgets: dict[str, str] = {}
+    files = {run["id"]: _vault_files(run.get("data")) for run in actions}
     for run in actions:
         if run["status"] in ("success", "failed"):
             try:
@@ -348,9 +352,44 @@ async def _event_context(api: Api, event_id: str) -> dict[str, Any]:
         "runs": timelines,
         "actions": actions,
         "widgets": widgets,
+        "files": files,
         "catalog": catalog,
         "playbooks": [p for p in playbooks if p.get("active")],
     }
+
+
+def _vault_files(value: Any) -> list[dict[str, Any]]:
+    """The vault files a result names: every object with a SHA-256 digest and a size."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        digest = value.get("sha256")
+        if isinstance(digest, str) and _SHA256.fullmatch(digest) and "size" in value:
+            found.append(value)
+        else:
+            for item in value.values():
+                found.extend(_vault_files(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_vault_files(item))
+    return found
+
+
+@router.get("/vault/{sha256}")
+async def vault_file(sha256: str, state: State, session: SessionDep) -> Response:
+    """A vault file, streamed from the action broker with the signed-in person's token."""
+    if not _SHA256.fullmatch(sha256):
+        raise ApiProblem(404, {"title": "Not Found", "detail": "not a SHA-256 digest"})
+    answer = await Api(state, session.token).download(f"/api/v1/vault/{sha256}")
+    passed = ("content-length", "content-disposition", "x-rampart-content-type")
+    return StreamingResponse(
+        answer.aiter_raw(),
+        media_type="application/octet-stream",
+        headers={
+            **{k: answer.headers[k] for k in passed if k in answer.headers},
+            "X-Content-Type-Options": "nosniff",
+        },
+        background=BackgroundTask(answer.aclose),
+    )
 
 
 @router.get("/events/{event_id}")
