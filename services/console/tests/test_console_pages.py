@@ -134,31 +134,31 @@ async def test_a_form_without_the_sessions_csrf_value_changes_nothing(
         assert (stored["status"], stored["resolution"]) == ("closed", "benign scanner")
 
 
-async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
-    console: ServiceHarness,
-) -> None:
+async def _noop_action_on_an_event(
+    console: ServiceHarness, action: str, params: dict[str, Any]
+) -> str:
+    """Run ``action`` by hand on a new noop asset, for a new event; the event's id, once done."""
     suffix = uuid.uuid4().hex[:6]
     async with console.client(Role.ADMIN) as admin:
-        owner = (await admin.post("/api/v1/owners", json={"name": f"w-{suffix}"})).json()
+        owner = (await admin.post("/api/v1/owners", json={"name": f"a-{suffix}"})).json()
         await admin.post(
             "/api/v1/assets",
             json={
-                "name": f"w-{suffix}",
+                "name": f"a-{suffix}",
                 "connector": "noop",
                 "config": {},
                 "primary_owners": [owner["id"]],
             },
         )
         event = (
-            await admin.post("/api/v1/events", json={"name": "widget", "source": "console"})
+            await admin.post("/api/v1/events", json={"name": action, "source": "console"})
         ).json()
-        hostile = "<script>alert(1)</script>"
         ran = await admin.post(
             "/api/v1/action-runs",
             json={
-                "action": "run query",
-                "target": {"asset": f"w-{suffix}"},
-                "params": {"query": hostile},
+                "action": action,
+                "target": {"asset": f"a-{suffix}"},
+                "params": params,
                 "event_id": event["id"],
             },
         )
@@ -170,8 +170,16 @@ async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
             return run["status"] == "success"
 
         await console.eventually(done)
+    return str(event["id"])
+
+
+async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
+    console: ServiceHarness,
+) -> None:
+    hostile = "<script>alert(1)</script>"
+    event_id = await _noop_action_on_an_event(console, "run query", {"query": hostile})
     async with _signed_in(console) as browser:
-        page = await browser.get(f"/events/{event['id']}")
+        page = await browser.get(f"/events/{event_id}")
     assert page.status_code == 200
     frames = re.findall(r"<iframe[^>]*>", page.text)
     assert frames, "the action's widget is shown"
@@ -180,40 +188,9 @@ async def test_a_widget_from_product_data_renders_only_inside_a_sandboxed_frame(
 
 
 async def test_a_file_an_action_kept_downloads_from_the_event_page(console: ServiceHarness) -> None:
-    suffix = uuid.uuid4().hex[:6]
-    async with console.client(Role.ADMIN) as admin:
-        owner = (await admin.post("/api/v1/owners", json={"name": f"f-{suffix}"})).json()
-        await admin.post(
-            "/api/v1/assets",
-            json={
-                "name": f"f-{suffix}",
-                "connector": "noop",
-                "config": {},
-                "primary_owners": [owner["id"]],
-            },
-        )
-        event = (
-            await admin.post("/api/v1/events", json={"name": "a file", "source": "console"})
-        ).json()
-        ran = await admin.post(
-            "/api/v1/action-runs",
-            json={
-                "action": "get file",
-                "target": {"asset": f"f-{suffix}"},
-                "params": {"path": "/etc/hosts"},
-                "event_id": event["id"],
-            },
-        )
-        assert ran.status_code == 202, ran.text
-        run_id = ran.json()["runs"][0]["id"]
-
-        async def done() -> bool:
-            run = (await admin.get(f"/api/v1/action-runs/{run_id}")).json()
-            return run["status"] == "success"
-
-        await console.eventually(done)
+    event_id = await _noop_action_on_an_event(console, "get file", {"path": "/etc/hosts"})
     async with _signed_in(console) as browser:
-        page = await browser.get(f"/events/{event['id']}")
+        page = await browser.get(f"/events/{event_id}")
         assert page.status_code == 200
         kept = r'<a href="(/vault/[0-9a-f]{64})" download>get-file\.json</a>'
         [link] = re.findall(kept, page.text)
