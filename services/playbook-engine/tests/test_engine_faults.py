@@ -374,3 +374,85 @@ async def test_the_playbooks_of_one_event_begin_independently(
             "the engine failed 3 times to act on the run's start timer: "
             "ValueError: the stored data is bad"
         )
+
+
+async def test_a_trigger_job_that_keeps_failing_ends_with_the_reason(
+    engine_stack: Any, monkeypatch: Any
+) -> None:
+    """Starting the playbooks of one event fails on its data each time: the job is tried
+    ``RAMPART_ENGINE_TIMER_ATTEMPTS`` times, then ends, shown failed on the engine's events with
+    the reason, and is never tried again; the events behind it start their playbooks."""
+    from rampart.engine.runs import triggers
+
+    _poison(monkeypatch, "nothing", only_results=False)
+    real = triggers._create_runs
+    tried: list[Any] = []
+
+    async def create_runs(**options: Any) -> Any:
+        if "poison" in options["event"]["labels"]:
+            tried.append(options["event"].get("id"))
+            raise ValueError("the event's data is bad")
+        return await real(**options)
+
+    monkeypatch.setattr(triggers, "_create_runs", create_runs)
+    sleeper = {"sleeper.py": SLEEPER.format(name="sleeper", priority=1, seconds=0.5)}
+    async with engine_stack(sleeper) as stack:
+        poisoned = await stack.ingest_event(labels=["timers", "poison"])
+        await stack.ingest_event(labels=["timers"])
+
+        async def failures() -> list[Any] | None:
+            seen = await stack.client.get("/api/v1/engine/events", headers=stack.headers())
+            assert seen.status_code == 200, seen.text
+            found = {e["event_id"]: e["trigger_failures"] for e in seen.json()}
+            return found.get(str(poisoned)) or None
+
+        [failure] = await stack.eventually(failures, timeout=30)
+        assert failure["kind"] == "event"
+        assert failure["attempts"] == 3
+        assert failure["error"] == "ValueError: the event's data is bad"
+        assert len(tried) == 3
+        # a later sleeper's timer fires in the wake-up loop's rounds that also run due jobs
+        await stack.ingest_event(labels=["timers"])
+        runs = await stack.finished_runs(2, timeout=30)
+        assert [r["status"] for r in runs] == ["completed", "completed"]
+        assert all(r["event_id"] != str(poisoned) for r in runs)
+        assert len(tried) == 3
+
+
+async def test_a_timer_counts_its_attempts_even_when_failing_its_run_fails(
+    engine_stack: Any, monkeypatch: Any
+) -> None:
+    """At a timer's last attempt the engine fails its run; should that fail too, the attempt
+    count is kept (committed first), and the run is failed on a later try."""
+    from rampart.engine.runs import wakeups
+
+    _poison(monkeypatch, "poisoned", only_results=True)
+    real = wakeups.stop_run
+    broken = [True]
+    refused: list[Any] = []
+
+    async def stop_run(**options: Any) -> Any:
+        if broken[0]:
+            refused.append(options["run_id"])
+            raise ValueError("the run cannot be stored")
+        return await real(**options)
+
+    monkeypatch.setattr(wakeups, "stop_run", stop_run)
+    async with engine_stack(_sleepers(0.1, 0.1), processes=1) as stack:
+        await stack.ingest_event(labels=["timers"])
+
+        async def counted_past_the_limit() -> Any:
+            return await stack.pool.fetchval(
+                "SELECT attempts FROM engine.run_timers WHERE attempts > 3 AND kind = 'result'"
+            )
+
+        assert await stack.eventually(counted_past_the_limit, timeout=30) > 3
+        assert len(refused) >= 2
+        broken[0] = False
+        runs = {r["playbook"]: r for r in await stack.finished_runs(2, timeout=30)}
+        assert runs["healthy"]["result"] == "woke"
+        assert runs["poisoned"]["status"] == "failed"
+        assert runs["poisoned"]["error"].startswith("the engine failed ")
+        assert runs["poisoned"]["error"].endswith(
+            " times to act on the run's result timer: ValueError: the stored data is bad"
+        )

@@ -27,10 +27,14 @@ class EngineSettings(BaseSettings):
     sync_interval_s: float = Field(default=2.0, gt=0, description="how often the folder is read")
     timer_interval_s: float = Field(default=1.0, gt=0, description="poll for due timers")
     timer_retry_s: float = Field(
-        default=2.0, gt=0, description="first wait before a failed timer is tried again (doubles)"
+        default=2.0,
+        gt=0,
+        description="first wait before a failed timer or trigger job is tried again (doubles)",
     )
     timer_attempts: int = Field(
-        default=8, ge=1, description="failures of a timer on its data before its run fails"
+        default=8,
+        ge=1,
+        description="failures of a timer (or trigger job) on its data before its run (job) fails",
     )
     predicate_timeout_s: float = Field(default=5.0, gt=0, description="budget of one predicate")
     inspect_timeout_s: float = Field(default=10.0, gt=0, description="budget to import a source")

@@ -27,7 +27,7 @@ from rampart.engine.config import SCHEMA
 from rampart.engine.models import RunCreate, RunPublic
 from rampart.engine.playbooks import audit, versions
 from rampart.engine.playbooks.versions import PlaybookVersion
-from rampart.engine.runs import store, timers
+from rampart.engine.runs import attempts, store, timers
 from rampart.engine.runs.replay import advance
 from rampart.engine.sandbox.processes import ProcessDied, StepTimeout
 from rampart.engine.sandbox.protocol import Match, Matched
@@ -36,7 +36,6 @@ from rampart.engine.state import Engine
 log = logging.getLogger(__name__)
 
 JOB_LEASE_S = 120
-JOB_RETRY_CAP_S = 60
 
 triggers = Queue("engine.triggers", prefetch=4)
 
@@ -126,8 +125,8 @@ async def run_due_jobs(engine: Engine, *, limit: int = 20) -> int:
     """Run the trigger jobs whose time has come (retries after ingest failed); how many ran."""
     async with engine.pool.acquire() as conn:
         due = await conn.fetch(
-            f"SELECT message_id FROM {SCHEMA}.trigger_jobs WHERE next_at <= now() "
-            "ORDER BY created_at LIMIT $1",
+            f"SELECT message_id FROM {SCHEMA}.trigger_jobs "
+            "WHERE next_at <= now() AND failed_at IS NULL ORDER BY created_at LIMIT $1",
             limit,
         )
     for row in due:
@@ -136,13 +135,19 @@ async def run_due_jobs(engine: Engine, *, limit: int = 20) -> int:
 
 
 async def run_job(engine: Engine, message_id: str) -> None:
-    """Start the playbooks of one trigger job; on failure it waits and is tried again."""
+    """Start the playbooks of one trigger job; on failure it waits and is tried again.
+
+    A job that keeps failing on its data ends after ``timer_attempts`` failures, as a run
+    timer does: it is marked failed with the reason (``GET /engine/events`` shows it) and is
+    never tried again.
+    """
     async with engine.pool.acquire() as conn:
         # a lease: another replica takes the job over only if this one dies with it
         job = await conn.fetchrow(
-            f"UPDATE {SCHEMA}.trigger_jobs SET attempts = attempts + 1, "
-            f"next_at = now() + make_interval(secs => {JOB_LEASE_S}) "
-            "WHERE message_id = $1 AND next_at <= now() RETURNING envelope, trigger, attempts",
+            f"UPDATE {SCHEMA}.trigger_jobs "
+            f"SET next_at = now() + make_interval(secs => {JOB_LEASE_S}) "
+            "WHERE message_id = $1 AND next_at <= now() AND failed_at IS NULL "
+            "RETURNING envelope, trigger",
             message_id,
         )
     if job is None:
@@ -160,24 +165,44 @@ async def run_job(engine: Engine, message_id: str) -> None:
                     conn=conn, envelope=envelope, trigger=trigger, event=event, matched=matched
                 )
     except Exception as exc:
-        delay = min(JOB_RETRY_CAP_S, 2 ** min(job["attempts"], 10))
-        log.warning(
-            "starting the playbooks of event %s failed, retrying in %ss: %s",
-            trigger.event_id,
-            delay,
-            exc,
-        )
-        async with engine.pool.acquire() as conn:
-            await conn.execute(
-                f"UPDATE {SCHEMA}.trigger_jobs SET next_at = now() + make_interval(secs => $2), "
-                "last_error = $3 WHERE message_id = $1",
-                message_id,
-                float(delay),
-                str(exc)[:2000],
-            )
+        await _defer(engine, message_id, trigger, exc)
         return
     for run_id in started:
         await _begin(engine, run_id, cause=envelope)
+
+
+async def _defer(engine: Engine, message_id: str, trigger: Trigger, error: Exception) -> None:
+    """Count the job's failure and try it later; at the limit, end it (in one statement)."""
+    why = attempts.reason(error)
+    async with engine.pool.acquire() as conn:
+        job = await conn.fetchrow(
+            f"UPDATE {SCHEMA}.trigger_jobs SET attempts = attempts + $2, last_error = $3, "
+            f"next_at = now() + {attempts.BACKOFF_SQL.format(retry='$4', cap='$5')}, "
+            "failed_at = CASE WHEN attempts + $2 >= $6 THEN now() END "
+            "WHERE message_id = $1 RETURNING attempts, failed_at",
+            message_id,
+            1 if attempts.counts(error) else 0,
+            why,
+            engine.config.timer_retry_s,
+            attempts.RETRY_CAP_S,
+            engine.config.timer_attempts,
+        )
+    if job is not None and job["failed_at"] is not None:
+        log.error(
+            "the playbooks of event %s (message %s) are not started: the engine failed %s "
+            "times, and gives up: %s",
+            trigger.event_id,
+            message_id,
+            job["attempts"],
+            why,
+        )
+        return
+    log.warning(
+        "starting the playbooks of event %s failed (attempt %s); tried again later: %s",
+        trigger.event_id,
+        None if job is None else job["attempts"],
+        why,
+    )
 
 
 async def _begin(engine: Engine, run_id: UUID, *, cause: Envelope) -> None:

@@ -14,12 +14,11 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 from asyncpg import Record
-from asyncpg.exceptions import PostgresConnectionError
 
 from rampart.core.deps import Conn
-from rampart.core.errors import TransientError
 from rampart.core.workers import cancel_requested
 from rampart.engine.config import SCHEMA
+from rampart.engine.runs import attempts
 from rampart.engine.runs.replay import advance
 from rampart.engine.runs.store import stop_run
 from rampart.engine.runs.timers import NOTIFY_CHANNEL
@@ -27,9 +26,6 @@ from rampart.engine.runs.triggers import run_due_jobs
 from rampart.engine.state import Engine
 
 log = logging.getLogger(__name__)
-
-
-RETRY_CAP_S = 60.0
 
 
 async def fire_one(*, conn: Conn, engine: Engine) -> bool:
@@ -55,37 +51,51 @@ class _Failed(Exception):
 
 
 async def _defer(*, conn: Conn, engine: Engine, timer: Record, error: Exception) -> None:
-    """Count the failure and try the timer later; past the limit, fail its run instead."""
-    reason = f"{type(error).__name__}: {error}".replace("\x00", "")[:2000]
-    # an outage says nothing of the timer: it waits for the dependency without running out
-    counts = not isinstance(error, TransientError | OSError | PostgresConnectionError)
+    """Count the failure and try the timer later; past the limit, fail its run instead.
+
+    The count is committed on its own before the run is failed, so a run whose failure cannot
+    be recorded either keeps its count: the timer waits its backoff and ends the run next time.
+    """
+    why = attempts.reason(error)
     async with conn.transaction():
-        attempts = await conn.fetchval(
+        counted = await conn.fetchval(
             f"UPDATE {SCHEMA}.run_timers SET attempts = attempts + $2, last_error = $3, "
-            "due_at = now() + make_interval(secs => least($4 * power(2, attempts), $5)) "
+            f"due_at = now() + {attempts.BACKOFF_SQL.format(retry='$4', cap='$5')} "
             "WHERE id = $1 RETURNING attempts",
             timer["id"],
-            1 if counts else 0,
-            reason,
+            1 if attempts.counts(error) else 0,
+            why,
             engine.config.timer_retry_s,
-            RETRY_CAP_S,
+            attempts.RETRY_CAP_S,
         )
-        if attempts is not None and attempts >= engine.config.timer_attempts:
+    log.warning(
+        "acting on %s timer of run %s failed (attempt %s); tried again later: %s",
+        timer["kind"],
+        timer["run_id"],
+        counted,
+        why,
+    )
+    if counted is None or counted < engine.config.timer_attempts:
+        return
+    try:
+        async with conn.transaction():
             await conn.execute(f"DELETE FROM {SCHEMA}.run_timers WHERE id = $1", timer["id"])
             await stop_run(
                 conn=conn,
                 run_id=timer["run_id"],
                 status="failed",
-                reason=f"the engine failed {attempts} times to act on the run's {timer['kind']} "
-                f"timer: {reason}",
+                reason=f"the engine failed {counted} times to act on the run's {timer['kind']} "
+                f"timer: {why}",
             )
-    log.warning(
-        "acting on %s timer of run %s failed (attempt %s); tried again later: %s",
-        timer["kind"],
-        timer["run_id"],
-        attempts,
-        reason,
-    )
+    except Exception as exc:
+        if cancel_requested():
+            raise
+        log.error(
+            "failing run %s after its %s timer's last attempt failed too; tried again later: %s",
+            timer["run_id"],
+            timer["kind"],
+            attempts.reason(exc),
+        )
 
 
 async def _fire(*, conn: Conn, engine: Engine) -> bool:
