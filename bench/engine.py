@@ -343,7 +343,7 @@ async def measure(kind: str, options: Options, database_url: str) -> dict[str, l
     raw_bus = _make_bus(kind, options, f"benchr{uuid.uuid4().hex[:8]}")
     watches = {"results": Watch(), "pass": Watch()}
     original = PlaybookProcesses.request
-    PlaybookProcesses.request = watches["pass"].wrap(original)  # type: ignore[method-assign]
+    PlaybookProcesses.request = watches["pass"].wrap(original)  # type: ignore[method-assign, assignment]
     await raw_bus.start()
     try:
         ping = RawPingPong(raw_bus)
