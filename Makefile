@@ -50,12 +50,7 @@ lint: install
 	$(VENV)/bin/mypy src shared/src services/*/src connectors/src
 
 bench: install
-	$(VENV)/bin/python -m bench
-	$(VENV)/bin/python -m bench.ingest
-	$(VENV)/bin/python -m bench.assets
-	$(VENV)/bin/python -m bench.engine
-	$(VENV)/bin/python -m bench.broker
-	$(VENV)/bin/python -m bench.approvals
+	$(VENV)/bin/python -m bench.all
 
 asyncapi: install
 	$(VENV)/bin/rampart asyncapi

@@ -13,6 +13,8 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import uvloop
+
 from bench.cpu import CpuShare
 from rampart.core.bus import Topology
 from rampart.core.envelope import Envelope
@@ -75,8 +77,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=int(os.environ.get("RAMPART_BENCH_REPEAT", "3")),
-        help="timed repetitions per figure; the best is reported (default 3)",
+        default=int(os.environ.get("RAMPART_BENCH_REPEAT", "5")),
+        help="interleaved passes; each figure is their median (default 5)",
     )
     parser.add_argument(
         "--warmup",
@@ -135,40 +137,66 @@ def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
 
 @dataclass(slots=True)
 class Figure:
-    """The rates of the timed repetitions of one measurement."""
+    """The rates of the timed repetitions of one measurement; its figure is their median."""
 
     name: str
     unit: str
     rates: list[float] = field(default_factory=list)
-    # who was busy during the best repetition, and any breakdown of its time
+    # who was busy during the repetition nearest the median, and any breakdown of its time
     cpu: CpuShare | None = None
     notes: list[str] = field(default_factory=list)
 
     def add(self, count: int, seconds: float, cpu: CpuShare | None = None) -> bool:
-        """Record one repetition: ``count`` items in ``seconds``; True if it is the best."""
-        rate = count / seconds
-        is_best = not self.rates or rate > max(self.rates)
-        self.rates.append(rate)
-        if is_best:
+        """Record one repetition: ``count`` items in ``seconds``; True if it is now the one
+        nearest the median, whose details are kept."""
+        self.rates.append(count / seconds)
+        nearest = self._nearest_median(self.rates) == len(self.rates) - 1
+        if nearest:
             self.cpu = cpu
-        return is_best
+        return nearest
 
     def merge(self, other: Figure) -> None:
-        """Take in the repetitions of ``other``, keeping the details of the best one."""
-        if other.rates and (not self.rates or other.best > self.best):
+        """Take in the repetitions of ``other``, keeping the details of the one nearest the
+        median."""
+        if not other.rates:
+            return
+        self.rates.extend(other.rates)
+        if self._nearest_median(self.rates) >= len(self.rates) - len(other.rates):
             self.cpu = other.cpu
             self.notes = other.notes
-        self.rates.extend(other.rates)
 
-    @property
-    def best(self) -> float:
-        """The highest rate: the least disturbed repetition on a shared machine."""
-        return max(self.rates)
+    @staticmethod
+    def _nearest_median(rates: Sequence[float]) -> int:
+        middle = statistics.median(rates)
+        return min(range(len(rates)), key=lambda i: (abs(rates[i] - middle), -i))
 
     @property
     def median(self) -> float:
-        """The median rate."""
+        """The median rate: the figure reported."""
         return statistics.median(self.rates)
+
+    @property
+    def low(self) -> float:
+        """The lowest rate of the repetitions."""
+        return min(self.rates)
+
+    @property
+    def high(self) -> float:
+        """The highest rate of the repetitions."""
+        return max(self.rates)
+
+
+def spread(values: Sequence[float], digits: int = 1) -> str:
+    """``median (min …, max …)`` of ``values``."""
+    return (
+        f"{statistics.median(values):,.{digits}f} "
+        f"(min {min(values):,.{digits}f}, max {max(values):,.{digits}f})"
+    )
+
+
+def target_line(name: str, value: str, goal: str, met: bool) -> str:
+    """The summary line of one target: ``TARGET <name>: <value> (goal <goal>) met|not met``."""
+    return f"TARGET {name}: {value} (goal {goal}) {'met' if met else 'not met'}"
 
 
 async def drop_schema(pool: Any, schema: str) -> None:
@@ -225,7 +253,9 @@ async def wait_all(done: asyncio.Event, what: str) -> None:
 
 
 def exit_code_of(main: Coroutine[Any, Any, object]) -> int:
-    """Run a bench to its end: 0 unless a measurement failed, 130 when interrupted."""
+    """Run a bench to its end on uvloop, as the services run: 0 unless a measurement failed,
+    130 when interrupted."""
+    uvloop.install()
     try:
         asyncio.run(main)
     except KeyboardInterrupt:

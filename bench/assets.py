@@ -7,7 +7,10 @@
 * asset search: ``GET /api/v1/assets?action=block ip`` through the app (auth, owner
   aggregation, models) and the service function alone, vs. a raw ``SELECT`` of the rows.
 
-Every figure is the best of ``--repeat`` interleaved passes; nothing asserts on time.
+Every figure is the median of ``--repeat`` runs (default 5, env ``RAMPART_BENCH_REPEAT``)
+with their min and max, the raw baseline measured in the same run; the ratio is median over
+median. The bench runs on uvloop, as the services do. It has no targets, so it prints no
+``TARGET`` line; nothing asserts on time.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,6 +27,7 @@ from typing import Any
 import asyncpg
 import asyncssh
 import httpx
+import uvloop
 from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 
@@ -43,10 +48,13 @@ CHUNK = 1024 * 1024
 WRITE = 256 * 1024
 
 
-async def _best(repeat: int, run: Callable[[], Awaitable[float]]) -> float:
-    """The shortest of ``repeat`` timed runs, in seconds."""
-    times = [await run() for _ in range(repeat)]
-    return min(times)
+async def _times(repeat: int, run: Callable[[], Awaitable[float]]) -> list[float]:
+    """The seconds of ``repeat`` timed runs."""
+    return [await run() for _ in range(repeat)]
+
+
+def _rates(amount: float, seconds: list[float]) -> list[float]:
+    return [amount / s for s in seconds]
 
 
 async def _timed(work: Callable[[], Awaitable[Any]]) -> float:
@@ -55,7 +63,10 @@ async def _timed(work: Callable[[], Awaitable[Any]]) -> float:
     return time.perf_counter() - began
 
 
-async def _vault_figures(pool: Any, size: int, repeat: int) -> list[tuple[str, float, float]]:
+Row = tuple[str, list[float], list[float]]
+
+
+async def _vault_figures(pool: Any, size: int, repeat: int) -> list[Row]:
     vault = Vault(pool, chunk_size=CHUNK, max_bytes=size * 2)
     await vault.prepare()
     await pool.execute("CREATE TABLE IF NOT EXISTS bench_raw (id uuid, seq int, data bytea)")
@@ -94,18 +105,20 @@ async def _vault_figures(pool: Any, size: int, repeat: int) -> list[tuple[str, f
         rows = await pool.fetch("SELECT data FROM bench_raw WHERE id = $1 ORDER BY seq", key)
         assert sum(len(r["data"]) for r in rows) == size
 
-    read_vault_s = await _best(repeat, lambda: _timed(read_vault))
-    read_raw_s = await _best(repeat, lambda: _timed(read_raw))
+    read_vault_s, read_raw_s = [], []
+    for _ in range(repeat):
+        read_vault_s.append(await _timed(read_vault))
+        read_raw_s.append(await _timed(read_raw))
     mib = size / 1024 / 1024
     return [
-        ("vault write (MiB/s)", mib / min(write_vault), mib / min(write_raw)),
-        ("vault read (MiB/s)", mib / read_vault_s, mib / read_raw_s),
+        ("vault write (MiB/s)", _rates(mib, write_vault), _rates(mib, write_raw)),
+        ("vault read (MiB/s)", _rates(mib, read_vault_s), _rates(mib, read_raw_s)),
     ]
 
 
 async def _search_figures(
     database_url: str, pool: Any, assets: int, requests: int, repeat: int
-) -> list[tuple[str, float, float]]:
+) -> list[Row]:
     host_key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
     keys = {"host_key": host_key, "password": "bench-only"}
     registry = ConnectorRegistry([SshConnector])
@@ -155,13 +168,22 @@ async def _search_figures(
                         )
                         assert len(rows) == assets
 
-            http_s = await _best(repeat, lambda: _timed(over_http))
-            service_s = await _best(repeat, lambda: _timed(service))
-            raw_s = await _best(repeat, lambda: _timed(raw))
+            http_s: list[float] = []
+            service_s: list[float] = []
+            raw_s: list[float] = []
+            for _ in range(repeat):  # interleaved, so a burst of load weighs on all three
+                http_s.append(await _timed(over_http))
+                service_s.append(await _timed(service))
+                raw_s.append(await _timed(raw))
+    http, layer, base = (_rates(requests, t) for t in (http_s, service_s, raw_s))
     return [
-        (f"search {assets} assets over HTTP (req/s)", requests / http_s, requests / raw_s),
-        (f"search {assets} assets, service layer (req/s)", requests / service_s, requests / raw_s),
+        (f"search {assets} assets over HTTP (req/s)", http, base),
+        (f"search {assets} assets, service layer (req/s)", layer, base),
     ]
+
+
+def _cell(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
 
 async def main(argv: list[str] | None = None) -> None:
@@ -170,7 +192,12 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mib", type=int, default=32, help="vault file size (default 32)")
     parser.add_argument("--assets", type=int, default=500, help="assets to search (default 500)")
     parser.add_argument("--requests", type=int, default=20, help="searches per run (default 20)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("RAMPART_BENCH_REPEAT", "5")),
+        help="runs per figure; each figure is their median (default 5)",
+    )
     args = parser.parse_args(argv)
     server = os.environ.get("RAMPART_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     name = f"rampart_bench_{uuid.uuid4().hex[:8]}"
@@ -187,11 +214,16 @@ async def main(argv: list[str] | None = None) -> None:
         admin = await asyncpg.connect(server)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    print(f"bench.assets: best of {args.repeat}; ratio = Rampart / raw baseline")
-    print(f"{'figure':<46}{'rampart':>12}{'raw':>12}{'ratio':>8}")
+    print(
+        f"bench.assets: median of {args.repeat} runs (min-max); ratio = Rampart / raw baseline, "
+        f"median over median; {asyncio.get_event_loop_policy().__class__.__module__}; no targets"
+    )
+    print(f"{'figure':<46}{'rampart':>24}{'raw':>24}{'ratio':>8}")
     for label, ours, baseline in rows:
-        print(f"{label:<46}{ours:>12.1f}{baseline:>12.1f}{ours / baseline:>8.2f}")
+        ratio = statistics.median(ours) / statistics.median(baseline)
+        print(f"{label:<46}{_cell(ours):>24}{_cell(baseline):>24}{ratio:>8.2f}")
 
 
 if __name__ == "__main__":
+    uvloop.install()
     asyncio.run(main())

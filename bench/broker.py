@@ -302,7 +302,9 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument(
+        "--passes", type=int, default=int(os.environ.get("RAMPART_BENCH_REPEAT", "5"))
+    )
     parser.add_argument("--slow", type=int, default=8)
     parser.add_argument("--slow-delay", type=float, default=3.0)
     parser.add_argument("--latency-samples", type=int, default=20)

@@ -8,7 +8,15 @@ Three figures, each beside a raw baseline measured in the same run:
 2. for one 50-step playbook (50 sequential actions), the engine's own time per step — from
    the delivery of ``action.completed`` to the commit that sends the next
    ``action.requested``, replay of the whole history included — beside the raw bus round trip
-   on the same bus, sequential. Target: the engine's share below a quarter of the bus's.
+   on the same bus, sequential. Target on RabbitMQ: at most half the raw round trip;
+3. for one ``--long-steps`` playbook (default 300), the engine's time at its last ten steps
+   over its time at steps 6 to 15 (medians): how the replay of a growing history weighs.
+   Target: at most 1.5. (1,000 steps would take too long for every pass of ``make bench``;
+   the TARGET line names the length measured.)
+
+Each figure is the median of ``--repeat`` passes (default 5, env ``RAMPART_BENCH_REPEAT``)
+with their min and max, on one engine per bus; the bench runs on uvloop, as the services do,
+and ends with one ``TARGET`` line per target.
 
 Needs RabbitMQ and PostgreSQL (``RAMPART_BENCH_AMQP_URL``, ``RAMPART_BENCH_DATABASE_URL``);
 each run creates its own database and bus namespace and removes them. Nothing asserts on time.
@@ -20,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +41,7 @@ from typing import Any
 import asyncpg
 from pydantic import SecretStr
 
-from bench._common import exit_code_of
+from bench._common import exit_code_of, spread, target_line
 from rampart.core.bus import Bus, Delivery, MemoryBus, Topology
 from rampart.core.crypto import Keyring
 from rampart.core.envelope import Envelope
@@ -72,6 +81,15 @@ async def fifty(ctx, event):
         await ctx.act("lookup ip", asset="intel", ip=f"198.51.100.{n}")
 """
 
+LONG = """
+from rampart.sdk import playbook
+
+@playbook(labels=["bench-long"])
+async def long(ctx, event):
+    for n in range({steps}):
+        await ctx.act("lookup ip", asset="intel", ip=f"203.0.113.{{n % 250}}")
+"""
+
 QUEUES = [
     "engine.triggers",
     "engine.results",
@@ -92,6 +110,8 @@ class Options:
     concurrency: int
     round_trips: int
     buses: tuple[str, ...]
+    repeat: int
+    long_steps: int
 
 
 @dataclass
@@ -100,6 +120,7 @@ class Watch:
 
     total: float = 0.0
     calls: int = 0
+    durations: list[float] = field(default_factory=list)
 
     def wrap(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def timed(*args: Any, **kwargs: Any) -> Any:
@@ -107,14 +128,19 @@ class Watch:
             try:
                 return await fn(*args, **kwargs)
             finally:
-                self.total += time.perf_counter() - start
+                took = time.perf_counter() - start
+                self.total += took
                 self.calls += 1
+                self.durations.append(took)
 
         return timed
 
     @property
     def mean_ms(self) -> float:
         return 1000 * self.total / max(self.calls, 1)
+
+    def reset(self) -> None:
+        self.total, self.calls, self.durations = 0.0, 0, []
 
 
 @dataclass
@@ -296,51 +322,75 @@ async def wait_runs(counters: Counters, count: int) -> None:
             await asyncio.wait_for(counters.changed.wait(), min(left, 1.0))
 
 
-async def measure(kind: str, options: Options, database_url: str) -> dict[str, float]:
-    """Every figure of one bus kind."""
-    figures: dict[str, float] = {}
+async def _run_alone(bus: Bus, counters: Counters, watches: dict[str, Watch], label: str) -> float:
+    """One run of the playbook with ``label`` alone on the engine; its wall seconds."""
+    counters.completed.clear()
+    for watch in watches.values():
+        watch.reset()
+    start = time.perf_counter()
+    await start_events(bus, label, 1)
+    await wait_runs(counters, 1)
+    return time.perf_counter() - start
+
+
+async def measure(kind: str, options: Options, database_url: str) -> dict[str, list[float]]:
+    """Every figure of one bus kind, one value per pass."""
+    figures: dict[str, list[float]] = {}
+
+    def add(name: str, value: float) -> None:
+        figures.setdefault(name, []).append(value)
+
     raw_bus = _make_bus(kind, options, f"benchr{uuid.uuid4().hex[:8]}")
+    watches = {"results": Watch(), "pass": Watch()}
+    original = PlaybookProcesses.request
+    PlaybookProcesses.request = watches["pass"].wrap(original)  # type: ignore[method-assign, assignment]
     await raw_bus.start()
     try:
         ping = RawPingPong(raw_bus)
         await ping.start()
-        figures["raw_rt_per_s"] = await ping.rate(
-            count=options.round_trips, concurrency=options.concurrency
-        )
-        figures["raw_rt_ms"] = 1000 / await ping.rate(count=300, concurrency=1)
-    finally:
-        await raw_bus.close()
-        await _delete_namespace(kind, options, raw_bus.topology.namespace)
-
-    watches = {"results": Watch(), "pass": Watch()}
-    original = PlaybookProcesses.request
-    PlaybookProcesses.request = watches["pass"].wrap(original)  # type: ignore[method-assign]
-    try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             (folder / "three.py").write_text(THREE)
             (folder / "fifty.py").write_text(FIFTY)
+            (folder / "long.py").write_text(LONG.format(steps=options.long_steps))
             async with engine(kind, options, database_url, folder, watches) as (bus, counters):
                 await start_events(bus, "bench-three", 10)  # warm-up
                 await wait_runs(counters, 10)
-                counters.completed.clear()
-                start = time.perf_counter()
-                await start_events(bus, "bench-three", options.runs)
-                await wait_runs(counters, options.runs)
-                figures["runs_per_s"] = options.runs / (time.perf_counter() - start)
+                for _ in range(options.repeat):
+                    add(
+                        "raw_rt_per_s",
+                        await ping.rate(count=options.round_trips, concurrency=options.concurrency),
+                    )
+                    add("raw_rt_ms", 1000 / await ping.rate(count=300, concurrency=1))
 
-                counters.completed.clear()
-                for watch in watches.values():
-                    watch.total, watch.calls = 0.0, 0
-                start = time.perf_counter()
-                await start_events(bus, "bench-fifty", 1)
-                await wait_runs(counters, 1)
-                wall = time.perf_counter() - start
-                figures["fifty_wall_ms_per_step"] = 1000 * wall / 50
-                figures["engine_ms_per_step"] = watches["results"].mean_ms
-                figures["pass_ms_per_step"] = watches["pass"].mean_ms
+                    counters.completed.clear()
+                    start = time.perf_counter()
+                    await start_events(bus, "bench-three", options.runs)
+                    await wait_runs(counters, options.runs)
+                    add("runs_per_s", options.runs / (time.perf_counter() - start))
+
+                    wall = await _run_alone(bus, counters, watches, "bench-fifty")
+                    add("fifty_wall_ms_per_step", 1000 * wall / 50)
+                    add("engine_ms_per_step", watches["results"].mean_ms)
+                    add("pass_ms_per_step", watches["pass"].mean_ms)
+
+                    await _run_alone(bus, counters, watches, "bench-long")
+                    took = watches["results"].durations
+                    if len(took) < options.long_steps:
+                        raise RuntimeError(f"the long run took {len(took)} steps")
+                    early = statistics.median(took[5:15])
+                    late = statistics.median(took[options.long_steps - 10 : options.long_steps])
+                    add("early_ms", 1000 * early)
+                    add("late_ms", 1000 * late)
+                    add("growth", late / early)
+                    print(
+                        f"{kind} pass {len(figures['growth'])}/{options.repeat} done",
+                        flush=True,
+                    )
     finally:
         PlaybookProcesses.request = original  # type: ignore[method-assign]
+        await raw_bus.close()
+        await _delete_namespace(kind, options, raw_bus.topology.namespace)
     return figures
 
 
@@ -353,9 +403,11 @@ async def run(options: Options) -> None:
     base, sep, query = options.database_url.partition("?")
     database_url = f"{base.rpartition('/')[0]}/{name}{sep}{query}"
     print(
-        f"rampart bench.engine: {options.runs} runs of a 3-action playbook, then one 50-step "
-        f"run; raw baseline {options.round_trips} round trips at concurrency "
-        f"{options.concurrency}; {os.cpu_count()} cores",
+        f"rampart bench.engine: per pass {options.runs} runs of a 3-action playbook, one 50-step "
+        f"run and one {options.long_steps}-step run; raw baseline {options.round_trips} round "
+        f"trips at concurrency {options.concurrency}; median of {options.repeat} passes "
+        f"(min, max); {os.cpu_count()} cores; "
+        f"{asyncio.get_event_loop_policy().__class__.__module__}",
         flush=True,
     )
     try:
@@ -365,29 +417,52 @@ async def run(options: Options) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
     print()
+    targets = []
     for kind, f in results.items():
-        rt_rate = f["raw_rt_per_s"]
-        # a run is one trigger and three action round trips
+        runs_share = [
+            3 * runs / rt for runs, rt in zip(f["runs_per_s"], f["raw_rt_per_s"], strict=True)
+        ]
+        step_share = [
+            step / rt for step, rt in zip(f["engine_ms_per_step"], f["raw_rt_ms"], strict=True)
+        ]
+        rows = [
+            (f"raw bus round trips (concurrency {options.concurrency}) /s", f["raw_rt_per_s"], 0),
+            ("runs completed (3 actions) /s", f["runs_per_s"], 1),
+            ("  share of the raw round-trip rate (x3 actions)", runs_share, 2),
+            ("raw bus round trip, sequential (ms)", f["raw_rt_ms"], 2),
+            ("50-step run, wall per step (ms)", f["fifty_wall_ms_per_step"], 2),
+            ("engine per step (handler) (ms)", f["engine_ms_per_step"], 2),
+            ("  ÷ the raw round trip", step_share, 2),
+            ("  of which the replay pass (ms)", f["pass_ms_per_step"], 2),
+            (f"{options.long_steps}-step run: steps 6-15 (ms)", f["early_ms"], 2),
+            ("  last 10 steps (ms)", f["late_ms"], 2),
+            ("  late ÷ early", f["growth"], 2),
+        ]
         print(f"{kind}:")
-        print(
-            f"  raw bus round trips            {rt_rate:10.0f} /s (concurrency "
-            f"{options.concurrency})"
+        for label, values, digits in rows:
+            print(f"  {label:<50} {spread(values, digits)}")
+        if kind == "rabbitmq":
+            share = statistics.median(step_share)
+            targets.append(
+                target_line(
+                    "engine step / raw rabbitmq round trip",
+                    f"{share:.2f}",
+                    "<= 0.50",
+                    share <= 0.50,
+                )
+            )
+        growth = statistics.median(f["growth"])
+        targets.append(
+            target_line(
+                f"engine step at step {options.long_steps} / at step 10 ({kind})",
+                f"{growth:.2f}",
+                "<= 1.5",
+                growth <= 1.5,
+            )
         )
-        print(
-            f"  runs completed (3 actions)     {f['runs_per_s']:10.1f} /s = "
-            f"{3 * f['runs_per_s'] / rt_rate:.1%} of the raw round-trip rate (x3 actions)"
-        )
-        print(f"  raw bus round trip, sequential {f['raw_rt_ms']:10.2f} ms")
-        print(f"  50-step run, wall per step     {f['fifty_wall_ms_per_step']:10.2f} ms")
-        print(
-            f"  engine per step (handler)      {f['engine_ms_per_step']:10.2f} ms = "
-            f"{f['engine_ms_per_step'] / f['raw_rt_ms']:.2f} x the raw round trip "
-            "(target < 0.25)"
-        )
-        print(
-            f"    of which the replay pass     {f['pass_ms_per_step']:10.2f} ms "
-            "(process round trip and replay of the history so far)"
-        )
+    print()
+    for line in targets:
+        print(line)
 
 
 def parse(argv: Sequence[str] | None = None) -> Options:
@@ -396,6 +471,15 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--runs", type=int, default=200, help="runs of the 3-action playbook")
     parser.add_argument("--concurrency", type=int, default=16, help="raw baseline chains")
     parser.add_argument("--round-trips", type=int, default=2000, help="raw baseline size")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("RAMPART_BENCH_REPEAT", "5")),
+        help="passes; each figure is their median (default 5)",
+    )
+    parser.add_argument(
+        "--long-steps", type=int, default=300, help="steps of the long run (default 300)"
+    )
     parser.add_argument(
         "--bus",
         action="append",
@@ -410,6 +494,8 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         concurrency=args.concurrency,
         round_trips=args.round_trips,
         buses=tuple(args.bus or ("rabbitmq", "memory")),
+        repeat=args.repeat,
+        long_steps=args.long_steps,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench._common import Figure
+from bench._common import Figure, target_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +20,10 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        """Best rate over the baseline's best rate, both from this run."""
+        """Median rate over the baseline's median rate, both from this run."""
         if self.baseline is None:
             return None
-        return self.figure.best / self.baseline[1].best
+        return self.figure.median / self.baseline[1].median
 
     @property
     def met(self) -> bool | None:
@@ -32,11 +32,11 @@ class Row:
             ratio = self.ratio
             return ratio is not None and ratio >= self.min_ratio
         if self.min_rate is not None:
-            return self.figure.best >= self.min_rate
+            return self.figure.median >= self.min_rate
         return None
 
     def cells(self) -> list[str]:
-        """The cells: #, name, best, median, unit, ratio, target, met."""
+        """The cells: #, name, median, min, max, unit, ratio, target, met."""
         ratio = self.ratio
         if self.min_ratio is not None and self.baseline is not None:
             target = f"≥ {self.min_ratio:.2f} x #{self.baseline[0]}"
@@ -48,8 +48,9 @@ class Row:
         return [
             self.key,
             self.figure.name,
-            f"{self.figure.best:,.0f}",
             f"{self.figure.median:,.0f}",
+            f"{self.figure.low:,.0f}",
+            f"{self.figure.high:,.0f}",
             self.figure.unit,
             self._ratio_cell(ratio),
             target,
@@ -64,8 +65,8 @@ class Row:
         return f"{ratio:.2f} x #{self.baseline[0]}"
 
 
-HEADER = ["#", "name", "best", "median", "unit", "ratio", "target", "met"]
-_RIGHT = {2, 3}
+HEADER = ["#", "name", "median", "min", "max", "unit", "ratio", "target", "met"]
+_RIGHT = {2, 3, 4}
 
 
 def table(rows: list[Row]) -> str:
@@ -81,3 +82,20 @@ def table(rows: list[Row]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([fmt(lines[0]), rule, *(fmt(line) for line in lines[1:])])
+
+
+def target_lines(rows: list[Row], names: dict[str, str]) -> list[str]:
+    """One TARGET line per row with a target, named by ``names`` (row key → name)."""
+    lines = []
+    for row in rows:
+        met = row.met
+        if met is None:
+            continue
+        if row.min_ratio is not None and row.baseline is not None:
+            value = f"{row.ratio:.2f}"
+            goal = f">= {row.min_ratio:.2f}"
+        else:
+            value = f"{row.figure.median:,.0f} {row.figure.unit}"
+            goal = f">= {row.min_rate:,.0f} {row.figure.unit}"
+        lines.append(target_line(names.get(row.key, row.figure.name), value, goal, met))
+    return lines
