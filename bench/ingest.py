@@ -376,10 +376,9 @@ def _requests(
 
 
 async def _post_all(
-    port: int, path: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int
-) -> float:
-    """Seconds until every request was answered 202, ``concurrency`` connections in flight."""
-    connections = [await Connection.open(port) for _ in range(concurrency)]
+    connections: list[Connection], path: str, requests: list[tuple[bytes, dict[str, str]]]
+) -> None:
+    """Send every request over ``connections``, one in flight on each; raise unless all 202."""
     position = 0
     failures: list[str] = []
 
@@ -392,21 +391,22 @@ async def _post_all(
             if status != 202:
                 failures.append(f"{status}: {answer[:200]!r}")
 
-    start = time.perf_counter()
-    try:
-        await asyncio.wait_for(asyncio.gather(*(worker(c) for c in connections)), TIMEOUT_S)
-    finally:
-        for connection in connections:
-            connection.close()
+    await asyncio.wait_for(asyncio.gather(*(worker(c) for c in connections)), TIMEOUT_S)
     if failures:
         raise RuntimeError(f"{len(failures)} requests to {path} failed, e.g. {failures[0]}")
-    return time.perf_counter() - start
 
 
 async def echo_round(service: Service, port: int, *, events: int, concurrency: int) -> float:
     """Seconds for the single-event requests, signed alike, to the minimal FastAPI endpoint."""
     requests = _requests(service, uuid.uuid4().hex[:8], events, 1)
-    return await _post_all(port, f"/api/v1/ingest/{service.source}", requests, concurrency)
+    connections = [await Connection.open(port) for _ in range(concurrency)]
+    start = time.perf_counter()
+    try:
+        await _post_all(connections, f"/api/v1/ingest/{service.source}", requests)
+        return time.perf_counter() - start
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 async def ingest_round(
@@ -417,25 +417,10 @@ async def ingest_round(
     requests = _requests(service, run, events, per_request)
     connections = [await Connection.open(service.port) for _ in range(concurrency)]
     await service.reset()
-    path = f"/api/v1/ingest/{service.source}"
-    position = 0
-    failures: list[str] = []
-
-    async def worker(connection: Connection) -> None:
-        nonlocal position
-        while position < len(requests):
-            body, headers = requests[position]
-            position += 1
-            status, answer = await connection.post(path, body, headers)
-            if status != 202:
-                failures.append(f"{status}: {answer[:200]!r}")
-
     start = time.perf_counter()
     try:
-        await asyncio.wait_for(asyncio.gather(*(worker(c) for c in connections)), TIMEOUT_S)
+        await _post_all(connections, f"/api/v1/ingest/{service.source}", requests)
         accepted = time.perf_counter() - start
-        if failures:
-            raise RuntimeError(f"{len(failures)} requests failed, e.g. {failures[0]}")
         await asyncio.wait_for(service.wait_queued(events), TIMEOUT_S)
         delivered = time.perf_counter() - start
     finally:
