@@ -242,12 +242,7 @@ async def running_service(
         yield service
     finally:
         # stop the service first: while it runs it would declare its queues again
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 60)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await _stop(process)
         if connection is not None:
             with contextlib.suppress(Exception):
                 channel = await connection.channel()
@@ -263,6 +258,16 @@ async def running_service(
         admin = await asyncpg.connect(server_url)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within a minute."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 @contextlib.asynccontextmanager
@@ -290,12 +295,7 @@ async def running_echo() -> AsyncIterator[int]:
         await _wait_ready(port, process, log)
         yield port
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 60)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await _stop(process)
 
 
 def _master_key() -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -62,16 +62,8 @@ class Api:
             raise ApiProblem(
                 503, {"title": "Service unavailable", "detail": f"{path}: {exc!r}"}
             ) from None
-        if response.status_code == 401:
-            raise SignedOut()
         if response.status_code >= 400:
-            try:
-                problem = response.json()
-            except ValueError:
-                problem = {"title": response.reason_phrase, "detail": response.text[:300]}
-            if not isinstance(problem, dict):
-                problem = {"detail": str(problem)}
-            raise ApiProblem(response.status_code, problem)
+            _refuse(response)
         if not response.content:
             return None
         if "json" in response.headers.get("content-type", ""):
@@ -95,13 +87,7 @@ class Api:
             await response.aread()
         finally:
             await response.aclose()
-        if response.status_code == 401:
-            raise SignedOut()
-        try:
-            problem = response.json()
-        except ValueError:
-            problem = {"title": response.reason_phrase, "detail": response.text[:300]}
-        raise ApiProblem(response.status_code, problem if isinstance(problem, dict) else {})
+        _refuse(response)
 
     async def get(self, path: str, **params: Any) -> Any:
         """``GET`` with the parameters that are set."""
@@ -115,3 +101,16 @@ class Api:
     async def patch(self, path: str, body: Any) -> Any:
         """``PATCH`` a JSON body."""
         return await self.request("PATCH", path, json=body)
+
+
+def _refuse(response: httpx.Response) -> NoReturn:
+    """Raise what a 4xx or 5xx answer means: :class:`SignedOut` or :class:`ApiProblem`."""
+    if response.status_code == 401:
+        raise SignedOut()
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = {"title": response.reason_phrase, "detail": response.text[:300]}
+    if not isinstance(problem, dict):
+        problem = {"detail": str(problem)}
+    raise ApiProblem(response.status_code, problem)
